@@ -1,0 +1,19 @@
+//! The core of flowyt: the flow model, the legacy JSON loader, the one validator and the
+//! `${...}` expression language. No async, no network.
+//!
+//! Both ways of writing a flow go through this crate: the `flow!`/`include_flow!` macros
+//! (at compile time) and the runtime's workspace loader (at start-up) turn their input into a
+//! [`model::Flow`] and call [`validate`], so a flow is checked by the same rules wherever it
+//! comes from.
+
+pub mod catalog;
+pub mod cerberus;
+pub mod diag;
+pub mod expr;
+pub mod json;
+pub mod loc;
+pub mod lower;
+pub mod model;
+pub mod suggest;
+pub mod validate;
+pub mod workspace;
