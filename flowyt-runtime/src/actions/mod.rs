@@ -1,0 +1,351 @@
+//! One module per action kind; [`execute`] dispatches.
+
+mod request;
+mod switch;
+
+use crate::context::{Ctx, merge};
+use crate::engine::{Runner, fail};
+use crate::error::RunError;
+use flowyt_core::expr::{EvalError, Scope};
+use flowyt_core::model::{Action, Data, Edge, Kind};
+use futures_util::FutureExt;
+use serde_json::{Map, Value, json};
+use std::panic::AssertUnwindSafe;
+
+/// What an action did.
+pub(crate) enum Effect<'a> {
+    /// Carry on: `produced` becomes `response` for the next action; `branch` is the edge
+    /// `${pipeline.next_action}` follows.
+    Continue {
+        produced: Option<Value>,
+        branch: Option<&'a Edge>,
+    },
+    /// Answer the request and stop the run.
+    Respond {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Value,
+    },
+    /// Stop the run with an empty result.
+    End,
+    /// A validation failed and has nowhere to go: answer 400 with the errors.
+    Invalid(Value),
+    /// Continue in another flow.
+    Jump(String),
+}
+
+fn cont<'a>() -> Effect<'a> {
+    Effect::Continue {
+        produced: None,
+        branch: None,
+    }
+}
+
+/// Evaluates action data against the context.
+pub(crate) fn eval(action: &Action, data: &Data, scope: &dyn Scope) -> Result<Value, RunError> {
+    match data {
+        Data::Const(v) => Ok(v.clone()),
+        Data::Template(t) => t.template.render(scope).map_err(|e| eval_error(action, &e)),
+        Data::Array(items) => items
+            .iter()
+            .map(|d| eval(action, d, scope))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::Array),
+        Data::Object(members) => {
+            let mut map = Map::with_capacity(members.len());
+            for (k, d) in members {
+                map.insert(k.clone(), eval(action, d, scope)?);
+            }
+            Ok(Value::Object(map))
+        }
+    }
+}
+
+pub(crate) fn eval_error(action: &Action, e: &EvalError) -> RunError {
+    match e {
+        EvalError::Missing { path, .. } => fail(
+            action,
+            format!("`{path}` is missing in action `{}`", action.id),
+        ),
+        other => fail(action, other.to_string()),
+    }
+}
+
+/// Runs one action. Returns its effect and its evaluated data (for the debug trace).
+pub(crate) async fn execute<'a>(
+    runner: &mut Runner<'_>,
+    ctx: &mut Ctx,
+    action: &'a Action,
+) -> Result<(Effect<'a>, Value), RunError> {
+    Ok(match &action.kind {
+        Kind::Start => (cont(), Value::Object(Map::new())),
+        Kind::End => (Effect::End, Value::Object(Map::new())),
+        Kind::Unknown(_) => (cont(), action.raw_data.clone()),
+        Kind::FlowVar(d) => {
+            let v = eval(action, d, ctx)?;
+            merge(&mut ctx.flow, v.clone());
+            (cont(), v)
+        }
+        Kind::WorkspaceVar(d) => {
+            let v = eval(action, d, ctx)?;
+            merge(&mut ctx.workspace, v.clone());
+            (cont(), v)
+        }
+        Kind::Run(d) => {
+            let v = eval(action, d, ctx)?;
+            (
+                Effect::Continue {
+                    produced: Some(json!({ "data": v })),
+                    branch: None,
+                },
+                v,
+            )
+        }
+        Kind::Request(r) => request::run(runner, ctx, action, r).await?,
+        Kind::Response(r) => {
+            let status = match &r.status {
+                Some(d) => {
+                    let v = eval(action, d, ctx)?;
+                    status_of(&v).ok_or_else(|| {
+                        fail(
+                            action,
+                            format!("`status` must be an HTTP status code, found `{v}`"),
+                        )
+                    })?
+                }
+                None => 200,
+            };
+            let headers_v = eval(action, &r.headers, ctx)?;
+            let headers = header_pairs(action, &headers_v)?;
+            let body = eval(action, &r.body, ctx)?;
+            let evaluated = if runner.tracing() {
+                json!({"status": status, "headers": headers_v, "data": body})
+            } else {
+                Value::Null
+            };
+            let mut all = vec![("Content-Type".to_string(), "application/json".to_string())];
+            for (k, v) in headers {
+                if k.eq_ignore_ascii_case("content-type") {
+                    all[0].1 = v;
+                } else {
+                    all.push((k, v));
+                }
+            }
+            (
+                Effect::Respond {
+                    status,
+                    headers: all,
+                    body,
+                },
+                evaluated,
+            )
+        }
+        Kind::Switch(s) => switch::run(runner, ctx, action, s)?,
+        Kind::Validation(v) => {
+            let document = ctx.request.get("data").unwrap_or(&Value::Null);
+            match v.schema.validate(document) {
+                Ok(()) => (
+                    Effect::Continue {
+                        produced: None,
+                        branch: Some(&v.success),
+                    },
+                    action.raw_data.clone(),
+                ),
+                Err(errors) => {
+                    let errors = Value::Object(errors);
+                    if matches!(v.fail, Edge::None) {
+                        (
+                            Effect::Invalid(json!({ "errors": errors })),
+                            action.raw_data.clone(),
+                        )
+                    } else {
+                        (
+                            Effect::Continue {
+                                produced: Some(json!({"status": 400, "data": {"errors": errors}})),
+                                branch: Some(&v.fail),
+                            },
+                            action.raw_data.clone(),
+                        )
+                    }
+                }
+            }
+        }
+        Kind::Jump(r) => {
+            let target = eval(action, &r.flow, ctx)?;
+            let evaluated = json!({ "next_flow": target });
+            match target {
+                Value::String(s) if !s.is_empty() => (Effect::Jump(s), evaluated),
+                Value::Null | Value::Bool(false) => (cont(), evaluated),
+                Value::String(_) => (cont(), evaluated),
+                other => {
+                    return Err(fail(
+                        action,
+                        format!("`next_flow` must be a flow name, found `{other}`"),
+                    ));
+                }
+            }
+        }
+        Kind::Handle(r) => {
+            let key = flow_name(action, &eval(action, &r.flow, ctx)?)?;
+            let (result, workspace, trace) = runner.sub_flow(ctx, &key, None).await;
+            merge(&mut ctx.workspace, workspace);
+            let mut evaluated = json!({ "flow": key });
+            if let Some(trace) = trace {
+                evaluated["trace"] = json!({ "flows": trace });
+            }
+            if action.execute_async {
+                // Legacy async handles ran at the end of the flow and their results were lost.
+                (cont(), evaluated)
+            } else {
+                (
+                    Effect::Continue {
+                        produced: Some(result),
+                        branch: None,
+                    },
+                    evaluated,
+                )
+            }
+        }
+        Kind::Loop(l) => {
+            let items = match eval(action, &l.items, ctx)? {
+                Value::Array(items) => items,
+                Value::Number(n) => {
+                    let count = n.as_u64().ok_or_else(|| {
+                        fail(
+                            action,
+                            format!("a `range` loop needs a non-negative count, found `{n}`"),
+                        )
+                    })?;
+                    (0..count).map(Value::from).collect()
+                }
+                other => {
+                    return Err(fail(
+                        action,
+                        format!("`loop` needs a list to iterate, found `{other}`"),
+                    ));
+                }
+            };
+            let key = flow_name(action, &eval(action, &l.flow.flow, ctx)?)?;
+            let mut results = Vec::with_capacity(items.len());
+            for (index, item) in items.into_iter().enumerate() {
+                let (result, workspace, _) = runner
+                    .sub_flow(ctx, &key, Some(json!({"index": index, "item": item})))
+                    .await;
+                merge(&mut ctx.workspace, workspace);
+                if let Some(exception) = result.get("exception") {
+                    return Err(fail(
+                        action,
+                        format!(
+                            "item {index} of the loop failed: {}",
+                            exception
+                                .get("message")
+                                .and_then(Value::as_str)
+                                .unwrap_or("error")
+                        ),
+                    ));
+                }
+                results.push(result.get("data").cloned().unwrap_or(Value::Null));
+            }
+            let evaluated = json!({ "flow": key, "count": results.len() });
+            (
+                Effect::Continue {
+                    produced: Some(json!({ "data": results })),
+                    branch: None,
+                },
+                evaluated,
+            )
+        }
+        Kind::Integration(_) => {
+            return Err(fail(
+                action,
+                format!(
+                    "the `{}` integration is not supported by flowyt",
+                    action.kind_name
+                ),
+            ));
+        }
+        Kind::Custom(c) => {
+            let Some(custom) = runner.shared.actions.map.get(&action.kind_name).cloned() else {
+                return Err(fail(
+                    action,
+                    format!("no custom action `{}` is registered", action.kind_name),
+                ));
+            };
+            let input = eval(action, &c.data, ctx)?;
+            let cx = runner.shared.actions.cx.clone();
+            let called = AssertUnwindSafe(custom.call(input.clone(), cx))
+                .catch_unwind()
+                .await;
+            match called {
+                Ok(Ok(out)) => (
+                    Effect::Continue {
+                        produced: Some(json!({ "data": out })),
+                        branch: Some(&c.success),
+                    },
+                    input,
+                ),
+                Ok(Err(err)) => (
+                    Effect::Continue {
+                        produced: Some(json!({ "data": err })),
+                        branch: Some(&c.fail),
+                    },
+                    input,
+                ),
+                Err(_) => {
+                    return Err(fail(
+                        action,
+                        format!("custom action `{}` panicked", action.kind_name),
+                    ));
+                }
+            }
+        }
+    })
+}
+
+fn flow_name(action: &Action, v: &Value) -> Result<String, RunError> {
+    match v {
+        Value::String(s) if !s.is_empty() => Ok(s.clone()),
+        other => Err(fail(
+            action,
+            format!("expected a flow name, found `{other}`"),
+        )),
+    }
+}
+
+/// An HTTP status from a number or a numeric string (legacy templates yield strings).
+pub(crate) fn status_of(v: &Value) -> Option<u16> {
+    let n = match v {
+        Value::Number(n) => n.as_u64()?,
+        Value::String(s) => s.trim().parse().ok()?,
+        _ => return None,
+    };
+    u16::try_from(n).ok().filter(|s| (100..=599).contains(s))
+}
+
+/// Header name/value pairs from an evaluated `headers` object (scalars become strings).
+pub(crate) fn header_pairs(action: &Action, v: &Value) -> Result<Vec<(String, String)>, RunError> {
+    match v {
+        Value::Null => Ok(Vec::new()),
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| {
+                let value = match v {
+                    Value::String(s) => s.clone(),
+                    Value::Number(n) => n.to_string(),
+                    Value::Bool(b) => b.to_string(),
+                    other => {
+                        return Err(fail(
+                            action,
+                            format!("header `{k}` must be a string, found `{other}`"),
+                        ));
+                    }
+                };
+                Ok((k.clone(), value))
+            })
+            .collect(),
+        other => Err(fail(
+            action,
+            format!("`headers` must be an object, found `{other}`"),
+        )),
+    }
+}

@@ -1,0 +1,262 @@
+//! `request`: calls an HTTP service with the shared client (spec decision 5).
+//!
+//! 2xx takes `next_action_success`; any other status, a refused connection, a timeout, a TLS
+//! error or an invalid URL takes `next_action_fail`, with `response.status` 0 when there was
+//! no HTTP answer and `response.data` saying what happened.
+
+use super::{Effect, eval, header_pairs};
+use crate::context::Ctx;
+use crate::engine::{Runner, fail};
+use crate::error::RunError;
+use flowyt_core::expr::python_str;
+use flowyt_core::model::{Action, Request};
+use reqwest::Method;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use serde_json::{Map, Value, json};
+use std::time::{Duration, Instant};
+
+/// The most an upstream body may weigh before the request counts as failed.
+const MAX_UPSTREAM_BODY: usize = 32 * 1024 * 1024;
+
+pub(super) async fn run<'a>(
+    runner: &Runner<'_>,
+    ctx: &Ctx,
+    action: &'a Action,
+    r: &'a Request,
+) -> Result<(Effect<'a>, Value), RunError> {
+    let url = eval(action, &r.url, ctx)?;
+    let method_v = eval(action, &r.method, ctx)?;
+    let headers_v = eval(action, &r.headers, ctx)?;
+    let body = match &r.body {
+        Some(d) => Some(eval(action, d, ctx)?),
+        None => None,
+    };
+    let timeout = match &r.timeout {
+        Some(d) => {
+            let t = eval(action, d, ctx)?;
+            t.as_f64()
+                .or_else(|| t.as_str().and_then(|s| s.parse().ok()))
+                .filter(|t| t.is_finite() && *t > 0.0)
+                .ok_or_else(|| {
+                    fail(
+                        action,
+                        format!("`timeout` must be a positive number of seconds, found `{t}`"),
+                    )
+                })?
+        }
+        None => runner.shared.settings.limits.request_timeout,
+    };
+    let evaluated = if runner.tracing() {
+        json!({"url": url, "method": method_v, "headers": headers_v, "data": body, "timeout": timeout})
+    } else {
+        Value::Null
+    };
+
+    let method = match method_v.as_str().map(str::to_ascii_uppercase).as_deref() {
+        Some("GET") => Method::GET,
+        Some("POST") => Method::POST,
+        Some("PUT") => Method::PUT,
+        Some("PATCH") => Method::PATCH,
+        Some("DELETE") => Method::DELETE,
+        Some("HEAD") => Method::HEAD,
+        _ => {
+            return Err(fail(
+                action,
+                format!("unknown HTTP method `{}`", python_str(&method_v)),
+            ));
+        }
+    };
+    let Value::String(url) = url else {
+        return Err(fail(
+            action,
+            format!("`url` must be a string, found `{}`", python_str(&url)),
+        ));
+    };
+
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        reqwest::header::ACCEPT,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        reqwest::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Ok(id) = HeaderValue::from_str(&runner.request_id) {
+        headers.insert(HeaderName::from_static("x-request-id"), id);
+    }
+    for (k, v) in header_pairs(action, &headers_v)? {
+        let name = HeaderName::from_bytes(k.as_bytes())
+            .map_err(|_| fail(action, format!("invalid header name `{k}`")))?;
+        let value = HeaderValue::from_str(&v)
+            .map_err(|_| fail(action, format!("invalid value for header `{k}`")))?;
+        headers.insert(name, value);
+    }
+
+    let outcome = send(runner, method, &url, headers, body, timeout).await;
+    let (produced, ok) = match outcome {
+        Ok((status, headers, data, elapsed)) => (
+            json!({
+                "status": status,
+                "headers": headers,
+                "data": data,
+                "elapsed": {"total_seconds": elapsed},
+            }),
+            (200..300).contains(&status),
+        ),
+        Err((kind, message, elapsed)) => {
+            tracing::debug!(action = %action.id, %kind, %message, "request failed without an HTTP answer");
+            (
+                json!({
+                    "status": 0,
+                    "headers": {},
+                    "data": {"error": kind, "message": message},
+                    "elapsed": {"total_seconds": elapsed},
+                }),
+                false,
+            )
+        }
+    };
+    Ok((
+        Effect::Continue {
+            produced: Some(produced),
+            branch: Some(if ok { &r.success } else { &r.fail }),
+        },
+        evaluated,
+    ))
+}
+
+type Sent = (u16, Map<String, Value>, Value, f64);
+type NotSent = (&'static str, String, f64);
+
+async fn send(
+    runner: &Runner<'_>,
+    method: Method,
+    url: &str,
+    headers: HeaderMap,
+    body: Option<Value>,
+    timeout: f64,
+) -> Result<Sent, NotSent> {
+    let started = Instant::now();
+    let elapsed = || started.elapsed().as_secs_f64();
+    let url = reqwest::Url::parse(url)
+        .map_err(|e| ("invalid_url", format!("invalid URL `{url}`: {e}"), 0.0))?;
+    let form = headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let json_body = headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let mut builder = runner
+        .shared
+        .client
+        .request(method.clone(), url)
+        .headers(headers)
+        .timeout(Duration::from_secs_f64(timeout));
+    let sends_body = matches!(method, Method::POST | Method::PUT | Method::PATCH);
+    match body {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(map)) if !sends_body => {
+            if !map.is_empty() {
+                builder = builder.query(&query_pairs(&map));
+            }
+        }
+        Some(Value::String(s)) if sends_body && !json_body => builder = builder.body(s),
+        Some(Value::Object(map)) if sends_body && form => {
+            builder = builder.form(&query_pairs(&map))
+        }
+        Some(v) if sends_body => {
+            let bytes = serde_json::to_vec(&v).map_err(|e| ("body", e.to_string(), 0.0))?;
+            builder = builder.body(bytes);
+        }
+        Some(_) => {}
+    }
+    let mut response = builder
+        .send()
+        .await
+        .map_err(|e| (classify(&e), error_chain(&e), elapsed()))?;
+    let status = response.status().as_u16();
+    let mut resp_headers = Map::new();
+    for (name, value) in response.headers() {
+        let v = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        resp_headers.insert(title_case(name.as_str()), Value::String(v));
+    }
+    let mut bytes = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if bytes.len() + chunk.len() > MAX_UPSTREAM_BODY {
+                    return Err((
+                        "body_too_large",
+                        format!("the response body is larger than {MAX_UPSTREAM_BODY} bytes"),
+                        elapsed(),
+                    ));
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Ok(None) => break,
+            Err(e) => return Err((classify(&e), error_chain(&e), elapsed())),
+        }
+    }
+    Ok((status, resp_headers, parse_body(&bytes), elapsed()))
+}
+
+/// A body as `response.data`: JSON when it parses, `{}` when empty, otherwise the text.
+pub(crate) fn parse_body(bytes: &[u8]) -> Value {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Value::Object(Map::new());
+    }
+    serde_json::from_slice(bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()))
+}
+
+fn query_pairs(map: &Map<String, Value>) -> Vec<(String, String)> {
+    map.iter()
+        .map(|(k, v)| (k.clone(), python_str(v)))
+        .collect()
+}
+
+fn classify(e: &reqwest::Error) -> &'static str {
+    if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connect"
+    } else if e.is_redirect() {
+        "redirect"
+    } else if e.is_body() || e.is_decode() {
+        "body"
+    } else {
+        "request"
+    }
+}
+
+/// The error and its causes on one line ("error sending request: connection refused").
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+/// `content-type` → `Content-Type` (legacy flows read `response.headers['Content-Type']`).
+fn title_case(name: &str) -> String {
+    name.split('-')
+        .map(|part| {
+            let mut c = part.chars();
+            match c.next() {
+                Some(f) => f.to_ascii_uppercase().to_string() + c.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}

@@ -1,0 +1,413 @@
+//! The engine: runs a validated flow for one request.
+//!
+//! A run walks the pipeline from its entry action, evaluating each action's pre-parsed
+//! templates against the context ([`crate::context`]), executing it ([`crate::actions`]) and
+//! following its edge. Every run is guarded: a step budget and a wall-clock limit (spec
+//! decision 11), plus the legacy per-flow `safe_mode` when a workspace enables it.
+
+use crate::actions::{self, Effect};
+use crate::context::{Ctx, PipelineScope};
+use crate::custom::CustomActions;
+use crate::debug::{ActionTrace, FlowTrace};
+use crate::error::{FailedAction, RunError};
+use crate::functions::Functions;
+use flowyt_core::model::{Action, Edge, Flow, Next};
+use flowyt_core::workspace::Settings;
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+use tracing::Instrument;
+
+/// A flow ready to run: the model plus an id index built once.
+#[derive(Debug)]
+pub(crate) struct CompiledFlow {
+    pub flow: Flow,
+    index: HashMap<String, usize>,
+}
+
+impl CompiledFlow {
+    pub(crate) fn new(flow: Flow) -> CompiledFlow {
+        let mut index = HashMap::with_capacity(flow.actions.len());
+        for (i, a) in flow.actions.iter().enumerate() {
+            // Duplicates are rejected by the validator; keep the first if a legacy flow has them.
+            index.entry(a.id.clone()).or_insert(i);
+        }
+        CompiledFlow { flow, index }
+    }
+}
+
+/// Everything shared by the runs of one workspace.
+pub(crate) struct Shared {
+    pub name: String,
+    pub settings: Settings,
+    pub flows: HashMap<String, Arc<CompiledFlow>>,
+    pub env: Arc<Value>,
+    pub info: Arc<Value>,
+    pub client: reqwest::Client,
+    pub functions: Arc<Functions>,
+    pub actions: CustomActions,
+}
+
+/// What one run is asked to do.
+#[derive(Clone, Debug, Default)]
+pub struct RunInput {
+    /// The `request` root (built from the HTTP request by the axum integration).
+    pub request: Value,
+    /// The `input` root (the CLI's `--input`; `null` over HTTP).
+    pub input: Value,
+    /// Collect the `__debug__` trace.
+    pub debug: bool,
+    /// Sent upstream as `X-Request-ID`; generated when absent.
+    pub request_id: Option<String>,
+}
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// A `response` action answered.
+    Response {
+        /// HTTP status.
+        status: u16,
+        /// Headers set by the flow (`Content-Type: application/json` first).
+        headers: Vec<(String, String)>,
+        /// The body.
+        body: Value,
+    },
+    /// The flow ended without a `response` action (body `{}`), or at `end`.
+    Ended,
+    /// A validation failed with no `next_action_fail` to go to: 400 with the errors.
+    Invalid(Value),
+    /// The run failed.
+    Failed(RunError),
+}
+
+/// The result of a run: the outcome and, when asked for, the debug trace.
+#[derive(Clone, Debug)]
+pub struct RunResult {
+    /// How it ended.
+    pub outcome: Outcome,
+    /// `__debug__.workspace` when debug was requested.
+    pub trace: Option<Value>,
+}
+
+pub(crate) struct Runner<'a> {
+    pub shared: &'a Shared,
+    steps: u64,
+    pub request_id: String,
+    trace: Option<Vec<FlowTrace>>,
+}
+
+/// The end of one flow: answered, ended, or failed. A `jump` is followed inside `run_flow`.
+pub(crate) enum FlowEnd {
+    Response {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Value,
+    },
+    Ended,
+    Invalid(Value),
+}
+
+impl Shared {
+    pub(crate) async fn run(&self, flow_key: &str, input: RunInput) -> RunResult {
+        let started = Instant::now();
+        let request_id = input
+            .request_id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let mut runner = Runner {
+            shared: self,
+            steps: 0,
+            request_id,
+            trace: input.debug.then(Vec::new),
+        };
+        let mut ctx = Ctx::new(
+            self.env.clone(),
+            self.info.clone(),
+            Arc::new(input.request),
+            Arc::new(input.input),
+            self.functions.clone(),
+        );
+        let limit = std::time::Duration::from_secs_f64(self.settings.limits.max_seconds);
+        let span = tracing::info_span!("flow_run", workspace = %self.name, flow = flow_key);
+        let result =
+            tokio::time::timeout(limit, runner.run_flow(&mut ctx, flow_key).instrument(span)).await;
+        let outcome = match result {
+            Ok(Ok(FlowEnd::Response {
+                status,
+                headers,
+                body,
+            })) => Outcome::Response {
+                status,
+                headers,
+                body,
+            },
+            Ok(Ok(FlowEnd::Ended)) => Outcome::Ended,
+            Ok(Ok(FlowEnd::Invalid(errors))) => Outcome::Invalid(errors),
+            Ok(Err(e)) => Outcome::Failed(e),
+            Err(_) => Outcome::Failed(RunError::new(format!(
+                "the run took longer than the limit of {} seconds and was stopped",
+                self.settings.limits.max_seconds
+            ))),
+        };
+        if let Outcome::Failed(e) = &outcome {
+            tracing::warn!(workspace = %self.name, flow = flow_key, error = %e, "flow run failed");
+        }
+        let trace = runner.trace.map(|flows| {
+            json!({
+                "id": self.settings.id,
+                "name": self.settings.name,
+                "flows": flows.into_iter().map(FlowTrace::into_json).collect::<Vec<_>>(),
+                "elapsed_time": started.elapsed().as_secs_f64(),
+            })
+        });
+        RunResult { outcome, trace }
+    }
+}
+
+impl Runner<'_> {
+    /// Runs `flow_key` and the flows it jumps to, until a response, an end or an error.
+    pub(crate) async fn run_flow(
+        &mut self,
+        ctx: &mut Ctx,
+        flow_key: &str,
+    ) -> Result<FlowEnd, RunError> {
+        let mut key = flow_key.to_string();
+        loop {
+            let flow = self
+                .shared
+                .flows
+                .get(&key)
+                .cloned()
+                .ok_or_else(|| RunError::new(format!("unknown flow `{key}`")))?;
+            if let Some(t) = &mut self.trace {
+                t.push(FlowTrace::new(&flow.flow));
+            }
+            match self.run_one(ctx, &flow).await? {
+                Walk::Jump(next) => {
+                    ctx.response = Value::Object(Map::new());
+                    key = next;
+                }
+                Walk::End(end) => return Ok(end),
+            }
+        }
+    }
+
+    async fn run_one(&mut self, ctx: &mut Ctx, flow: &CompiledFlow) -> Result<Walk, RunError> {
+        let started = Instant::now();
+        let Some(mut idx) = flow.flow.entry() else {
+            return Ok(Walk::End(FlowEnd::Ended));
+        };
+        loop {
+            let action = &flow.flow.actions[idx];
+            self.steps += 1;
+            if self.steps > self.shared.settings.limits.max_steps {
+                return Err(fail(
+                    action,
+                    format!(
+                        "the run executed more than {} actions and was stopped (is there a cycle of `next_action`s?)",
+                        self.shared.settings.limits.max_steps
+                    ),
+                ));
+            }
+            let safe_mode_expired = self.shared.settings.safe_mode.and_then(|sm| {
+                let elapsed = started.elapsed().as_secs_f64();
+                (elapsed >= sm.safe_time).then_some((sm.safe_time, elapsed))
+            });
+            let action_started = Instant::now();
+            let span = tracing::debug_span!("action", id = %action.id, kind = %action.kind_name);
+            let executed = actions::execute(self, ctx, action).instrument(span).await;
+            let (effect, evaluated) = match executed {
+                Ok(x) => x,
+                Err(mut e) => {
+                    if e.action.is_none() {
+                        e.action = Some(failed_action(action));
+                    }
+                    self.record(action, action.raw_data.clone(), action_started);
+                    return Err(e);
+                }
+            };
+            self.record(action, evaluated, action_started);
+            // Legacy safe mode: checked before each action, the action picked still runs.
+            if let Some((limit, elapsed)) = safe_mode_expired
+                && !matches!(effect, Effect::Respond { .. })
+            {
+                return Err(RunError::new(format!(
+                    "This flow took a long time to run and was aborted. The limit is {} seconds and the flow took {} seconds.",
+                    flowyt_core::expr::python_float_repr(limit),
+                    flowyt_core::expr::python_float_repr(elapsed)
+                )));
+            }
+            let (produced, branch) = match effect {
+                Effect::Respond {
+                    status,
+                    headers,
+                    body,
+                } => {
+                    return Ok(Walk::End(FlowEnd::Response {
+                        status,
+                        headers,
+                        body,
+                    }));
+                }
+                Effect::End => return Ok(Walk::End(FlowEnd::Ended)),
+                Effect::Invalid(errors) => return Ok(Walk::End(FlowEnd::Invalid(errors))),
+                Effect::Jump(target) => return Ok(Walk::Jump(target)),
+                Effect::Continue { produced, branch } => (produced, branch),
+            };
+            // `response` lives for exactly one action: the one after its producer.
+            ctx.response = produced.unwrap_or_else(|| Value::Object(Map::new()));
+            let branch_id = match branch {
+                Some(edge) => self.resolve_edge(ctx, action, edge)?,
+                None => None,
+            };
+            let next = match &action.next {
+                Next::End => None,
+                Next::To(t) => Some(t.id.clone()),
+                Next::Branch(_) => match branch_id {
+                    Some(id) => Some(id),
+                    None => {
+                        return Err(fail(
+                            action,
+                            format!(
+                                "`{}` chose no next action (`next_action` is `${{pipeline.next_action}}` but no branch applies)",
+                                action.id
+                            ),
+                        ));
+                    }
+                },
+                Next::Dynamic(tpl) => {
+                    let scope = PipelineScope(json!({
+                        "next_action": branch_id,
+                        "response": ctx.response,
+                    }));
+                    let v = tpl
+                        .template
+                        .render(&scope)
+                        .map_err(|e| fail(action, format!("in `next_action`: {e}")))?;
+                    id_of(&v)
+                }
+            };
+            let Some(next) = next else {
+                return Ok(Walk::End(FlowEnd::Ended));
+            };
+            idx = *flow.index.get(&next).ok_or_else(|| {
+                fail(
+                    action,
+                    format!(
+                        "`next_action` of `{}` points to unknown action `{next}`",
+                        action.id
+                    ),
+                )
+            })?;
+        }
+    }
+
+    /// The id an edge leads to (`None` for no edge or a falsy dynamic result).
+    fn resolve_edge(
+        &self,
+        ctx: &Ctx,
+        action: &Action,
+        edge: &Edge,
+    ) -> Result<Option<String>, RunError> {
+        match edge {
+            Edge::None => Ok(None),
+            Edge::To(t) => Ok(Some(t.id.clone())),
+            Edge::Dynamic(tpl) => {
+                let v = tpl
+                    .template
+                    .render(ctx)
+                    .map_err(|e| fail(action, e.to_string()))?;
+                Ok(id_of(&v))
+            }
+        }
+    }
+
+    fn record(&mut self, action: &Action, data: Value, started: Instant) {
+        if let Some(flow) = self.trace.as_mut().and_then(|flows| flows.last_mut()) {
+            flow.actions.push(ActionTrace {
+                id: action.id.clone(),
+                kind: action.kind_name.clone(),
+                data,
+                time_spent: started.elapsed().as_secs_f64(),
+            });
+        }
+    }
+
+    pub(crate) fn tracing(&self) -> bool {
+        self.trace.is_some()
+    }
+
+    /// Runs a sub-flow (`handle`, `loop`) on a copy of the context. Returns the sub-flow's
+    /// result as the legacy engine exposed it (`{"data", "status", "headers"}`, `{}` or
+    /// `{"exception": ...}`) and the sub-flow's workspace variables.
+    pub(crate) async fn sub_flow(
+        &mut self,
+        ctx: &Ctx,
+        key: &str,
+        loop_item: Option<Value>,
+    ) -> (Value, Value, Option<Value>) {
+        let mut sub = ctx.clone();
+        sub.response = Value::Object(Map::new());
+        if let Some(item) = loop_item {
+            sub.loop_item = item;
+        }
+        let outer = self.trace.take();
+        if outer.is_some() {
+            self.trace = Some(Vec::new());
+        }
+        let result = Box::pin(self.run_flow(&mut sub, key)).await;
+        let sub_trace = std::mem::replace(&mut self.trace, outer)
+            .map(|flows| Value::Array(flows.into_iter().map(FlowTrace::into_json).collect()));
+        let value = match result {
+            Ok(FlowEnd::Response {
+                status,
+                headers,
+                body,
+            }) => json!({
+                "data": body,
+                "status": status,
+                "headers": headers
+                    .into_iter()
+                    .map(|(k, v)| (k, Value::String(v)))
+                    .collect::<Map<_, _>>(),
+            }),
+            Ok(FlowEnd::Ended) => Value::Object(Map::new()),
+            Ok(FlowEnd::Invalid(errors)) => json!({"data": errors, "status": 400}),
+            Err(e) => json!({"exception": e.to_json()}),
+        };
+        (value, sub.workspace, sub_trace)
+    }
+}
+
+enum Walk {
+    Jump(String),
+    End(FlowEnd),
+}
+
+/// A template result used as an action id: strings and numbers; `null`, `""`, `false` end the flow.
+fn id_of(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if s.is_empty() => None,
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+pub(crate) fn failed_action(action: &Action) -> Box<FailedAction> {
+    Box::new(FailedAction {
+        id: action.id.clone(),
+        kind: action.kind_name.clone(),
+        data: action.raw_data.clone(),
+    })
+}
+
+/// An error in `action`.
+pub(crate) fn fail(action: &Action, message: impl Into<String>) -> RunError {
+    RunError {
+        message: message.into(),
+        action: Some(failed_action(action)),
+    }
+}

@@ -1,0 +1,318 @@
+//! axum integration: a flow is a handler, a workspace is a `Router`.
+//!
+//! The incoming request becomes the legacy `request` root (`headers` with names lower-cased and
+//! `-` turned into `_`, `qs` and `form` with the first value of each key, `data` the JSON body,
+//! `params` the path captures, plus `method` and `path`), and the run's outcome becomes the
+//! response (spec §2.2–2.3 and decisions 9–10).
+
+use crate::engine::{Outcome, RunInput, Shared};
+use axum::body::Body;
+use axum::extract::{FromRequestParts, RawPathParams};
+use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::FutureExt;
+use serde_json::{Map, Value, json};
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+/// The masked error body (legacy wording).
+pub const MASKED_ERROR: &str = "Something went wrong. Enable debug mode to see more details.";
+
+/// Runs flow `key` of `shared` for one HTTP request. Never panics: a panic inside the run
+/// becomes a 500 for this request only.
+pub(crate) async fn handle(
+    shared: Arc<Shared>,
+    key: Arc<str>,
+    params: Arc<[(String, String)]>,
+    req: Request<Body>,
+) -> Response {
+    let run = AssertUnwindSafe(handle_inner(&shared, &key, &params, req)).catch_unwind();
+    match run.await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::error!(workspace = %shared.name, flow = %key, "a flow run panicked");
+            json_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &json!({ "exception": MASKED_ERROR }),
+            )
+        }
+    }
+}
+
+async fn handle_inner(
+    shared: &Shared,
+    key: &str,
+    converters: &[(String, String)],
+    req: Request<Body>,
+) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let mut params = Map::new();
+    if let Ok(raw) = RawPathParams::from_request_parts(&mut parts, &()).await {
+        for (name, value) in &raw {
+            let conv = converters
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or("string", |(_, c)| c.as_str());
+            let ok = match conv {
+                "int" => value.parse::<i64>().is_ok(),
+                "float" => value.parse::<f64>().is_ok(),
+                _ => true,
+            };
+            if !ok {
+                return message(
+                    StatusCode::NOT_FOUND,
+                    "The requested URL was not found on the server.",
+                );
+            }
+            let typed = match conv {
+                "int" => value.parse::<i64>().map(Value::from).unwrap_or(Value::Null),
+                "float" => value
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(serde_json::Number::from_f64)
+                    .map_or(Value::Null, Value::Number),
+                _ => Value::String(value.to_string()),
+            };
+            params.insert(name.to_string(), typed);
+        }
+    }
+    let limit = usize::try_from(shared.settings.limits.max_body_bytes).unwrap_or(usize::MAX);
+    let bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(b) => b,
+        Err(_) => {
+            return message(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("The request body is larger than the limit of {limit} bytes."),
+            );
+        }
+    };
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let mut data = Value::Null;
+    let mut form = Map::new();
+    if content_type.starts_with("application/json") && !bytes.is_empty() {
+        match serde_json::from_slice(&bytes) {
+            Ok(v) => data = v,
+            Err(e) => {
+                return message(
+                    StatusCode::BAD_REQUEST,
+                    &format!("The request body is not valid JSON: {e}"),
+                );
+            }
+        }
+    } else if content_type.starts_with("application/x-www-form-urlencoded") {
+        first_values(&bytes, &mut form);
+    }
+    let mut qs = Map::new();
+    first_values(parts.uri.query().unwrap_or("").as_bytes(), &mut qs);
+    let headers = header_map(&parts.headers);
+    let debug_header = ["x-flowyt-debug", "x-orchestryzi-debug"]
+        .iter()
+        .find_map(|h| parts.headers.get(*h))
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("false")
+        .to_string();
+    let debug = shared.settings.debug && debug_header == "true";
+    let request_id = parts
+        .headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 200)
+        .map(str::to_string);
+    let accept_xml = parts
+        .headers
+        .get(header::ACCEPT)
+        .is_some_and(|v| v == "application/xml");
+    let request = json!({
+        "method": parts.method.as_str(),
+        "path": parts.uri.path(),
+        "headers": headers,
+        "params": params,
+        "qs": qs,
+        "form": form,
+        "data": data,
+        "debug": debug_header,
+    });
+    let result = shared
+        .run(
+            key,
+            RunInput {
+                request,
+                input: Value::Null,
+                debug,
+                request_id: request_id.clone(),
+            },
+        )
+        .await;
+    let mut response = outcome_response(result.outcome, result.trace, accept_xml);
+    if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+        response.headers_mut().insert("x-request-id", id);
+    }
+    response
+}
+
+/// Builds the HTTP response of a run.
+pub(crate) fn outcome_response(
+    outcome: Outcome,
+    trace: Option<Value>,
+    accept_xml: bool,
+) -> Response {
+    let (status, headers, mut body) = match outcome {
+        Outcome::Response {
+            status,
+            headers,
+            body,
+        } => (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+            headers,
+            body,
+        ),
+        Outcome::Ended => (StatusCode::OK, Vec::new(), Value::Object(Map::new())),
+        Outcome::Invalid(errors) => (StatusCode::BAD_REQUEST, Vec::new(), errors),
+        Outcome::Failed(e) => {
+            let body = match &trace {
+                Some(_) => json!({ "exception": e.to_json() }),
+                None => json!({ "exception": MASKED_ERROR }),
+            };
+            (StatusCode::INTERNAL_SERVER_ERROR, Vec::new(), body)
+        }
+    };
+    if let Some(trace) = trace {
+        if !body.is_object() {
+            body = json!({ "data": body });
+        }
+        if let Value::Object(map) = &mut body {
+            map.insert("__debug__".into(), json!({ "workspace": trace }));
+        }
+    }
+    let xml = accept_xml
+        || headers
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("content-type") && v == "application/xml");
+    let mut response = if xml {
+        match to_xml(&body) {
+            Some(text) => {
+                let mut r = (status, text).into_response();
+                r.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/xml"),
+                );
+                r
+            }
+            None => message(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "An XML response needs a body with exactly one top-level key.",
+            ),
+        }
+    } else {
+        json_response(status, &body)
+    };
+    if !xml {
+        for (k, v) in headers {
+            if let (Ok(name), Ok(value)) = (
+                header::HeaderName::from_bytes(k.as_bytes()),
+                HeaderValue::from_str(&v),
+            ) {
+                response.headers_mut().insert(name, value);
+            }
+        }
+    }
+    response
+}
+
+pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    let mut r = (status, bytes).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// A `{"message": ...}` error response, as the legacy engine's HTTP errors looked.
+pub(crate) fn message(status: StatusCode, text: &str) -> Response {
+    json_response(status, &json!({ "message": text }))
+}
+
+fn first_values(input: &[u8], into: &mut Map<String, Value>) {
+    for (k, v) in form_urlencoded::parse(input) {
+        if !into.contains_key(k.as_ref()) {
+            into.insert(k.into_owned(), Value::String(v.into_owned()));
+        }
+    }
+}
+
+/// Header names lower-cased with `-` turned into `_` (`X-Api-Key` → `x_api_key`).
+fn header_map(headers: &HeaderMap) -> Map<String, Value> {
+    let mut map = Map::new();
+    for (name, value) in headers {
+        let key = name.as_str().replace('-', "_");
+        if !map.contains_key(&key) {
+            map.insert(
+                key,
+                Value::String(String::from_utf8_lossy(value.as_bytes()).into_owned()),
+            );
+        }
+    }
+    map
+}
+
+/// `xmltodict.unparse`: one top-level key becomes the root element.
+fn to_xml(body: &Value) -> Option<String> {
+    let Value::Object(map) = body else {
+        return None;
+    };
+    if map.len() != 1 {
+        return None;
+    }
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
+    for (k, v) in map {
+        xml_element(k, v, &mut out);
+    }
+    Some(out)
+}
+
+fn xml_element(name: &str, v: &Value, out: &mut String) {
+    match v {
+        Value::Array(items) => {
+            for item in items {
+                xml_element(name, item, out);
+            }
+        }
+        Value::Object(map) => {
+            out.push_str(&format!("<{name}>"));
+            for (k, v) in map {
+                xml_element(k, v, out);
+            }
+            out.push_str(&format!("</{name}>"));
+        }
+        Value::Null => out.push_str(&format!("<{name}></{name}>")),
+        other => {
+            let text = flowyt_core::expr::python_str(other);
+            let escaped = text
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;");
+            out.push_str(&format!("<{name}>{escaped}</{name}>"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xml_matches_xmltodict() {
+        assert_eq!(
+            to_xml(&json!({"root": {"a": "1"}})).as_deref(),
+            Some("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<root><a>1</a></root>")
+        );
+        assert_eq!(to_xml(&json!({"a": 1, "b": 2})), None);
+    }
+}

@@ -1,0 +1,340 @@
+//! The flowyt runtime: runs flows (compiled with `flow!` or loaded from legacy JSON) as async
+//! Rust, calls services with one shared `reqwest` client, and mounts flows as axum handlers.
+//!
+//! ```no_run
+//! use flowyt_runtime::{Engine, Strictness};
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let engine = Engine::builder()
+//!     .function("students.approved_list", |args| {
+//!         Ok(args.first().cloned().unwrap_or_default())
+//!     })
+//!     .build()?;
+//! let loaded = engine.load_workspace("workspaces/github".as_ref(), Strictness::Legacy)?;
+//! for warning in &loaded.warnings {
+//!     eprintln!("{warning}");
+//! }
+//! let app = axum::Router::new().nest("/github", loaded.workspace.router());
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! axum::serve(listener, app).await?;
+//! # Ok(())
+//! # }
+//! ```
+
+mod actions;
+mod client;
+mod context;
+mod custom;
+mod debug;
+mod engine;
+mod error;
+mod functions;
+mod http;
+
+pub use custom::{ActionContext, CustomAction};
+pub use engine::{Outcome, RunInput, RunResult};
+pub use error::{FailedAction, RunError};
+pub use flowyt_core as core;
+pub use flowyt_core::validate::Strictness;
+pub use flowyt_core::workspace::LoadError;
+pub use functions::Functions;
+pub use http::MASKED_ERROR;
+
+use axum::Router;
+use axum::body::Body;
+use axum::handler::Handler;
+use axum::response::Response;
+use axum::routing::{MethodFilter, MethodRouter, on};
+use engine::{CompiledFlow, Shared};
+use flowyt_core::catalog::{Catalog, CustomKind};
+use flowyt_core::diag::Located;
+use flowyt_core::model::Flow;
+use flowyt_core::workspace::{self as core_ws, Route, Settings};
+use futures_util::future::BoxFuture;
+use serde_json::{Value, json};
+use std::any::Any;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Registries and the shared HTTP client; cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    client: reqwest::Client,
+    functions: Arc<Functions>,
+    actions: custom::CustomActions,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("functions", &self.functions)
+            .field("actions", &self.actions.map.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// Builds an [`Engine`].
+#[derive(Default)]
+pub struct EngineBuilder {
+    functions: Functions,
+    actions: HashMap<String, Arc<dyn CustomAction>>,
+    state: Option<Arc<dyn Any + Send + Sync>>,
+}
+
+/// Why an engine could not be built.
+#[derive(Debug)]
+pub struct BuildError(reqwest::Error);
+
+impl std::fmt::Display for BuildError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cannot build the HTTP client: {}", self.0)
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+impl EngineBuilder {
+    /// Registers a template function, callable as `${function.<path>(args)}`.
+    pub fn function<F>(mut self, path: &str, f: F) -> EngineBuilder
+    where
+        F: Fn(&[Value]) -> Result<Value, String> + Send + Sync + 'static,
+    {
+        self.functions.insert(path, f);
+        self
+    }
+
+    /// Registers a custom action kind, used in flows as `"action": "<name>"`.
+    pub fn action(mut self, name: &str, action: impl CustomAction) -> EngineBuilder {
+        self.actions.insert(name.to_string(), Arc::new(action));
+        self
+    }
+
+    /// Application state that custom actions can read ([`ActionContext::state`]).
+    pub fn state<T: Any + Send + Sync>(mut self, state: T) -> EngineBuilder {
+        self.state = Some(Arc::new(state));
+        self
+    }
+
+    /// Builds the engine and its HTTP client.
+    pub fn build(self) -> Result<Engine, BuildError> {
+        Ok(Engine {
+            client: client::build().map_err(BuildError)?,
+            functions: Arc::new(self.functions),
+            actions: custom::CustomActions {
+                map: self.actions,
+                cx: ActionContext::new(self.state),
+            },
+        })
+    }
+}
+
+/// A loaded workspace and the warnings it had.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    /// The workspace, ready to run and mount.
+    pub workspace: Workspace,
+    /// What the loader found that does not stop it (printed by `flowyt serve`).
+    pub warnings: Vec<Located>,
+}
+
+impl Engine {
+    /// An engine with no custom actions or functions.
+    pub fn new() -> Result<Engine, BuildError> {
+        Engine::builder().build()
+    }
+
+    /// Starts building an engine.
+    pub fn builder() -> EngineBuilder {
+        EngineBuilder::default()
+    }
+
+    /// What the validator must know about this engine: its custom kinds and functions.
+    pub fn catalog(&self) -> Catalog {
+        let mut catalog = Catalog::new();
+        catalog.check_functions();
+        for path in self.functions.paths() {
+            catalog.add_function(path);
+        }
+        for name in self.actions.map.keys() {
+            catalog.add_kind(name.clone(), CustomKind::default());
+        }
+        catalog
+    }
+
+    /// Loads and checks a legacy workspace folder.
+    pub fn load_workspace(&self, dir: &Path, strictness: Strictness) -> Result<Loaded, LoadError> {
+        let loaded = core_ws::Workspace::load(dir, &self.catalog(), strictness)?;
+        Ok(Loaded {
+            workspace: self.workspace(loaded.workspace),
+            warnings: loaded.warnings,
+        })
+    }
+
+    /// Prepares a checked workspace for running.
+    pub fn workspace(&self, ws: core_ws::Workspace) -> Workspace {
+        let flows = ws
+            .flows
+            .into_iter()
+            .map(|(k, f)| (k, Arc::new(CompiledFlow::new(f))))
+            .collect();
+        let s = &ws.settings;
+        let info = json!({
+            "id": s.id,
+            "name": s.name,
+            "debug": s.debug,
+            "release": s.release,
+            "safe_mode": s.safe_mode.map(|m| json!({"enable": true, "safe_time": m.safe_time})),
+        });
+        Workspace {
+            shared: Arc::new(Shared {
+                name: ws.name,
+                env: Arc::new(Value::Object(ws.settings.env.clone())),
+                info: Arc::new(info),
+                settings: ws.settings,
+                flows,
+                client: self.client.clone(),
+                functions: self.functions.clone(),
+                actions: self.actions.clone(),
+            }),
+            routes: Arc::new(ws.routes),
+        }
+    }
+
+    /// Loads one JSON flow strictly and wraps it as a runnable, mountable [`FlowService`]
+    /// with default settings.
+    pub fn flow_from_json(&self, text: &str) -> Result<FlowService, LoadError> {
+        let flow = Flow::from_json_named("flow.json", text, &self.catalog())?;
+        Ok(self.flow(flow, Settings::default()))
+    }
+
+    /// Wraps a checked flow as a [`FlowService`].
+    pub fn flow(&self, flow: Flow, settings: Settings) -> FlowService {
+        let mut ws = core_ws::Workspace {
+            name: "flow".into(),
+            settings,
+            ..Default::default()
+        };
+        ws.flows.insert("main".into(), flow);
+        let ws = self.workspace(ws);
+        FlowService {
+            shared: ws.shared,
+            key: Arc::from("main"),
+            params: Arc::from(Vec::new()),
+        }
+    }
+}
+
+/// A workspace ready to run: flows, settings and routes.
+#[derive(Clone)]
+pub struct Workspace {
+    shared: Arc<Shared>,
+    routes: Arc<Vec<Route>>,
+}
+
+impl std::fmt::Debug for Workspace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Workspace")
+            .field("name", &self.shared.name)
+            .field("flows", &self.shared.flows.keys().collect::<Vec<_>>())
+            .field("routes", &self.routes)
+            .finish()
+    }
+}
+
+impl Workspace {
+    /// The workspace name (its folder).
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// The routes of `routes.json`.
+    pub fn routes(&self) -> &[Route] {
+        &self.routes
+    }
+
+    /// The flow keys.
+    pub fn flow_keys(&self) -> impl Iterator<Item = &str> {
+        self.shared.flows.keys().map(String::as_str)
+    }
+
+    /// Runs flow `key` once.
+    pub async fn run(&self, key: &str, input: RunInput) -> RunResult {
+        self.shared.run(key, input).await
+    }
+
+    /// Flow `key` as an axum handler.
+    pub fn flow(&self, key: &str) -> Option<FlowService> {
+        self.shared.flows.contains_key(key).then(|| FlowService {
+            shared: self.shared.clone(),
+            key: Arc::from(key),
+            params: Arc::from(Vec::new()),
+        })
+    }
+
+    /// A router serving every route of `routes.json` (mount it with `Router::nest`).
+    pub fn router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        let mut by_path: Vec<(String, MethodRouter<S>)> = Vec::new();
+        for route in self.routes.iter() {
+            let Some(filter) = method_filter(&route.method) else {
+                continue;
+            };
+            let service = FlowService {
+                shared: self.shared.clone(),
+                key: Arc::from(route.flow.as_str()),
+                params: Arc::from(route.params.clone()),
+            };
+            match by_path.iter_mut().find(|(p, _)| *p == route.axum_path) {
+                Some((_, mr)) => *mr = std::mem::take(mr).on(filter, service),
+                None => by_path.push((route.axum_path.clone(), on(filter, service))),
+            }
+        }
+        by_path
+            .into_iter()
+            .fold(Router::new(), |router, (path, mr)| router.route(&path, mr))
+    }
+}
+
+fn method_filter(method: &str) -> Option<MethodFilter> {
+    Some(match method {
+        "GET" => MethodFilter::GET,
+        "POST" => MethodFilter::POST,
+        "PUT" => MethodFilter::PUT,
+        "DELETE" => MethodFilter::DELETE,
+        "PATCH" => MethodFilter::PATCH,
+        "HEAD" => MethodFilter::HEAD,
+        "OPTIONS" => MethodFilter::OPTIONS,
+        _ => return None,
+    })
+}
+
+/// One flow as an axum handler: `Router::new().route("/x", get(flow))`.
+#[derive(Clone)]
+pub struct FlowService {
+    shared: Arc<Shared>,
+    key: Arc<str>,
+    params: Arc<[(String, String)]>,
+}
+
+impl std::fmt::Debug for FlowService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlowService")
+            .field("workspace", &self.shared.name)
+            .field("flow", &self.key)
+            .finish()
+    }
+}
+
+impl FlowService {
+    /// Runs the flow once with the given input.
+    pub async fn run(&self, input: RunInput) -> RunResult {
+        self.shared.run(&self.key, input).await
+    }
+}
+
+impl<S: Clone + Send + Sync + 'static> Handler<(), S> for FlowService {
+    type Future = BoxFuture<'static, Response>;
+
+    fn call(self, req: axum::http::Request<Body>, _state: S) -> Self::Future {
+        Box::pin(http::handle(self.shared, self.key, self.params, req))
+    }
+}

@@ -1,0 +1,808 @@
+//! Every action through real HTTP, including every failure path (spec §9 cases 30–59 and the
+//! guards of decision 11).
+
+mod support;
+
+use flowyt_runtime::{ActionContext, Engine, MASKED_ERROR};
+use serde_json::{Value, json};
+use support::*;
+
+struct Fixture {
+    base: String,
+    up: String,
+}
+
+/// Starts an upstream and a workspace whose `env.baseUrl` points at it.
+async fn fixture(
+    engine: Engine,
+    mut settings_patch: Value,
+    flows: Vec<(&str, Value)>,
+    method: &str,
+) -> Fixture {
+    let up = format!("http://{}", spawn(upstream()).await);
+    let mut s = settings(&up);
+    if let (Value::Object(s), Value::Object(p)) = (&mut s, settings_patch.take()) {
+        s.extend(p);
+    }
+    let routes = json!([{"method": method, "path": "/t", "flow": flows[0].0}]);
+    let ws = workspace(&engine, &s, &routes, &flows);
+    Fixture {
+        base: serve(&ws).await,
+        up,
+    }
+}
+
+fn request(url: &str, extra: Value) -> Value {
+    let mut data = json!({"url": url, "method": "get", "headers": {}, "next_action_success": "4", "next_action_fail": "5"});
+    if let (Value::Object(d), Value::Object(e)) = (&mut data, extra) {
+        d.extend(e);
+    }
+    json!({"id": "3", "action": "request", "data": data, "next_action": "${pipeline.next_action}"})
+}
+
+fn github_like(url: &str, extra: Value) -> Vec<Value> {
+    vec![
+        start("1", json!("2")),
+        json!({"id": "2", "action": "flow_var", "data": {"url": url}, "next_action": "3"}),
+        request("${flow.url}", extra),
+        respond(
+            "4",
+            json!({"data": "${response.data}", "status": "${response.status}"}),
+            200,
+        ),
+        respond(
+            "5",
+            json!({"msg": "Something went wrong", "data": "${response.data}", "status": "${response.status}"}),
+            400,
+        ),
+    ]
+}
+
+async fn run_github_like(url: &str, extra: Value) -> Got {
+    let f = fixture(
+        Engine::new().expect("engine"),
+        json!({}),
+        vec![("f", flow(github_like(url, extra)))],
+        "get",
+    )
+    .await;
+    get(&format!("{}/ws/t", f.base)).await
+}
+
+#[tokio::test]
+async fn c30_request_success_branch() {
+    let got = run_github_like("${env.baseUrl}/users/octocat", json!({})).await;
+    assert_eq!(
+        (got.status, got.json()),
+        (
+            200,
+            json!({"data": {"login": "octocat", "ok": true}, "status": 200})
+        )
+    );
+}
+
+#[tokio::test]
+async fn c31_upstream_404_takes_fail_branch() {
+    let got = run_github_like("${env.baseUrl}/users/nobody/repos", json!({})).await;
+    assert_eq!(got.status, 400);
+    assert_eq!(
+        got.json(),
+        json!({"msg": "Something went wrong", "data": {"message": "Not Found"}, "status": 404})
+    );
+}
+
+#[tokio::test]
+async fn c32_statuses_and_redirects() {
+    for (path, status, branch) in [
+        ("/status/500", 500, 400),
+        ("/redirect/404", 404, 400),
+        ("/redirect/200", 200, 200),
+        ("/empty", 204, 200),
+        ("/status/302", 302, 400),
+    ] {
+        let got = run_github_like(&format!("${{env.baseUrl}}{path}"), json!({})).await;
+        assert_eq!(got.status, branch, "{path}: {}", got.text);
+        assert_eq!(got.json()["status"], status, "{path}");
+    }
+    let got = run_github_like("${env.baseUrl}/empty", json!({})).await;
+    assert_eq!(got.json()["data"], json!({}));
+}
+
+#[tokio::test]
+async fn c33_connection_refused_takes_fail_branch_with_status_0() {
+    // Decision 5: no HTTP answer is a failure the flow can handle, not a 500.
+    let got = run_github_like("http://127.0.0.1:9/nothing", json!({})).await;
+    assert_eq!(got.status, 400);
+    let body = got.json();
+    assert_eq!(body["status"], 0);
+    assert_eq!(body["data"]["error"], "connect");
+}
+
+#[tokio::test]
+async fn timeout_takes_fail_branch() {
+    let got = run_github_like("${env.baseUrl}/slow", json!({"timeout": 0.2})).await;
+    assert_eq!(got.status, 400);
+    assert_eq!(got.json()["data"]["error"], "timeout");
+}
+
+#[tokio::test]
+async fn invalid_url_takes_fail_branch() {
+    let got = run_github_like("not a url", json!({})).await;
+    assert_eq!(got.status, 400);
+    assert_eq!(got.json()["data"]["error"], "invalid_url");
+}
+
+#[tokio::test]
+async fn c34_text_body_is_kept_as_text() {
+    let got = run_github_like("${env.baseUrl}/text", json!({})).await;
+    assert_eq!(got.json()["data"], "hello");
+}
+
+#[tokio::test]
+async fn c35_post_json_body_and_default_headers() {
+    let actions = vec![
+        request(
+            "${env.baseUrl}/echo",
+            json!({"method": "post", "data": {"a": "${request.qs.x}"}}),
+        ),
+        respond("4", json!("${response.data}"), 200),
+        respond("5", json!("${response.data}"), 502),
+    ];
+    let f = fixture(
+        Engine::new().expect("engine"),
+        json!({}),
+        vec![("f", flow(actions))],
+        "get",
+    )
+    .await;
+    let got = send(
+        client()
+            .get(format!("{}/ws/t?x=1", f.base))
+            .header("X-Request-ID", "trace-me"),
+    )
+    .await;
+    let echo = got.json();
+    assert_eq!(echo["method"], "POST");
+    assert_eq!(
+        serde_json::from_str::<Value>(echo["body"].as_str().unwrap_or("")).ok(),
+        Some(json!({"a": "1"}))
+    );
+    assert_eq!(echo["headers"]["content-type"], "application/json");
+    assert_eq!(echo["headers"]["accept"], "application/json");
+    assert_eq!(echo["headers"]["x-request-id"], "trace-me");
+    assert_eq!(got.headers["x-request-id"], "trace-me");
+}
+
+#[tokio::test]
+async fn request_id_is_generated_when_absent() {
+    let actions = vec![
+        request("${env.baseUrl}/echo", json!({})),
+        respond("4", json!("${response.data.headers}"), 200),
+        respond("5", json!({}), 502),
+    ];
+    let f = fixture(
+        Engine::new().expect("engine"),
+        json!({}),
+        vec![("f", flow(actions))],
+        "get",
+    )
+    .await;
+    let id = get(&format!("{}/ws/t", f.base)).await.json()["x-request-id"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert_eq!(id.len(), 36, "a UUID: {id}");
+}
+
+#[tokio::test]
+async fn c36_form_encoded_post() {
+    let actions = vec![
+        request(
+            "${env.baseUrl}/echo",
+            json!({"method": "POST", "headers": {"Content-Type": "application/x-www-form-urlencoded"}, "data": {"a": "1", "b": "2"}}),
+        ),
+        respond("4", json!("${response.data}"), 200),
+        respond("5", json!({}), 502),
+    ];
+    let f = fixture(
+        Engine::new().expect("engine"),
+        json!({}),
+        vec![("f", flow(actions))],
+        "get",
+    )
+    .await;
+    let echo = get(&format!("{}/ws/t", f.base)).await.json();
+    assert_eq!(echo["body"], "a=1&b=2");
+}
+
+#[tokio::test]
+async fn c37_get_data_becomes_the_query_string() {
+    let actions = vec![
+        request("${env.baseUrl}/echo", json!({"data": {"q": "x y", "n": 2}})),
+        respond("4", json!("${response.data}"), 200),
+        respond("5", json!({}), 502),
+    ];
+    let f = fixture(
+        Engine::new().expect("engine"),
+        json!({}),
+        vec![("f", flow(actions))],
+        "get",
+    )
+    .await;
+    let echo = get(&format!("{}/ws/t", f.base)).await.json();
+    assert_eq!(
+        (echo["query"].as_str(), echo["body"].as_str()),
+        (Some("q=x+y&n=2"), Some(""))
+    );
+}
+
+#[tokio::test]
+async fn c38_c39_status_headers_and_response_lifetime() {
+    let actions = vec![
+        request("${env.baseUrl}/users/octocat", json!({})),
+        json!({"id": "4", "action": "flow_var", "data": {"s": "${response.status}", "h": "${response.headers['Content-Type']}"}, "next_action": "6"}),
+        respond("5", json!({}), 502),
+        respond(
+            "6",
+            json!({"s": "${flow.s}", "h": "${flow.h}", "r": "${response.data}"}),
+            200,
+        ),
+    ];
+    let f = fixture(
+        Engine::new().expect("engine"),
+        json!({}),
+        vec![("f", flow(actions))],
+        "get",
+    )
+    .await;
+    let got = get(&format!("{}/ws/t", f.base)).await.json();
+    assert_eq!(got, json!({"s": 200, "h": "application/json", "r": null}));
+}
+
+fn switch(conditions: Value, otherwise: Option<&str>) -> Value {
+    let mut data = json!({"conditions": conditions});
+    if let Some(e) = otherwise {
+        data["next_action_else"] = json!(e);
+    }
+    json!({"id": "s", "action": "switch", "data": data, "next_action": "${pipeline.next_action}"})
+}
+
+fn cond(op: &str, a: Value, b: Value, to: &str) -> Value {
+    json!({"operator": op, "first_expression": a, "second_expression": b, "next_action": to})
+}
+
+async fn run_switch(sw: Value, query: &str, body: Option<Value>, patch: Value) -> Got {
+    let actions = vec![
+        sw,
+        respond("A", json!("A"), 200),
+        respond("B", json!("B"), 200),
+        respond("C", json!("C"), 200),
+    ];
+    let method = if body.is_some() { "post" } else { "get" };
+    let f = fixture(
+        Engine::new().expect("engine"),
+        patch,
+        vec![("f", flow(actions))],
+        method,
+    )
+    .await;
+    let url = format!("{}/ws/t{query}", f.base);
+    match body {
+        Some(b) => send(client().post(url).json(&b)).await,
+        None => get(&url).await,
+    }
+}
+
+#[tokio::test]
+async fn c40_switch_equal_and_else() {
+    let sw = switch(
+        json!([cond("equal", json!("${request.qs.c}"), json!("a"), "A")]),
+        Some("B"),
+    );
+    assert_eq!(
+        run_switch(sw.clone(), "?c=a", None, json!({})).await.json(),
+        "A"
+    );
+    assert_eq!(run_switch(sw, "?c=b", None, json!({})).await.json(), "B");
+}
+
+#[tokio::test]
+async fn c41_c42_conditions_are_tried_in_order() {
+    let sw = switch(
+        json!([
+            cond("equal", json!("x"), json!("y"), "A"),
+            cond("equal", json!("x"), json!("x"), "B")
+        ]),
+        Some("C"),
+    );
+    assert_eq!(run_switch(sw, "", None, json!({})).await.json(), "B");
+    let sw = switch(
+        json!([
+            cond("contains", json!("abc"), json!("z"), "A"),
+            cond("equal", json!("x"), json!("x"), "B")
+        ]),
+        Some("C"),
+    );
+    assert_eq!(run_switch(sw, "", None, json!({})).await.json(), "B");
+}
+
+#[tokio::test]
+async fn c43_c44_typed_comparison_and_string_compare_switch() {
+    let sw = switch(
+        json!([cond("equal", json!("${1 + 1}"), json!(2), "A")]),
+        Some("B"),
+    );
+    assert_eq!(
+        run_switch(sw.clone(), "", None, json!({})).await.json(),
+        "A"
+    );
+    let sw2 = switch(
+        json!([cond("equal", json!("${1 + 1}"), json!("2"), "A")]),
+        Some("B"),
+    );
+    assert_eq!(
+        run_switch(sw2.clone(), "", None, json!({})).await.json(),
+        "B"
+    );
+    assert_eq!(
+        run_switch(sw2, "", None, json!({"string_compare": true}))
+            .await
+            .json(),
+        "A"
+    );
+    let sw = switch(
+        json!([cond(
+            "greater_than",
+            json!("${len(request.data)}"),
+            json!("${0}"),
+            "A"
+        )]),
+        Some("B"),
+    );
+    assert_eq!(
+        run_switch(sw, "", Some(json!([1, 2])), json!({}))
+            .await
+            .json(),
+        "A"
+    );
+}
+
+#[tokio::test]
+async fn c45_no_match_and_no_else_fails() {
+    let sw = switch(json!([cond("equal", json!(1), json!(2), "A")]), None);
+    assert_eq!(run_switch(sw, "", None, json!({})).await.status, 500);
+}
+
+#[tokio::test]
+async fn ordering_a_string_against_a_number_fails_clearly() {
+    let sw = switch(
+        json!([cond("greater_than", json!("a"), json!(1), "A")]),
+        Some("B"),
+    );
+    let got = run_switch(sw, "", None, json!({"debug": true})).await;
+    assert_eq!(got.status, 500);
+}
+
+fn validation(fail: Option<&str>) -> Vec<Value> {
+    let mut data = json!({"schema": {"name": {"type": "string", "required": true}, "age": {"type": "integer"}}, "next_action_success": "ok"});
+    if let Some(f) = fail {
+        data["next_action_fail"] = json!(f);
+    }
+    vec![
+        json!({"id": "v", "action": "validation", "data": data, "next_action": "${pipeline.next_action}"}),
+        respond("ok", json!({"valid": true}), 200),
+        respond("bad", json!({"errors": "${response.data.errors}"}), 422),
+    ]
+}
+
+#[tokio::test]
+async fn c46_c47_validation_branches() {
+    let f = fixture(
+        Engine::new().expect("engine"),
+        json!({}),
+        vec![("f", flow(validation(Some("bad"))))],
+        "post",
+    )
+    .await;
+    let url = format!("{}/ws/t", f.base);
+    let ok = send(client().post(&url).json(&json!({"name": "a", "age": 3}))).await;
+    assert_eq!((ok.status, ok.json()), (200, json!({"valid": true})));
+    let bad = send(client().post(&url).json(&json!({"age": "x", "extra": 1}))).await;
+    assert_eq!(bad.status, 422);
+    assert_eq!(
+        bad.json(),
+        json!({"errors": {"age": ["must be of integer type"], "extra": ["unknown field"], "name": ["required field"]}})
+    );
+}
+
+#[tokio::test]
+async fn c48_missing_body_is_a_validation_failure_not_a_500() {
+    let f = fixture(
+        Engine::new().expect("engine"),
+        json!({}),
+        vec![("f", flow(validation(None)))],
+        "post",
+    )
+    .await;
+    let got = send(client().post(format!("{}/ws/t", f.base))).await;
+    assert_eq!(got.status, 400);
+    assert!(got.json()["errors"].is_object(), "{}", got.text);
+}
+
+#[tokio::test]
+async fn c49_workspace_vars_survive_a_jump() {
+    let f1 = flow(vec![
+        start("1", json!("2")),
+        request("${env.baseUrl}/users/octocat", json!({})),
+        json!({"id": "2", "action": "flow_var", "data": {"a": "1"}, "next_action": "3"}),
+        json!({"id": "4", "action": "workspace_var", "data": {"resp": "${response}"}, "next_action": "6"}),
+        respond("5", json!({}), 502),
+        json!({"id": "6", "action": "jump", "data": {"next_flow": "g"}, "next_action": null}),
+    ]);
+    let g = flow(vec![respond(
+        "1",
+        json!({"d": "${workspace.resp.data}", "a": "${flow.a}"}),
+        200,
+    )]);
+    let mut patch = json!({"debug": true});
+    patch["debug"] = json!(true);
+    let fx = fixture(
+        Engine::new().expect("engine"),
+        patch,
+        vec![("f", f1), ("g", g)],
+        "get",
+    )
+    .await;
+    let got = send(
+        client()
+            .get(format!("{}/ws/t", fx.base))
+            .header("x-flowyt-debug", "true"),
+    )
+    .await;
+    let body = got.json();
+    assert_eq!(body["d"], json!({"login": "octocat", "ok": true}));
+    assert_eq!(body["a"], "1", "c50: flow vars persist across jumps");
+    let flows = body["__debug__"]["workspace"]["flows"]
+        .as_array()
+        .map(Vec::len);
+    assert_eq!(flows, Some(2));
+    let _ = fx.up;
+}
+
+#[tokio::test]
+async fn c51_handle_returns_the_sub_flow_response() {
+    let main = flow(vec![
+        start("1", json!("2")),
+        json!({"id": "2", "action": "handle", "data": {"flow": "sub"}, "next_action": "3"}),
+        respond(
+            "3",
+            json!({"st": "${response.status}", "x": "${response.data.x}", "w": "${workspace.w}", "f": "${flow.f}"}),
+            200,
+        ),
+    ]);
+    let sub = flow(vec![
+        start("s", json!("w")),
+        json!({"id": "w", "action": "workspace_var", "data": {"w": "1"}, "next_action": "f"}),
+        json!({"id": "f", "action": "flow_var", "data": {"f": "1"}, "next_action": "r"}),
+        respond("r", json!({"x": 1}), 201),
+    ]);
+    let fx = fixture(
+        Engine::new().expect("engine"),
+        json!({}),
+        vec![("main", main), ("sub", sub)],
+        "get",
+    )
+    .await;
+    let got = get(&format!("{}/ws/t", fx.base)).await;
+    assert_eq!(
+        (got.status, got.json()),
+        (200, json!({"st": 201, "x": 1, "w": "1", "f": null}))
+    );
+}
+
+#[tokio::test]
+async fn c52_end_stops_the_run() {
+    let actions = vec![
+        start("1", json!("e")),
+        json!({"id": "e", "action": "end", "data": {}, "next_action": "2"}),
+        respond("2", json!({"after": 1}), 200),
+    ];
+    let fx = fixture(
+        Engine::new().expect("engine"),
+        json!({}),
+        vec![("f", flow(actions))],
+        "get",
+    )
+    .await;
+    let got = get(&format!("{}/ws/t", fx.base)).await;
+    assert_eq!((got.status, got.json()), (200, json!({})));
+}
+
+#[tokio::test]
+async fn c53_run_and_its_action_alias() {
+    for kind in ["run", "action"] {
+        let actions = vec![
+            json!({"id": "1", "action": kind, "data": {"v": "${1+1}"}, "next_action": "2"}),
+            respond("2", json!({"v": "${response.data.v}"}), 200),
+        ];
+        let fx = fixture(
+            Engine::new().expect("engine"),
+            json!({}),
+            vec![("f", flow(actions))],
+            "get",
+        )
+        .await;
+        assert_eq!(
+            get(&format!("{}/ws/t", fx.base)).await.json(),
+            json!({"v": 2}),
+            "{kind}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn c54_safe_mode_aborts() {
+    let actions = vec![
+        start("1", json!("2")),
+        json!({"id": "2", "action": "flow_var", "data": {}, "next_action": "3"}),
+        respond("3", json!({}), 200),
+    ];
+    let patch = json!({"debug": true, "safe_mode": {"enable": true, "safe_time": 0}});
+    let fx = fixture(
+        Engine::new().expect("engine"),
+        patch,
+        vec![("f", flow(actions))],
+        "get",
+    )
+    .await;
+    let got = send(
+        client()
+            .get(format!("{}/ws/t", fx.base))
+            .header("x-flowyt-debug", "true"),
+    )
+    .await;
+    assert_eq!(got.status, 500);
+    let msg = got.json()["exception"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        msg.starts_with(
+            "This flow took a long time to run and was aborted. The limit is 0.0 seconds"
+        ),
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn c55_settings_without_safe_mode_run() {
+    let mut s = settings(NO_UPSTREAM_BASE);
+    if let Value::Object(m) = &mut s {
+        m.remove("safe_mode");
+    }
+    let engine = Engine::new().expect("engine");
+    let ws = workspace(
+        &engine,
+        &s,
+        &json!([{"method": "get", "path": "/t", "flow": "f"}]),
+        &[("f", flow(vec![respond("1", json!({"ok": true}), 200)]))],
+    );
+    let base = serve(&ws).await;
+    assert_eq!(
+        get(&format!("{base}/ws/t")).await.json(),
+        json!({"ok": true})
+    );
+}
+
+const NO_UPSTREAM_BASE: &str = "http://127.0.0.1:9";
+
+#[tokio::test]
+async fn c56_c58_debug_trace_shape() {
+    let actions = vec![
+        start("1", json!("2")),
+        respond("2", json!({"msg": "Hello world!"}), 200),
+    ];
+    let fx = fixture(
+        Engine::new().expect("engine"),
+        json!({"debug": true}),
+        vec![("f", flow(actions))],
+        "get",
+    )
+    .await;
+    let got = send(
+        client()
+            .get(format!("{}/ws/t", fx.base))
+            .header("x-flowyt-debug", "true"),
+    )
+    .await;
+    let body = got.json();
+    assert_eq!(body["msg"], "Hello world!");
+    let ws = &body["__debug__"]["workspace"];
+    assert_eq!(
+        (ws["id"].as_str(), ws["name"].as_str()),
+        (Some("w1"), Some("W"))
+    );
+    let actions = &ws["flows"][0]["actions"];
+    assert_eq!(actions[0]["name"], "start");
+    assert_eq!(
+        actions[1]["data"],
+        json!({"status": 200, "headers": {}, "data": {"msg": "Hello world!"}})
+    );
+    assert!(actions[1]["time_spent"].is_f64());
+    // c58: a list body is wrapped.
+    let fx = fixture(
+        Engine::new().expect("engine"),
+        json!({"debug": true}),
+        vec![("f", flow(vec![respond("1", json!([1]), 200)]))],
+        "get",
+    )
+    .await;
+    let body = send(
+        client()
+            .get(format!("{}/ws/t", fx.base))
+            .header("x-flowyt-debug", "true"),
+    )
+    .await
+    .json();
+    assert_eq!(body["data"], json!([1]));
+    assert!(body["__debug__"].is_object());
+}
+
+#[tokio::test]
+async fn c57_c59_debug_never_leaks() {
+    let actions = vec![respond("1", json!({"ok": 1}), 200)];
+    // Settings debug off: no trace at all (decision 10).
+    let fx = fixture(
+        Engine::new().expect("engine"),
+        json!({}),
+        vec![("f", flow(actions.clone()))],
+        "get",
+    )
+    .await;
+    let body = send(
+        client()
+            .get(format!("{}/ws/t", fx.base))
+            .header("x-flowyt-debug", "true"),
+    )
+    .await
+    .json();
+    assert_eq!(body, json!({"ok": 1}));
+    // Capital `True` does not turn debug on.
+    let fx = fixture(
+        Engine::new().expect("engine"),
+        json!({"debug": true}),
+        vec![("f", flow(actions))],
+        "get",
+    )
+    .await;
+    let body = send(
+        client()
+            .get(format!("{}/ws/t", fx.base))
+            .header("x-flowyt-debug", "True"),
+    )
+    .await
+    .json();
+    assert_eq!(body, json!({"ok": 1}));
+}
+
+#[tokio::test]
+async fn a_cycle_hits_the_step_budget() {
+    let actions = vec![
+        json!({"id": "a", "action": "flow_var", "data": {}, "next_action": "b"}),
+        json!({"id": "b", "action": "flow_var", "data": {}, "next_action": "a"}),
+    ];
+    let fx = fixture(
+        Engine::new().expect("engine"),
+        json!({"debug": true, "limits": {"max_steps": 50}}),
+        vec![("f", flow(actions))],
+        "get",
+    )
+    .await;
+    let got = send(
+        client()
+            .get(format!("{}/ws/t", fx.base))
+            .header("x-flowyt-debug", "true"),
+    )
+    .await;
+    assert_eq!(got.status, 500);
+    assert!(
+        got.json()["exception"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("more than 50 actions")
+    );
+}
+
+#[tokio::test]
+async fn a_slow_run_hits_the_wall_clock_limit() {
+    let actions = vec![
+        request("${env.baseUrl}/slow", json!({})),
+        respond("4", json!({}), 200),
+        respond("5", json!({}), 502),
+    ];
+    let fx = fixture(
+        Engine::new().expect("engine"),
+        json!({"limits": {"max_seconds": 0.3}}),
+        vec![("f", flow(actions))],
+        "get",
+    )
+    .await;
+    let got = get(&format!("{}/ws/t", fx.base)).await;
+    assert_eq!(
+        (got.status, got.json()),
+        (500, json!({"exception": MASKED_ERROR}))
+    );
+}
+
+#[tokio::test]
+async fn oversized_and_malformed_bodies_are_refused() {
+    let fx = fixture(
+        Engine::new().expect("engine"),
+        json!({"limits": {"max_body_bytes": 1024}}),
+        vec![("f", flow(vec![respond("1", json!("${request.data}"), 200)]))],
+        "post",
+    )
+    .await;
+    let url = format!("{}/ws/t", fx.base);
+    let big = json!({"x": "y".repeat(4096)});
+    assert_eq!(send(client().post(&url).json(&big)).await.status, 413);
+    let bad = send(
+        client()
+            .post(&url)
+            .header("content-type", "application/json")
+            .body("{nope"),
+    )
+    .await;
+    assert_eq!(bad.status, 400);
+    assert!(
+        bad.json()["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("not valid JSON")
+    );
+    let ok = send(client().post(&url).json(&json!({"a": 1}))).await;
+    assert_eq!(ok.json(), json!({"a": 1}));
+}
+
+#[tokio::test]
+async fn custom_actions_branch_on_result_and_panics_stay_contained() {
+    let engine = Engine::builder()
+        .state(String::from("state!"))
+        .action("double", |input: Value, cx: ActionContext| async move {
+            let state = cx.state::<String>().cloned();
+            match input["n"].as_i64() {
+                Some(n) => Ok(json!({"n": n * 2, "state": state})),
+                None => Err(json!({"error": "n must be a number"})),
+            }
+        })
+        .action("explode", |_input: Value, _cx: ActionContext| async move {
+            if true {
+                panic!("boom");
+            }
+            Ok(Value::Null)
+        })
+        .build()
+        .expect("engine");
+    let actions = vec![
+        json!({"id": "1", "action": "double", "data": {"n": "${int(request.qs.n) if request.qs.n else None}", "next_action_success": "ok", "next_action_fail": "bad"}, "next_action": "${pipeline.next_action}"}),
+        respond("ok", json!("${response.data}"), 200),
+        respond("bad", json!("${response.data}"), 422),
+    ];
+    let boom = vec![json!({"id": "1", "action": "explode", "data": {}, "next_action": null})];
+    let fx = fixture(engine.clone(), json!({}), vec![("f", flow(actions))], "get").await;
+    let ok = get(&format!("{}/ws/t?n=3", fx.base)).await;
+    assert_eq!(ok.json(), json!({"n": 6, "state": "state!"}), "{}", ok.text);
+    let bad = get(&format!("{}/ws/t", fx.base)).await;
+    assert_eq!(
+        (bad.status, bad.json()),
+        (422, json!({"error": "n must be a number"}))
+    );
+    let fx = fixture(engine, json!({}), vec![("g", flow(boom))], "get").await;
+    let got = get(&format!("{}/ws/t", fx.base)).await;
+    assert_eq!(
+        (got.status, got.json()),
+        (500, json!({"exception": MASKED_ERROR}))
+    );
+    // The server survived the panic and still answers.
+    assert_eq!(get(&format!("{}/ws/t", fx.base)).await.status, 500);
+}

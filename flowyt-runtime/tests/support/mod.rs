@@ -1,0 +1,205 @@
+//! Real servers on 127.0.0.1 for the runtime's tests: a stand-in upstream service and a
+//! flowyt workspace mounted in an axum app, both called with a real `reqwest` client.
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, Request};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{any, get as get_route};
+use flowyt_runtime::core::catalog::Catalog;
+use flowyt_runtime::core::workspace::{Sources, Workspace as CoreWorkspace};
+use flowyt_runtime::{Engine, Strictness, Workspace};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Serves `app` on a free loopback port; the server lives as long as the test's runtime.
+pub async fn spawn(app: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let addr = listener.local_addr().expect("local addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    addr
+}
+
+/// A stand-in upstream with one route per behaviour the tests need.
+pub fn upstream() -> Router {
+    Router::new()
+        .route("/users/{user}/repos", get_route(repos))
+        .route(
+            "/users/{user}",
+            get_route(|Path(user): Path<String>| async move {
+                axum::Json(json!({"login": user, "ok": true}))
+            }),
+        )
+        .route(
+            "/status/{code}",
+            any(|Path(code): Path<u16>| async move {
+                let status = StatusCode::from_u16(code).unwrap_or(StatusCode::IM_A_TEAPOT);
+                (
+                    status,
+                    axum::Json(json!({"message": status.canonical_reason().unwrap_or("?")})),
+                )
+            }),
+        )
+        .route("/empty", get_route(|| async { StatusCode::NO_CONTENT }))
+        .route(
+            "/text",
+            get_route(|| async { ([(header::CONTENT_TYPE, "text/plain")], "hello") }),
+        )
+        .route(
+            "/redirect/{code}",
+            get_route(|Path(code): Path<u16>| async move {
+                Redirect::temporary(&format!("/status/{code}"))
+            }),
+        )
+        .route(
+            "/slow",
+            get_route(|| async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                axum::Json(json!({"late": true}))
+            }),
+        )
+        .route("/echo", any(echo))
+}
+
+async fn repos(Path(user): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
+    if user == "nobody" {
+        return (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({"message": "Not Found"})),
+        )
+            .into_response();
+    }
+    axum::Json(json!([
+        {"name": format!("{user}-one"), "sort": q.get("sort")},
+        {"name": format!("{user}-two"), "sort": q.get("sort")}
+    ]))
+    .into_response()
+}
+
+/// Answers with what it received: method, query, headers and body.
+async fn echo(headers: HeaderMap, req: Request) -> axum::Json<Value> {
+    let method = req.method().to_string();
+    let query = req.uri().query().unwrap_or("").to_string();
+    let body: Bytes = axum::body::to_bytes(req.into_body(), 1 << 20)
+        .await
+        .unwrap_or_default();
+    let headers: serde_json::Map<String, Value> = headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                Value::String(v.to_str().unwrap_or("").to_string()),
+            )
+        })
+        .collect();
+    axum::Json(json!({
+        "method": method,
+        "query": query,
+        "headers": headers,
+        "body": String::from_utf8_lossy(&body),
+    }))
+}
+
+/// The common settings of the spec's conformance tests (§9), with `env.baseUrl` pointing at `base`.
+pub fn settings(base: &str) -> Value {
+    json!({
+        "id": "w1", "name": "W", "debug": false,
+        "release": {"id": "r", "name": "v1"},
+        "integrations": {},
+        "env": {"baseUrl": base},
+        "safe_mode": {"enable": false, "safe_time": 10}
+    })
+}
+
+/// A workspace built from JSON values, loaded like `flowyt serve` loads one (legacy mode).
+pub fn workspace(
+    engine: &Engine,
+    settings: &Value,
+    routes: &Value,
+    flows: &[(&str, Value)],
+) -> Workspace {
+    let sources = Sources {
+        settings: Some(("config/settings.json".into(), settings.to_string())),
+        flows: flows
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.to_string(),
+                    format!("flows/{k}.json"),
+                    serde_json::to_string_pretty(v).expect("json"),
+                )
+            })
+            .collect(),
+        routes: Some(("routes.json".into(), routes.to_string())),
+    };
+    let catalog: Catalog = engine.catalog();
+    let loaded = CoreWorkspace::from_sources("ws", &sources, &catalog, Strictness::Legacy, &|k| {
+        std::env::var(k).ok()
+    })
+    .unwrap_or_else(|e| panic!("workspace should load:\n{e}"));
+    engine.workspace(loaded.workspace)
+}
+
+/// Mounts `ws` under `/ws` and returns the base URL.
+pub async fn serve(ws: &Workspace) -> String {
+    let app: Router = Router::new().nest("/ws", ws.router());
+    format!("http://{}", spawn(app).await)
+}
+
+/// A client with a timeout on every request.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("client")
+}
+
+/// A response as the tests look at it.
+#[derive(Debug)]
+pub struct Got {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+}
+
+impl Got {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+}
+
+pub async fn get(url: &str) -> Got {
+    send(client().get(url)).await
+}
+
+pub async fn send(req: reqwest::RequestBuilder) -> Got {
+    let r = req.send().await.expect("request reaches the server");
+    Got {
+        status: r.status().as_u16(),
+        headers: r.headers().clone(),
+        text: r.text().await.expect("body"),
+    }
+}
+
+/// `S(id, next)` of the spec.
+pub fn start(id: &str, next: Value) -> Value {
+    json!({"id": id, "action": "start", "data": {}, "next_action": next})
+}
+
+/// `R(id, data, status)` of the spec.
+pub fn respond(id: &str, data: Value, status: u16) -> Value {
+    json!({"id": id, "action": "response", "data": {"status": status, "headers": {}, "data": data}, "next_action": null})
+}
+
+/// A flow file with the given actions.
+pub fn flow(actions: Vec<Value>) -> Value {
+    json!({"id": "f-id", "name": "F", "pipeline": actions})
+}
