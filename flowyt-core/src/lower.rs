@@ -544,11 +544,10 @@ where
         }
         match Template::parse(text) {
             Ok(template) if template.is_literal() => None,
-            Ok(template) => Some(Tpl {
-                template,
-                source: text.to_string(),
-                loc: self.loc(node),
-            }),
+            Ok(template) => {
+                let loc = self.loc(node);
+                Some(Tpl::new(template, text.to_string(), loc))
+            }
             Err(e) => {
                 let at = self.loc(node);
                 self.error(Code::BadTemplate, at, e.message).within = Some(e.range);
@@ -591,13 +590,7 @@ where
             Edge::None => Next::End,
             Edge::To(t) => Next::To(t),
             Edge::Dynamic(tpl) => {
-                let follows_branch = tpl.template.single().is_some_and(|seg| {
-                    seg.expr.as_path().is_some_and(|(root, segs)| {
-                        root == "pipeline"
-                            && matches!(segs.as_slice(), [crate::expr::PathSeg::Key(k)] if k == "next_action")
-                    })
-                });
-                if follows_branch {
+                if tpl.is_path("pipeline", "next_action") {
                     Next::Branch(tpl.loc)
                 } else {
                     Next::Dynamic(tpl)

@@ -119,6 +119,31 @@ pub struct Tpl {
     pub source: String,
     /// Where the string is.
     pub loc: Loc,
+    /// When the string is exactly one pure path (`${response.data}`), its root and steps,
+    /// computed once so the engine can pass values through without evaluating.
+    pub path: Option<(String, Vec<crate::expr::PathSeg>)>,
+}
+
+impl Tpl {
+    /// A template with its pure path computed.
+    pub fn new(template: Template, source: String, loc: Loc) -> Tpl {
+        let path = template
+            .single()
+            .and_then(|seg| seg.expr.as_path())
+            .map(|(root, segs)| (root.to_string(), segs));
+        Tpl {
+            template,
+            source,
+            loc,
+            path,
+        }
+    }
+
+    /// True when the template is exactly `${root.key}`.
+    pub fn is_path(&self, root: &str, key: &str) -> bool {
+        matches!(&self.path, Some((r, segs)) if r == root
+            && matches!(segs.as_slice(), [crate::expr::PathSeg::Key(k)] if k == key))
+    }
 }
 
 /// Action data with its templates parsed. Subtrees without templates are kept as one value.

@@ -2,9 +2,62 @@
 //! `workspace`, `workspace_info`, `response`, `input`, `params`, `loop` and `function.*`.
 
 use crate::functions::Functions;
+use bytes::Bytes;
 use flowyt_core::expr::Scope;
 use serde_json::{Map, Value};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+/// The `response` root: the previous action's result. A request's JSON body may still be raw
+/// bytes; it is parsed the first time a template reads it, at most once.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ResponseSlot {
+    value: Value,
+    raw_data: Option<Bytes>,
+    full: OnceLock<Value>,
+}
+
+impl ResponseSlot {
+    /// A result whose `data` is the raw JSON body `raw_data`.
+    pub(crate) fn with_raw_data(head: Value, raw_data: Bytes) -> ResponseSlot {
+        ResponseSlot {
+            value: head,
+            raw_data: Some(raw_data),
+            full: OnceLock::new(),
+        }
+    }
+
+    /// The whole value, `data` parsed if it was raw.
+    pub(crate) fn get(&self) -> &Value {
+        match &self.raw_data {
+            None => &self.value,
+            Some(raw) => self.full.get_or_init(|| {
+                let mut v = self.value.clone();
+                if let Value::Object(map) = &mut v {
+                    map.insert(
+                        "data".into(),
+                        serde_json::from_slice(raw).unwrap_or(Value::Null),
+                    );
+                }
+                v
+            }),
+        }
+    }
+
+    /// The raw JSON of `data`, when it has not been parsed into the value.
+    pub(crate) fn raw_data(&self) -> Option<&Bytes> {
+        self.raw_data.as_ref()
+    }
+}
+
+impl From<Value> for ResponseSlot {
+    fn from(value: Value) -> ResponseSlot {
+        ResponseSlot {
+            value,
+            raw_data: None,
+            full: OnceLock::new(),
+        }
+    }
+}
 
 /// The state of one run, as templates see it.
 #[derive(Clone, Debug)]
@@ -17,7 +70,7 @@ pub(crate) struct Ctx {
     pub flow: Value,
     pub workspace: Value,
     /// The previous action's result; visible to exactly one action, as in the legacy engine.
-    pub response: Value,
+    pub response: ResponseSlot,
     pub loop_item: Value,
     pub functions: Arc<Functions>,
 }
@@ -38,7 +91,7 @@ impl Ctx {
             params: Arc::new(Value::Object(Map::new())),
             flow: Value::Object(Map::new()),
             workspace: Value::Object(Map::new()),
-            response: Value::Object(Map::new()),
+            response: ResponseSlot::from(Value::Object(Map::new())),
             loop_item: Value::Null,
             functions,
         }
@@ -53,7 +106,7 @@ impl Scope for Ctx {
             "flow" => &self.flow,
             "workspace" => &self.workspace,
             "workspace_info" => &self.workspace_info,
-            "response" => &self.response,
+            "response" => self.response.get(),
             "input" => &self.input,
             "params" => &self.params,
             "loop" => &self.loop_item,

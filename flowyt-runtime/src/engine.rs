@@ -6,6 +6,7 @@
 //! decision 11), plus the legacy per-flow `safe_mode` when a workspace enables it.
 
 use crate::actions::{self, Effect};
+use crate::body::Body;
 use crate::context::{Ctx, PipelineScope};
 use crate::custom::CustomActions;
 use crate::debug::{ActionTrace, FlowTrace};
@@ -72,7 +73,7 @@ pub enum Outcome {
         /// Headers set by the flow (`Content-Type: application/json` first).
         headers: Vec<(String, String)>,
         /// The body.
-        body: Value,
+        body: Body,
     },
     /// The flow ended without a `response` action (body `{}`), or at `end`.
     Ended,
@@ -103,7 +104,7 @@ pub(crate) enum FlowEnd {
     Response {
         status: u16,
         headers: Vec<(String, String)>,
-        body: Value,
+        body: Body,
     },
     Ended,
     Invalid(Value),
@@ -186,7 +187,7 @@ impl Runner<'_> {
             }
             match self.run_one(ctx, &flow).await? {
                 Walk::Jump(next) => {
-                    ctx.response = Value::Object(Map::new());
+                    ctx.response = Value::Object(Map::new()).into();
                     key = next;
                 }
                 Walk::End(end) => return Ok(end),
@@ -257,7 +258,7 @@ impl Runner<'_> {
                 Effect::Continue { produced, branch } => (produced, branch),
             };
             // `response` lives for exactly one action: the one after its producer.
-            ctx.response = produced.unwrap_or_else(|| Value::Object(Map::new()));
+            ctx.response = produced.unwrap_or_else(|| Value::Object(Map::new()).into());
             let branch_id = match branch {
                 Some(edge) => self.resolve_edge(ctx, action, edge)?,
                 None => None,
@@ -280,7 +281,7 @@ impl Runner<'_> {
                 Next::Dynamic(tpl) => {
                     let scope = PipelineScope(json!({
                         "next_action": branch_id,
-                        "response": ctx.response,
+                        "response": ctx.response.get(),
                     }));
                     let v = tpl
                         .template
@@ -349,7 +350,7 @@ impl Runner<'_> {
         loop_item: Option<Value>,
     ) -> (Value, Value, Option<Value>) {
         let mut sub = ctx.clone();
-        sub.response = Value::Object(Map::new());
+        sub.response = Value::Object(Map::new()).into();
         if let Some(item) = loop_item {
             sub.loop_item = item;
         }
@@ -366,7 +367,7 @@ impl Runner<'_> {
                 headers,
                 body,
             }) => json!({
-                "data": body,
+                "data": body.to_value(),
                 "status": status,
                 "headers": headers
                     .into_iter()

@@ -161,6 +161,28 @@ pub(crate) fn outcome_response(
     trace: Option<Value>,
     accept_xml: bool,
 ) -> Response {
+    let xml = accept_xml
+        || matches!(&outcome, Outcome::Response { headers, .. } if headers
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("content-type") && v == "application/xml"));
+    // The fast path: a plain JSON answer is written as is, raw upstream parts included.
+    if let Outcome::Response {
+        status,
+        headers,
+        body,
+    } = &outcome
+        && trace.is_none()
+        && !xml
+    {
+        let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::OK);
+        let bytes: bytes::Bytes = match body.as_raw() {
+            Some(raw) => raw.clone(),
+            None => body.to_bytes().into(),
+        };
+        let mut response = (status, bytes).into_response();
+        set_headers(&mut response, headers);
+        return response;
+    }
     let (status, headers, mut body) = match outcome {
         Outcome::Response {
             status,
@@ -169,7 +191,7 @@ pub(crate) fn outcome_response(
         } => (
             StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
             headers,
-            body,
+            body.to_value(),
         ),
         Outcome::Ended => (StatusCode::OK, Vec::new(), Value::Object(Map::new())),
         Outcome::Invalid(errors) => (StatusCode::BAD_REQUEST, Vec::new(), errors),
@@ -189,10 +211,6 @@ pub(crate) fn outcome_response(
             map.insert("__debug__".into(), json!({ "workspace": trace }));
         }
     }
-    let xml = accept_xml
-        || headers
-            .iter()
-            .any(|(k, v)| k.eq_ignore_ascii_case("content-type") && v == "application/xml");
     let mut response = if xml {
         match to_xml(&body) {
             Some(text) => {
@@ -212,16 +230,27 @@ pub(crate) fn outcome_response(
         json_response(status, &body)
     };
     if !xml {
-        for (k, v) in headers {
-            if let (Ok(name), Ok(value)) = (
-                header::HeaderName::from_bytes(k.as_bytes()),
-                HeaderValue::from_str(&v),
-            ) {
-                response.headers_mut().insert(name, value);
-            }
-        }
+        set_headers(&mut response, &headers);
     }
     response
+}
+
+/// Sets the flow's headers (which start with `Content-Type`); invalid ones are skipped.
+fn set_headers(response: &mut Response, headers: &[(String, String)]) {
+    if headers.is_empty() {
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+    }
+    for (k, v) in headers {
+        if let (Ok(name), Ok(value)) = (
+            header::HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(v),
+        ) {
+            response.headers_mut().insert(name, value);
+        }
+    }
 }
 
 pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response {

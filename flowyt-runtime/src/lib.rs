@@ -21,6 +21,7 @@
 //! ```
 
 mod actions;
+mod body;
 mod client;
 mod context;
 mod custom;
@@ -30,6 +31,7 @@ mod error;
 mod functions;
 mod http;
 
+pub use body::Body;
 pub use custom::{ActionContext, CustomAction};
 pub use engine::{Outcome, RunInput, RunResult};
 pub use error::{FailedAction, RunError};
@@ -40,7 +42,6 @@ pub use functions::Functions;
 pub use http::MASKED_ERROR;
 
 use axum::Router;
-use axum::body::Body;
 use axum::handler::Handler;
 use axum::response::Response;
 use axum::routing::{MethodFilter, MethodRouter, on};
@@ -334,7 +335,7 @@ impl FlowService {
 impl<S: Clone + Send + Sync + 'static> Handler<(), S> for FlowService {
     type Future = BoxFuture<'static, Response>;
 
-    fn call(self, req: axum::http::Request<Body>, _state: S) -> Self::Future {
+    fn call(self, req: axum::http::Request<axum::body::Body>, _state: S) -> Self::Future {
         Box::pin(http::handle(self.shared, self.key, self.params, req))
     }
 }

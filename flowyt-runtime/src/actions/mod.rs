@@ -3,7 +3,8 @@
 mod request;
 mod switch;
 
-use crate::context::{Ctx, merge};
+use crate::body::{Body, Out};
+use crate::context::{Ctx, ResponseSlot, merge};
 use crate::engine::{Runner, fail};
 use crate::error::RunError;
 use flowyt_core::expr::{EvalError, Scope};
@@ -17,14 +18,14 @@ pub(crate) enum Effect<'a> {
     /// Carry on: `produced` becomes `response` for the next action; `branch` is the edge
     /// `${pipeline.next_action}` follows.
     Continue {
-        produced: Option<Value>,
+        produced: Option<ResponseSlot>,
         branch: Option<&'a Edge>,
     },
     /// Answer the request and stop the run.
     Respond {
         status: u16,
         headers: Vec<(String, String)>,
-        body: Value,
+        body: Body,
     },
     /// Stop the run with an empty result.
     End,
@@ -61,6 +62,42 @@ pub(crate) fn eval(action: &Action, data: &Data, scope: &dyn Scope) -> Result<Va
     }
 }
 
+/// Evaluates a response body, passing raw upstream JSON through where a template is exactly
+/// `${response.data}` and the previous request kept its body raw.
+fn eval_body(action: &Action, data: &Data, ctx: &Ctx) -> Result<Out, RunError> {
+    Ok(match data {
+        Data::Template(t) if t.is_path("response", "data") => match ctx.response.raw_data() {
+            Some(raw) => Out::Raw(raw.clone()),
+            None => Out::Json(eval(action, data, ctx)?),
+        },
+        Data::Object(members) => {
+            let mut outs = Vec::with_capacity(members.len());
+            for (k, d) in members {
+                outs.push((k.clone(), eval_body(action, d, ctx)?));
+            }
+            if outs.iter().all(|(_, o)| matches!(o, Out::Json(_))) {
+                Out::Json(Value::Object(
+                    outs.into_iter()
+                        .filter_map(|(k, o)| match o {
+                            Out::Json(v) => Some((k, v)),
+                            _ => None,
+                        })
+                        .collect(),
+                ))
+            } else {
+                Out::Object(outs)
+            }
+        }
+        Data::Array(items) => Out::Array(
+            items
+                .iter()
+                .map(|d| eval_body(action, d, ctx))
+                .collect::<Result<_, _>>()?,
+        ),
+        other => Out::Json(eval(action, other, ctx)?),
+    })
+}
+
 pub(crate) fn eval_error(action: &Action, e: &EvalError) -> RunError {
     match e {
         EvalError::Missing { path, .. } => fail(
@@ -95,7 +132,7 @@ pub(crate) async fn execute<'a>(
             let v = eval(action, d, ctx)?;
             (
                 Effect::Continue {
-                    produced: Some(json!({ "data": v })),
+                    produced: Some(json!({ "data": v }).into()),
                     branch: None,
                 },
                 v,
@@ -117,9 +154,9 @@ pub(crate) async fn execute<'a>(
             };
             let headers_v = eval(action, &r.headers, ctx)?;
             let headers = header_pairs(action, &headers_v)?;
-            let body = eval(action, &r.body, ctx)?;
+            let body = Body(eval_body(action, &r.body, ctx)?);
             let evaluated = if runner.tracing() {
-                json!({"status": status, "headers": headers_v, "data": body})
+                json!({"status": status, "headers": headers_v, "data": body.to_value()})
             } else {
                 Value::Null
             };
@@ -161,7 +198,9 @@ pub(crate) async fn execute<'a>(
                     } else {
                         (
                             Effect::Continue {
-                                produced: Some(json!({"status": 400, "data": {"errors": errors}})),
+                                produced: Some(
+                                    json!({"status": 400, "data": {"errors": errors}}).into(),
+                                ),
                                 branch: Some(&v.fail),
                             },
                             action.raw_data.clone(),
@@ -199,7 +238,7 @@ pub(crate) async fn execute<'a>(
             } else {
                 (
                     Effect::Continue {
-                        produced: Some(result),
+                        produced: Some(result.into()),
                         branch: None,
                     },
                     evaluated,
@@ -249,7 +288,7 @@ pub(crate) async fn execute<'a>(
             let evaluated = json!({ "flow": key, "count": results.len() });
             (
                 Effect::Continue {
-                    produced: Some(json!({ "data": results })),
+                    produced: Some(json!({ "data": results }).into()),
                     branch: None,
                 },
                 evaluated,
@@ -279,14 +318,14 @@ pub(crate) async fn execute<'a>(
             match called {
                 Ok(Ok(out)) => (
                     Effect::Continue {
-                        produced: Some(json!({ "data": out })),
+                        produced: Some(json!({ "data": out }).into()),
                         branch: Some(&c.success),
                     },
                     input,
                 ),
                 Ok(Err(err)) => (
                     Effect::Continue {
-                        produced: Some(json!({ "data": err })),
+                        produced: Some(json!({ "data": err }).into()),
                         branch: Some(&c.fail),
                     },
                     input,

@@ -5,9 +5,10 @@
 //! no HTTP answer and `response.data` saying what happened.
 
 use super::{Effect, eval, header_pairs};
-use crate::context::Ctx;
+use crate::context::{Ctx, ResponseSlot};
 use crate::engine::{Runner, fail};
 use crate::error::RunError;
+use bytes::{Bytes, BytesMut};
 use flowyt_core::expr::python_str;
 use flowyt_core::model::{Action, Request};
 use reqwest::Method;
@@ -95,15 +96,21 @@ pub(super) async fn run<'a>(
 
     let outcome = send(runner, method, &url, headers, body, timeout).await;
     let (produced, ok) = match outcome {
-        Ok((status, headers, data, elapsed)) => (
-            json!({
+        Ok((status, headers, data, elapsed)) => {
+            let mut head = json!({
                 "status": status,
                 "headers": headers,
-                "data": data,
                 "elapsed": {"total_seconds": elapsed},
-            }),
-            (200..300).contains(&status),
-        ),
+            });
+            let slot = match data {
+                Data::Raw(raw) => ResponseSlot::with_raw_data(head, raw),
+                Data::Value(v) => {
+                    head["data"] = v;
+                    head.into()
+                }
+            };
+            (slot, (200..300).contains(&status))
+        }
         Err((kind, message, elapsed)) => {
             tracing::debug!(action = %action.id, %kind, %message, "request failed without an HTTP answer");
             (
@@ -112,7 +119,8 @@ pub(super) async fn run<'a>(
                     "headers": {},
                     "data": {"error": kind, "message": message},
                     "elapsed": {"total_seconds": elapsed},
-                }),
+                })
+                .into(),
                 false,
             )
         }
@@ -126,7 +134,13 @@ pub(super) async fn run<'a>(
     ))
 }
 
-type Sent = (u16, Map<String, Value>, Value, f64);
+type Sent = (u16, Map<String, Value>, Data, f64);
+
+/// An upstream body: JSON kept as bytes until a template reads inside it, or a value.
+pub(crate) enum Data {
+    Raw(Bytes),
+    Value(Value),
+}
 type NotSent = (&'static str, String, f64);
 
 async fn send(
@@ -183,33 +197,49 @@ async fn send(
         let v = String::from_utf8_lossy(value.as_bytes()).into_owned();
         resp_headers.insert(title_case(name.as_str()), Value::String(v));
     }
-    let mut bytes = Vec::new();
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                if bytes.len() + chunk.len() > MAX_UPSTREAM_BODY {
-                    return Err((
-                        "body_too_large",
-                        format!("the response body is larger than {MAX_UPSTREAM_BODY} bytes"),
-                        elapsed(),
-                    ));
+    let too_large = || {
+        (
+            "body_too_large",
+            format!("the response body is larger than {MAX_UPSTREAM_BODY} bytes"),
+            elapsed(),
+        )
+    };
+    let bytes = match response.content_length() {
+        Some(n) if n > MAX_UPSTREAM_BODY as u64 => return Err(too_large()),
+        Some(_) => response
+            .bytes()
+            .await
+            .map_err(|e| (classify(&e), error_chain(&e), elapsed()))?,
+        None => {
+            let mut buf = BytesMut::new();
+            loop {
+                match response.chunk().await {
+                    Ok(Some(chunk)) => {
+                        if buf.len() + chunk.len() > MAX_UPSTREAM_BODY {
+                            return Err(too_large());
+                        }
+                        buf.extend_from_slice(&chunk);
+                    }
+                    Ok(None) => break,
+                    Err(e) => return Err((classify(&e), error_chain(&e), elapsed())),
                 }
-                bytes.extend_from_slice(&chunk);
             }
-            Ok(None) => break,
-            Err(e) => return Err((classify(&e), error_chain(&e), elapsed())),
+            buf.freeze()
         }
-    }
-    Ok((status, resp_headers, parse_body(&bytes), elapsed()))
+    };
+    Ok((status, resp_headers, classify_body(bytes), elapsed()))
 }
 
-/// A body as `response.data`: JSON when it parses, `{}` when empty, otherwise the text.
-pub(crate) fn parse_body(bytes: &[u8]) -> Value {
+/// A body as `response.data`: JSON (kept raw, checked without building a tree), `{}` when
+/// empty, otherwise the text.
+pub(crate) fn classify_body(bytes: Bytes) -> Data {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Value::Object(Map::new());
+        return Data::Value(Value::Object(Map::new()));
     }
-    serde_json::from_slice(bytes)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()))
+    match serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
+        Ok(_) => Data::Raw(bytes),
+        Err(_) => Data::Value(Value::String(String::from_utf8_lossy(&bytes).into_owned())),
+    }
 }
 
 fn query_pairs(map: &Map<String, Value>) -> Vec<(String, String)> {
