@@ -67,6 +67,9 @@ pub fn upstream() -> Router {
             }),
         )
         .route("/echo", any(echo))
+        .route("/{site}/search", get_route(|Path(site): Path<String>, Query(q): Query<HashMap<String, String>>| async move {
+            axum::Json(json!({"site_id": site, "query": q.get("q"), "results": [{"price": 10.0}, {"price": 20.0}]}))
+        }))
 }
 
 async fn repos(Path(user): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {

@@ -1,0 +1,172 @@
+//! Workspace-level checks: settings, routes and flow references across files, each with its
+//! exact message and `file:line:col`.
+
+use flowyt_core::catalog::Catalog;
+use flowyt_core::diag::Code;
+use flowyt_core::validate::Strictness;
+use flowyt_core::workspace::{LoadError, Loaded, Sources, Workspace, convert_path};
+use serde_json::json;
+
+const FLOW: &str = r#"{"pipeline": [{"id": "1", "action": "response", "data": {"data": {"ok": true}}, "next_action": null}]}"#;
+
+fn load(settings: &str, routes: &str) -> Result<Loaded, LoadError> {
+    let sources = Sources {
+        settings: Some(("config/settings.json".into(), settings.into())),
+        flows: vec![("search".into(), "flows/search.json".into(), FLOW.into())],
+        routes: Some(("routes.json".into(), routes.into())),
+    };
+    Workspace::from_sources("ws", &sources, &Catalog::new(), Strictness::Legacy, &|k| {
+        (k == "TOKEN").then(|| "s3cret".to_string())
+    })
+}
+
+fn rendered(result: &Result<Loaded, LoadError>) -> Vec<String> {
+    let diags = match result {
+        Ok(l) => &l.warnings,
+        Err(e) => &e.diagnostics,
+    };
+    diags.iter().map(ToString::to_string).collect()
+}
+
+#[test]
+fn settings_interpolate_env_with_defaults_and_old_syntax() {
+    let settings = r#"{"env": {"tok": "${env('TOKEN')}", "missing": "${env('NOPE')}", "dflt": "${env('NOPE', 'x')}", "old": "${os.env['TOKEN']}", "mixed": "Bearer ${env('TOKEN')}"}, "debug": true}"#;
+    let loaded = load(settings, "[]").expect("loads");
+    let s = &loaded.workspace.settings;
+    assert!(s.debug);
+    assert_eq!(
+        serde_json::Value::Object(s.env.clone()),
+        json!({"tok": "s3cret", "missing": "", "dflt": "x", "old": "s3cret", "mixed": "Bearer s3cret"})
+    );
+    assert_eq!(s.safe_mode, None, "safe_mode is optional (decision 15)");
+}
+
+#[test]
+fn settings_problems_are_located() {
+    let r = load(
+        r#"{"safe_mode": {"active": true, "safe_time": 10}, "limts": {}}"#,
+        "[]",
+    );
+    assert_eq!(
+        rendered(&r),
+        [
+            "config/settings.json:1:26: warning[bad-settings]: `safe_mode.active` is the old name of `safe_mode.enable`\n  help: rename it to `enable`",
+            "config/settings.json:1:50: warning[bad-settings]: unknown settings key `limts`\n  help: did you mean `limits`?",
+        ]
+    );
+    let loaded = r.expect("warnings only");
+    assert_eq!(
+        loaded.workspace.settings.safe_mode.map(|m| m.safe_time),
+        Some(10.0)
+    );
+
+    let r = load(
+        r#"{"safe_mode": true, "limits": {"max_steps": -1, "max_secs": 3}, "development_language": "javascript"}"#,
+        "[]",
+    );
+    assert_eq!(
+        rendered(&r),
+        [
+            "config/settings.json:1:15: error[bad-settings]: `safe_mode` must be an object `{\"enable\": true, \"safe_time\": 10}`",
+            "config/settings.json:1:45: error[bad-settings]: `limits.max_steps` must be a positive number",
+            "config/settings.json:1:49: error[bad-settings]: unknown limit `max_secs`\n  help: did you mean `max_steps`?",
+            "config/settings.json:1:89: error[unsupported]: only the Python-flavoured expression language is supported\n  help: remove `development_language` or set it to `python`",
+        ]
+    );
+}
+
+#[test]
+fn limits_are_read() {
+    let loaded = load(r#"{"limits": {"max_steps": 5, "max_seconds": 1.5, "request_timeout": 2, "max_body_bytes": 100}}"#, "[]").expect("loads");
+    let l = loaded.workspace.settings.limits;
+    assert_eq!(
+        (
+            l.max_steps,
+            l.max_seconds,
+            l.request_timeout,
+            l.max_body_bytes
+        ),
+        (5, 1.5, 2.0, 100)
+    );
+}
+
+#[test]
+fn routes_are_checked() {
+    let routes = r#"[
+  {"method": "get", "path": "/a", "flow": "search"},
+  {"method": "fetch", "path": "/b", "flow": "search"},
+  {"method": "get", "path": "c", "flow": "search"},
+  {"method": "get", "path": "/d", "flow": "serch"},
+  {"method": "GET", "path": "/a", "flow": "search"},
+  {"method": "get", "path": "/e/<bogus:x>", "flow": "search"},
+  {"method": "get"}
+]"#;
+    let r = load("{}", routes);
+    assert_eq!(
+        rendered(&r),
+        [
+            "routes.json:3:14: error[bad-route]: unknown HTTP method `fetch`\n  help: expected one of: `GET`, `POST`, `PUT`, `DELETE`, `PATCH`, `HEAD`, `OPTIONS`",
+            "routes.json:4:29: error[bad-route]: route path `c` must start with `/`",
+            "routes.json:5:43: error[route-unknown-flow]: route `GET /d` runs unknown flow `serch`\n  help: did you mean `search`?",
+            "routes.json:6:29: error[bad-route]: route `GET /a` repeats `GET /a`",
+            "routes.json:7:29: error[bad-route]: unknown path converter `bogus` in `/e/<bogus:x>`",
+            "routes.json:8:3: error[bad-route]: a route needs string `method`, `path` and `flow` fields",
+        ]
+    );
+}
+
+#[test]
+fn flask_and_axum_paths_convert() {
+    assert_eq!(
+        convert_path("/loja/<string:loja>/livro/<int:id>/<path:rest>").expect("valid"),
+        (
+            "/loja/{loja}/livro/{id}/{*rest}".to_string(),
+            vec![
+                ("loja".to_string(), "string".to_string()),
+                ("id".to_string(), "int".to_string()),
+                ("rest".to_string(), "path".to_string())
+            ]
+        )
+    );
+    assert_eq!(convert_path("/x/{id}").expect("valid").0, "/x/{id}");
+    assert_eq!(
+        convert_path("/x/<id>").expect("valid").1,
+        vec![("id".to_string(), "string".to_string())]
+    );
+    assert!(convert_path("/x/<a>/<a>").is_err());
+    assert!(convert_path("/x/a<b>").is_err());
+}
+
+#[test]
+fn missing_flows_folder_is_an_io_error() {
+    let dir = std::env::temp_dir().join(format!("flowyt-empty-ws-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let err = Workspace::load(&dir, &Catalog::new(), Strictness::Legacy).expect_err("no flows/");
+    assert_eq!(err.diagnostics[0].diagnostic.code, Code::Io);
+    assert!(
+        err.to_string()
+            .contains("cannot read the workspace's `flows` folder"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn flows_reference_each_other_across_files() {
+    let sources = Sources {
+        settings: None,
+        flows: vec![
+            ("a".into(), "flows/a.json".into(), r#"{"pipeline": [{"id": "1", "action": "jump", "data": {"next_flow": "c"}, "next_action": null}]}"#.into()),
+            ("b".into(), "flows/b.json".into(), FLOW.into()),
+        ],
+        routes: None,
+    };
+    let err = Workspace::from_sources("ws", &sources, &Catalog::new(), Strictness::Legacy, &|_| {
+        None
+    })
+    .expect_err("unknown flow");
+    assert_eq!(
+        err.to_string(),
+        "flows/a.json:1:67: error[unknown-flow]: `next_flow` names unknown flow `c`\n  help: expected one of: `a`, `b`"
+    );
+}
