@@ -806,3 +806,109 @@ async fn custom_actions_branch_on_result_and_panics_stay_contained() {
     // The server survived the panic and still answers.
     assert_eq!(get(&format!("{}/ws/t", fx.base)).await.status, 500);
 }
+
+#[tokio::test]
+async fn loop_runs_a_sub_flow_per_item() {
+    let main = flow(vec![
+        json!({"id": "l", "action": "loop", "data": {"data": "${request.data}", "flow": "double"}, "next_action": "r"}),
+        respond(
+            "r",
+            json!({"out": "${response.data}", "seen": "${workspace.seen}"}),
+            200,
+        ),
+    ]);
+    let double = flow(vec![
+        json!({"id": "w", "action": "workspace_var", "data": {"seen": "${loop.index}"}, "next_action": "d"}),
+        respond(
+            "d",
+            json!({"i": "${loop.index}", "v": "${loop.item * 2}"}),
+            200,
+        ),
+    ]);
+    let fx = fixture(
+        Engine::new().expect("engine"),
+        json!({}),
+        vec![("main", main), ("double", double)],
+        "post",
+    )
+    .await;
+    let got = send(
+        client()
+            .post(format!("{}/ws/t", fx.base))
+            .json(&json!([1, 2, 3])),
+    )
+    .await;
+    assert_eq!(
+        got.json(),
+        json!({"out": [{"i": 0, "v": 2}, {"i": 1, "v": 4}, {"i": 2, "v": 6}], "seen": 2})
+    );
+    // A body that is not a list fails the run cleanly.
+    assert_eq!(
+        send(
+            client()
+                .post(format!("{}/ws/t", fx.base))
+                .json(&json!({"a": 1}))
+        )
+        .await
+        .status,
+        500
+    );
+}
+
+#[tokio::test]
+async fn range_loop_and_failing_iteration() {
+    let main = flow(vec![
+        json!({"id": "l", "action": "loop", "data": {"type": "range", "data": "${int(request.qs.n)}", "flow": "inv"}, "next_action": "r"}),
+        respond("r", json!("${response.data}"), 200),
+    ]);
+    let inv = flow(vec![respond("d", json!("${10 // (loop.item - 2)}"), 200)]);
+    let fx = fixture(
+        Engine::new().expect("engine"),
+        json!({"debug": true}),
+        vec![("main", main), ("inv", inv)],
+        "get",
+    )
+    .await;
+    assert_eq!(
+        get(&format!("{}/ws/t?n=2", fx.base)).await.json(),
+        json!([-5, -10])
+    );
+    let got = send(
+        client()
+            .get(format!("{}/ws/t?n=3", fx.base))
+            .header("x-flowyt-debug", "true"),
+    )
+    .await;
+    assert_eq!(got.status, 500);
+    assert_eq!(
+        got.json()["exception"]["message"],
+        "item 2 of the loop failed: division by zero"
+    );
+}
+
+#[tokio::test]
+async fn async_handle_discards_its_effects() {
+    let main = flow(vec![
+        json!({"id": "h", "action": "handle", "data": {"flow": "sub"}, "execute_async": true, "next_action": "r"}),
+        respond(
+            "r",
+            json!({"r": "${response.data}", "w": "${workspace.w}"}),
+            200,
+        ),
+    ]);
+    let sub = flow(vec![
+        json!({"id": "w", "action": "workspace_var", "data": {"w": 1}, "next_action": "d"}),
+        respond("d", json!({"x": 1}), 201),
+    ]);
+    let fx = fixture(
+        Engine::new().expect("engine"),
+        json!({}),
+        vec![("main", main), ("sub", sub)],
+        "get",
+    )
+    .await;
+    assert_eq!(
+        get(&format!("{}/ws/t", fx.base)).await.json(),
+        json!({"r": null, "w": null})
+    );
+}

@@ -227,7 +227,9 @@ pub(crate) async fn execute<'a>(
         Kind::Handle(r) => {
             let key = flow_name(action, &eval(action, &r.flow, ctx)?)?;
             let (result, workspace, trace) = runner.sub_flow(ctx, &key, None).await;
-            merge(&mut ctx.workspace, workspace);
+            if !action.execute_async {
+                merge(&mut ctx.workspace, workspace);
+            }
             let mut evaluated = json!({ "flow": key });
             if let Some(trace) = trace {
                 evaluated["trace"] = json!({ "flows": trace });

@@ -1,0 +1,178 @@
+//! The `flowyt` binary as a real process: `serve` on a free port called with a real HTTP client,
+//! and `check` on the example and on the legacy corpus.
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `flowyt serve examples/workspaces` and waits for its banner.
+fn serve() -> Server {
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flowyt"))
+        .args(["serve", "examples/workspaces", "--port", &port.to_string()])
+        .current_dir(repo())
+        .env("GITHUB_API", format!("http://127.0.0.1:{port}/fake-github"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("flowyt starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut banner = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.expect("utf-8");
+        banner.push(line.clone());
+        if line.contains("Running on") {
+            break;
+        }
+    }
+    assert!(
+        banner.iter().any(|l| l.contains(&format!(
+            "Check available routes at http://127.0.0.1:{port}/_workspaces/routes"
+        ))),
+        "banner: {banner:?}"
+    );
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+fn get(url: &str) -> (u16, Value) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    rt.block_on(async {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("client");
+        let r = client.get(url).send().await.expect("server answers");
+        let status = r.status().as_u16();
+        let text = r.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    })
+}
+
+#[test]
+fn serve_runs_the_example_end_to_end() {
+    // reqwest here needs a crypto provider; building an engine installs one.
+    let _engine = flowyt_runtime::Engine::new().expect("engine");
+    let server = serve();
+    let b = &server.base;
+    assert_eq!(
+        get(&format!("{b}/github/getReposByUser?user=octocat")),
+        (
+            201,
+            json!([{"name": "octocat/flowyt", "stars": 42}, {"name": "octocat/orchestra", "stars": 7}])
+        )
+    );
+    assert_eq!(
+        get(&format!("{b}/github/getReposByUser?user=nobody")),
+        (
+            400,
+            json!({"msg": "Something went wrong", "data": {"message": "Not Found"}})
+        )
+    );
+    let (status, routes) = get(&format!("{b}/_workspaces/routes"));
+    assert_eq!(status, 200);
+    assert_eq!(
+        routes,
+        json!([
+            {"path": "/fake-github/users/<string:user>/repos", "methods": ["GET"], "workspace": "fake-github", "flow": "repos", "subdomain": null},
+            {"path": "/github/getReposByUser", "methods": ["GET"], "workspace": "github", "flow": "search", "subdomain": null}
+        ])
+    );
+    assert_eq!(get(&format!("{b}/_engine/routes")).1, routes);
+    assert_eq!(get(&format!("{b}/_engine/ping")).1["msg"], "It's all good!");
+    assert_eq!(get(&format!("{b}/nope/x")).0, 404);
+}
+
+#[test]
+fn serve_stops_gracefully_on_sigterm() {
+    let mut server = serve();
+    let pid = server.child.id().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let status = server.child.wait().expect("exits");
+    assert!(status.success(), "{status:?}");
+}
+
+fn check(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_flowyt"))
+        .arg("check")
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("flowyt runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn check_passes_on_the_example() {
+    let (code, out) = check(&["examples/workspaces"]);
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "checked 2: 0 errors, 0 warnings\n")
+    );
+}
+
+#[test]
+fn check_fails_on_a_dangling_id_with_its_location() {
+    let corpus = std::env::var_os("FLOWYT_SHARED")
+        .map_or_else(|| repo().join("../shared"), PathBuf::from)
+        .join("legacy-corpus/flowyt-engine/docs/examples/workspaces/example");
+    let (code, out) = check(&[corpus.to_str().expect("utf-8 path")]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("flows/example.json:9:28: error[dangling-next]: `next_action` points to unknown action `2`"),
+        "{out}"
+    );
+    assert!(out.ends_with("checked 1: 1 errors, 0 warnings\n"), "{out}");
+}
+
+#[test]
+fn serve_refuses_a_folder_without_workspaces() {
+    let out = Command::new(env!("CARGO_BIN_EXE_flowyt"))
+        .args(["serve", "flowyt-cli", "--port", "0"])
+        .current_dir(repo())
+        .output()
+        .expect("flowyt runs");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no workspace to serve"));
+}
