@@ -160,10 +160,74 @@ fn check_fails_on_a_dangling_id_with_its_location() {
     let (code, out) = check(&[corpus.to_str().expect("utf-8 path")]);
     assert_eq!(code, 1, "{out}");
     assert!(
-        out.contains("flows/example.json:9:28: error[dangling-next]: `next_action` points to unknown action `2`"),
+        out.contains("error[dangling-next]: `next_action` points to unknown action `2`"),
         "{out}"
     );
+    assert!(out.contains("flows/example.json:9:28"), "{out}");
     assert!(out.ends_with("checked 1: 1 errors, 0 warnings\n"), "{out}");
+}
+
+#[test]
+fn routes_listing_needs_the_token_when_a_secret_is_set() {
+    let _engine = flowyt_runtime::Engine::new().expect("engine");
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flowyt"))
+        .args(["serve", "examples/workspaces", "--port", &port.to_string()])
+        .current_dir(repo())
+        .env("APP_SECRET_KEY", "s3cret")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("flowyt starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    for line in lines.by_ref() {
+        if line.expect("utf-8").contains("Running on") {
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    let server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    let (denied, allowed, legacy) = rt.block_on(async {
+        let client = reqwest::Client::new();
+        let url = format!("{}/_workspaces/routes", server.base);
+        let denied = client.get(&url).send().await.expect("answer");
+        let allowed = client
+            .get(&url)
+            .header("X-Flowyt-Token", "s3cret")
+            .send()
+            .await
+            .expect("answer");
+        let legacy = client
+            .get(&url)
+            .header("X-Orchestryzi-Token", "s3cret")
+            .send()
+            .await
+            .expect("answer");
+        (
+            (
+                denied.status().as_u16(),
+                denied.json::<Value>().await.unwrap_or_default(),
+            ),
+            allowed.status().as_u16(),
+            legacy.status().as_u16(),
+        )
+    });
+    assert_eq!(
+        denied,
+        (
+            401,
+            json!({"msg": "You are not authorized to perform this action"})
+        )
+    );
+    assert_eq!((allowed, legacy), (200, 200));
 }
 
 #[test]
@@ -175,4 +239,142 @@ fn serve_refuses_a_folder_without_workspaces() {
         .expect("flowyt runs");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no workspace to serve"));
+}
+
+fn flowyt(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_flowyt"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("flowyt runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn run_prints_the_response_of_one_run() {
+    let (code, out, err) = flowyt(&["run", "examples/workspaces/fake-github/flows/repos.json"]);
+    // The stand-in needs a path parameter the CLI cannot give: a clean failure naming it.
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("`request.params.user` is missing in action `repos`"),
+        "{err}"
+    );
+    assert!(out.is_empty());
+
+    let dir = std::env::temp_dir().join(format!("flowyt-run-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let flow = dir.join("hello.json");
+    std::fs::write(
+        &flow,
+        r#"{"pipeline": [
+            {"id": "v", "action": "validation", "data": {"schema": {"name": {"type": "string", "required": true}}, "next_action_success": "ok"}, "next_action": "${pipeline.next_action}"},
+            {"id": "ok", "action": "response", "data": {"status": 201, "data": {"hello": "${request.data.name}", "q": "${request.qs.x}", "h": "${request.headers.x_api_key}"}}, "next_action": null}
+        ]}"#,
+    )
+    .expect("write");
+    let path = flow.to_str().expect("utf-8");
+    let (code, out, err) = flowyt(&[
+        "run",
+        path,
+        "--method",
+        "post",
+        "--body",
+        r#"{"name": "Ana"}"#,
+        "-q",
+        "x=1",
+        "-H",
+        "X-Api-Key=k",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("status: 201"), "{err}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).ok(),
+        Some(json!({"hello": "Ana", "q": "1", "h": "k"}))
+    );
+
+    let (code, out, err) = flowyt(&["run", path, "--body", r#"{"nam": "Ana"}"#]);
+    assert_eq!(code, 0);
+    assert!(err.contains("status: 400"));
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).ok(),
+        Some(json!({"errors": {"nam": ["unknown field"], "name": ["required field"]}}))
+    );
+
+    let (code, _, err) = flowyt(&["run", path, "--body", "{bad"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--body is not valid JSON"), "{err}");
+
+    let (code, _, err) = flowyt(&["run", path, "--debug", "--body", r#"{"name": "x"}"#]);
+    assert_eq!(code, 0);
+    assert!(
+        err.contains("\"name\": \"validation\""),
+        "the trace lists the actions: {err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn graph_draws_labelled_edges() {
+    let (code, out, _) = flowyt(&["graph", "examples/workspaces/github/flows/search.json"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("flowchart TD\n"));
+    for line in [
+        "a2[\"3: request\"]",
+        "a2 -->|success| a3",
+        "a2 -->|fail| a5",
+        "a4 -.->|jump| flow_6d696e696e67",
+        "flow_6d696e696e67[[\"flow mining\"]]",
+    ] {
+        assert!(out.contains(line), "missing `{line}` in\n{out}");
+    }
+    let (code, out, _) = flowyt(&[
+        "graph",
+        "examples/workspaces/fake-github/flows/repos.json",
+        "--format",
+        "dot",
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("digraph flow {"));
+    assert!(out.contains("a1 -> a3 [label=\"equal\"];"), "{out}");
+    assert!(out.contains("a1 -> a2 [label=\"else\"];"), "{out}");
+}
+
+#[test]
+fn check_speaks_json_for_tools() {
+    let corpus = std::env::var_os("FLOWYT_SHARED")
+        .map_or_else(|| repo().join("../shared"), PathBuf::from)
+        .join("legacy-corpus/flowyt-engine/docs/examples/workspaces/example");
+    let (code, out, _) = flowyt(&["check", "--format", "json", corpus.to_str().expect("utf-8")]);
+    assert_eq!(code, 1);
+    let doc: Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(
+        (doc["errors"].as_u64(), doc["warnings"].as_u64()),
+        (Some(1), Some(0))
+    );
+    let d = &doc["diagnostics"][0];
+    assert_eq!(
+        (d["line"].as_u64(), d["column"].as_u64(), d["code"].as_str()),
+        (Some(9), Some(28), Some("dangling-next"))
+    );
+}
+
+#[test]
+fn human_check_output_shows_the_source_line_and_a_caret() {
+    let corpus = std::env::var_os("FLOWYT_SHARED")
+        .map_or_else(|| repo().join("../shared"), PathBuf::from)
+        .join("legacy-corpus/flowyt-engine/docs/examples/workspaces/example");
+    let (_, out, _) = flowyt(&["check", corpus.to_str().expect("utf-8")]);
+    assert!(
+        out.contains("error[dangling-next]: `next_action` points to unknown action `2`"),
+        "{out}"
+    );
+    assert!(
+        out.contains("9 │             \"next_action\": \"2\""),
+        "{out}"
+    );
+    assert!(out.contains("^^^"), "{out}");
 }

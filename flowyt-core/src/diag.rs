@@ -193,8 +193,21 @@ pub struct Located {
     pub line: usize,
     /// 1-based column.
     pub col: usize,
-    /// The notes, resolved the same way: (file, line, col, text).
-    pub notes: Vec<(usize, usize, String)>,
+    /// The notes, resolved the same way.
+    pub notes: Vec<LocatedNote>,
+}
+
+/// A note of a [`Located`] diagnostic, in the same file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocatedNote {
+    /// Byte range in the file.
+    pub range: Range<usize>,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub col: usize,
+    /// What the note says.
+    pub text: String,
 }
 
 impl Located {
@@ -206,9 +219,14 @@ impl Located {
             .notes
             .iter()
             .map(|(loc, text)| {
-                let r = resolve(map, *loc, None);
-                let lc = map.line_col(r.start);
-                (lc.line, lc.col, text.clone())
+                let range = resolve(map, *loc, None);
+                let lc = map.line_col(range.start);
+                LocatedNote {
+                    range,
+                    line: lc.line,
+                    col: lc.col,
+                    text: text.clone(),
+                }
             })
             .collect();
         Located {
@@ -248,8 +266,12 @@ impl fmt::Display for Located {
         if let Some(help) = &d.help {
             write!(f, "\n  help: {help}")?;
         }
-        for (line, col, text) in &self.notes {
-            write!(f, "\n  note: {}:{line}:{col}: {text}", self.file)?;
+        for n in &self.notes {
+            write!(
+                f,
+                "\n  note: {}:{}:{}: {}",
+                self.file, n.line, n.col, n.text
+            )?;
         }
         Ok(())
     }

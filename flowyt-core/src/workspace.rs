@@ -268,14 +268,23 @@ impl Workspace {
         catalog: &Catalog,
         strictness: Strictness,
     ) -> Result<Loaded, LoadError> {
+        Workspace::load_with_env(dir, catalog, strictness, &|k| std::env::var(k).ok())
+    }
+
+    /// Like [`Workspace::load`], with `getenv` answering `${env('NAME')}` in settings (for
+    /// example the process environment completed by a `.env` file).
+    pub fn load_with_env(
+        dir: &Path,
+        catalog: &Catalog,
+        strictness: Strictness,
+        getenv: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Loaded, LoadError> {
         let sources = read_dir(dir)?;
         let name = dir.file_name().map_or_else(
             || dir.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
         );
-        Workspace::from_sources(&name, &sources, catalog, strictness, &|k| {
-            std::env::var(k).ok()
-        })
+        Workspace::from_sources(&name, &sources, catalog, strictness, getenv)
     }
 
     /// Checks a workspace given as texts. `getenv` answers `${env('NAME')}` in settings.

@@ -49,8 +49,10 @@ impl RunError {
 impl fmt::Display for RunError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.action {
-            Some(a) => write!(f, "{} (action `{}`, `{}`)", self.message, a.id, a.kind),
-            None => f.write_str(&self.message),
+            Some(a) if !self.message.contains(&format!("action `{}`", a.id)) => {
+                write!(f, "{} (action `{}`, `{}`)", self.message, a.id, a.kind)
+            }
+            _ => f.write_str(&self.message),
         }
     }
 }

@@ -162,9 +162,20 @@ impl Engine {
         catalog
     }
 
-    /// Loads and checks a legacy workspace folder.
+    /// Loads and checks a legacy workspace folder (`${env('NAME')}` in settings reads the
+    /// process environment).
     pub fn load_workspace(&self, dir: &Path, strictness: Strictness) -> Result<Loaded, LoadError> {
-        let loaded = core_ws::Workspace::load(dir, &self.catalog(), strictness)?;
+        self.load_workspace_with_env(dir, strictness, &|k| std::env::var(k).ok())
+    }
+
+    /// Like [`Engine::load_workspace`], with `getenv` answering `${env('NAME')}` in settings.
+    pub fn load_workspace_with_env(
+        &self,
+        dir: &Path,
+        strictness: Strictness,
+        getenv: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Loaded, LoadError> {
+        let loaded = core_ws::Workspace::load_with_env(dir, &self.catalog(), strictness, getenv)?;
         Ok(Loaded {
             workspace: self.workspace(loaded.workspace),
             warnings: loaded.warnings,
