@@ -3,6 +3,7 @@
 mod check;
 mod dotenv;
 mod graph;
+mod publish;
 mod run;
 mod serve;
 

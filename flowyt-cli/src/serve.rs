@@ -1,16 +1,23 @@
-//! `flowyt serve`: every workspace of a folder behind one axum server.
+//! `flowyt serve`: every workspace of a folder behind one axum server, with the legacy admin
+//! endpoints: routes listing, ping, health, publish (upload a zipped workspace) and reload.
+//!
+//! The workspaces sit behind one swappable router: a reload or a publish builds the new set,
+//! checks it, and swaps it in; requests already running finish on the version they started on.
 
 use crate::dotenv;
+use crate::publish;
 use axum::Router;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use flowyt_runtime::core::diag::render_all;
 use flowyt_runtime::{Engine, Strictness, Workspace};
 use serde_json::{Value, json};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
+use tower::ServiceExt;
 
 pub fn serve(dir: &Path, host: Option<String>, port: Option<u16>, strict: bool) -> ExitCode {
     tracing_subscriber::fmt()
@@ -59,6 +66,131 @@ pub fn serve(dir: &Path, host: Option<String>, port: Option<u16>, strict: bool) 
     runtime.block_on(serve_async(dir, &host, port, strict, env))
 }
 
+/// The server's state: how to load workspaces, and the set being served.
+pub struct App {
+    pub dir: PathBuf,
+    engine: Engine,
+    strictness: Strictness,
+    env: dotenv::Env,
+    secret: String,
+    current: RwLock<Arc<Served>>,
+}
+
+/// One version of the served workspaces.
+pub struct Served {
+    workspaces: Vec<Workspace>,
+    router: Router,
+    listing: Value,
+}
+
+impl Served {
+    fn new(workspaces: Vec<Workspace>) -> Served {
+        let mut router = Router::new();
+        for ws in &workspaces {
+            router = router.nest(&format!("/{}", ws.name()), ws.router());
+        }
+        let listing = routes_listing(&workspaces);
+        Served {
+            workspaces,
+            router,
+            listing,
+        }
+    }
+}
+
+/// What a (re)load found: the diagnostics of each workspace that could not be (re)loaded.
+pub struct Report {
+    pub failed: Vec<(String, String)>,
+}
+
+impl App {
+    fn current(&self) -> Arc<Served> {
+        match self.current.read() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn swap(&self, served: Served) {
+        let served = Arc::new(served);
+        match self.current.write() {
+            Ok(mut g) => *g = served,
+            Err(poisoned) => *poisoned.into_inner() = served,
+        }
+    }
+
+    /// Loads one workspace folder, served under `name`.
+    pub fn load_one(&self, dir: &Path, name: &str) -> Result<Workspace, String> {
+        let getenv = |k: &str| self.env.get(k);
+        let sources = flowyt_runtime::core::workspace::read_dir(dir).map_err(|e| e.to_string())?;
+        let loaded = flowyt_runtime::core::workspace::Workspace::from_sources(
+            name,
+            &sources,
+            &self.engine.catalog(),
+            self.strictness,
+            &getenv,
+        )
+        .map_err(|e| render_all(&e.diagnostics))?;
+        if !loaded.warnings.is_empty() {
+            eprint!("{}", render_all(&loaded.warnings));
+        }
+        Ok(self.engine.workspace(loaded.workspace))
+    }
+
+    /// Reads every workspace of the folder again. A workspace that now has errors keeps
+    /// running in its previous version; the others are replaced.
+    pub fn reload(&self) -> Report {
+        let previous = self.current();
+        let mut workspaces = Vec::new();
+        let mut failed = Vec::new();
+        match crate::workspace_dirs(&self.dir) {
+            Ok(dirs) => {
+                for dir in dirs {
+                    let name = dir
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    match self.load_one(&dir, &name) {
+                        Ok(ws) => workspaces.push(ws),
+                        Err(diagnostics) => {
+                            eprint!("{diagnostics}");
+                            eprintln!("workspace `{name}` has errors and is not (re)loaded");
+                            if let Some(old) = previous.workspaces.iter().find(|w| w.name() == name)
+                            {
+                                workspaces.push(old.clone());
+                            }
+                            failed.push((name, diagnostics));
+                        }
+                    }
+                }
+            }
+            Err(e) => failed.push((self.dir.display().to_string(), e)),
+        }
+        self.swap(Served::new(workspaces));
+        Report { failed }
+    }
+
+    /// Whether the request may use an admin endpoint (decision 14: open without a secret;
+    /// with one, `X-Flowyt-Token` or the legacy `X-Orchestryzi-Token` must match it).
+    pub fn authorized(&self, headers: &HeaderMap) -> bool {
+        if self.secret.is_empty() {
+            return true;
+        }
+        ["x-flowyt-token", "x-orchestryzi-token"]
+            .iter()
+            .filter_map(|h| headers.get(*h))
+            .any(|v| v.as_bytes() == self.secret.as_bytes())
+    }
+}
+
+pub fn unauthorized() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        axum::Json(json!({"msg": "You are not authorized to perform this action"})),
+    )
+        .into_response()
+}
+
 async fn serve_async(
     dir: &Path,
     host: &str,
@@ -73,69 +205,37 @@ async fn serve_async(
             return ExitCode::FAILURE;
         }
     };
-    let dirs = match crate::workspace_dirs(dir) {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let strictness = if strict {
-        Strictness::Strict
-    } else {
-        Strictness::Legacy
-    };
-    let getenv = |k: &str| env.get(k);
-    let mut served: Vec<Workspace> = Vec::new();
-    for dir in &dirs {
-        match engine.load_workspace_with_env(dir, strictness, &getenv) {
-            Ok(loaded) => {
-                if !loaded.warnings.is_empty() {
-                    eprint!("{}", render_all(&loaded.warnings));
-                }
-                served.push(loaded.workspace);
-            }
-            Err(e) => {
-                eprint!("{}", render_all(&e.diagnostics));
-                eprintln!("workspace `{}` has errors and is not served", dir.display());
-            }
-        }
+    if let Err(e) = crate::workspace_dirs(dir) {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
     }
-    if served.is_empty() {
+    let app = Arc::new(App {
+        dir: dir.to_path_buf(),
+        engine,
+        strictness: if strict {
+            Strictness::Strict
+        } else {
+            Strictness::Legacy
+        },
+        secret: env.get("APP_SECRET_KEY").unwrap_or_default(),
+        env,
+        current: RwLock::new(Arc::new(Served::new(Vec::new()))),
+    });
+    app.reload();
+    let served = app.current();
+    if served.workspaces.is_empty() {
         eprintln!("error: no workspace to serve in `{}`", dir.display());
         return ExitCode::FAILURE;
     }
-    let secret: Arc<str> = Arc::from(env.get("APP_SECRET_KEY").unwrap_or_default());
-    let listing = Arc::new(routes_listing(&served));
-    let names: Vec<String> = served.iter().map(|w| w.name().to_string()).collect();
-    let list = {
-        let (listing, secret) = (listing.clone(), secret.clone());
-        move |headers: HeaderMap| {
-            let (listing, secret) = (listing.clone(), secret.clone());
-            async move {
-                if !authorized(&headers, &secret) {
-                    return unauthorized();
-                }
-                axum::Json(listing.as_ref().clone()).into_response()
-            }
-        }
-    };
-    let mut app = Router::new()
-        .route("/_workspaces/routes", get(list.clone()))
-        .route("/_engine/routes", get(list))
-        .route(
-            "/_engine/ping",
-            get(|| async {
-                axum::Json(json!({"msg": "It's all good!", "curious?": "https://www.youtube.com/watch?v=c4nunES9DyI"}))
-            }),
-        )
-        .route(
-            "/_engine/health",
-            get(move || async move { axum::Json(json!({"status": "ok", "workspaces": names})) }),
-        );
-    for ws in &served {
-        app = app.nest(&format!("/{}", ws.name()), ws.router());
-    }
+    let router = Router::new()
+        .route("/_workspaces/routes", get(routes))
+        .route("/_engine/routes", get(routes))
+        .route("/_engine/ping", get(ping))
+        .route("/_engine/health", get(health))
+        .route("/_engine/reload", get(reload).post(reload))
+        .route("/_engine/publish", post(publish::publish))
+        .fallback(dispatch)
+        .with_state(app.clone());
     let listener = match tokio::net::TcpListener::bind((host, port)).await {
         Ok(l) => l,
         Err(e) => {
@@ -149,11 +249,12 @@ async fn serve_async(
     println!(
         "flowyt {} serving {} workspace(s)",
         env!("CARGO_PKG_VERSION"),
-        served.len()
+        served.workspaces.len()
     );
     println!(" * Check available routes at http://{addr}/_workspaces/routes");
     println!(" * Running on http://{addr}/ (Press CTRL+C to quit)");
-    if let Err(e) = axum::serve(listener, app)
+    drop(served);
+    if let Err(e) = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown())
         .await
     {
@@ -163,24 +264,78 @@ async fn serve_async(
     ExitCode::SUCCESS
 }
 
-/// Decision 14: open without a secret; with one, `X-Flowyt-Token` (or the legacy
-/// `X-Orchestryzi-Token`) must match it.
-fn authorized(headers: &HeaderMap, secret: &str) -> bool {
-    if secret.is_empty() {
-        return true;
+/// Every request that is not an admin endpoint goes to the current workspaces.
+async fn dispatch(State(app): State<Arc<App>>, req: Request) -> Response {
+    let served = app.current();
+    match served.router.clone().oneshot(req).await {
+        Ok(r) => r,
+        Err(never) => match never {},
     }
-    ["x-flowyt-token", "x-orchestryzi-token"]
-        .iter()
-        .filter_map(|h| headers.get(*h))
-        .any(|v| v.as_bytes() == secret.as_bytes())
 }
 
-fn unauthorized() -> Response {
-    (
-        StatusCode::UNAUTHORIZED,
-        axum::Json(json!({"msg": "You are not authorized to perform this action"})),
+async fn routes(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    if !app.authorized(&headers) {
+        return unauthorized();
+    }
+    axum::Json(app.current().listing.clone()).into_response()
+}
+
+async fn ping() -> Response {
+    axum::Json(
+        json!({"msg": "It's all good!", "curious?": "https://www.youtube.com/watch?v=c4nunES9DyI"}),
     )
-        .into_response()
+    .into_response()
+}
+
+async fn health(State(app): State<Arc<App>>) -> Response {
+    let names: Vec<String> = app
+        .current()
+        .workspaces
+        .iter()
+        .map(|w| w.name().to_string())
+        .collect();
+    axum::Json(json!({"status": "ok", "workspaces": names})).into_response()
+}
+
+async fn reload(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    if !app.authorized(&headers) {
+        return unauthorized();
+    }
+    let reloader = app.clone();
+    let report = match tokio::task::spawn_blocking(move || reloader.reload()).await {
+        Ok(r) => r,
+        Err(_) => {
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                axum::Json(json!({"msg": "The reload failed."})),
+            )
+                .into_response();
+        }
+    };
+    let names: Vec<String> = app
+        .current()
+        .workspaces
+        .iter()
+        .map(|w| w.name().to_string())
+        .collect();
+    if report.failed.is_empty() {
+        axum::Json(json!({"msg": "Reloaded.", "workspaces": names})).into_response()
+    } else {
+        let errors: serde_json::Map<String, Value> = report
+            .failed
+            .into_iter()
+            .map(|(name, d)| (name, Value::String(d)))
+            .collect();
+        (
+            StatusCode::CONFLICT,
+            axum::Json(json!({
+                "msg": "Some workspaces have errors; they keep running in their previous version.",
+                "workspaces": names,
+                "errors": errors,
+            })),
+        )
+            .into_response()
+    }
 }
 
 /// The legacy listing: one element per route of every workspace.

@@ -378,3 +378,156 @@ fn human_check_output_shows_the_source_line_and_a_caret() {
     );
     assert!(out.contains("^^^"), "{out}");
 }
+
+/// A zip of `files` (path, content), stored without compression.
+fn zip_of(files: &[(&str, &str)]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (path, content) in files {
+        w.start_file(*path, options).expect("entry");
+        w.write_all(content.as_bytes()).expect("write");
+    }
+    w.finish().expect("zip").into_inner()
+}
+
+fn hello_workspace(body: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("config/settings.json", r#"{"name": "hello"}"#.to_string()),
+        (
+            "routes.json",
+            r#"[{"method": "get", "path": "/hi", "flow": "hi"}]"#.to_string(),
+        ),
+        (
+            "flows/hi.json",
+            format!(
+                r#"{{"pipeline": [{{"id": "1", "action": "response", "data": {{"data": {body}}}, "next_action": null}}]}}"#
+            ),
+        ),
+    ]
+}
+
+#[test]
+fn publish_and_reload_swap_workspaces_and_refuse_bad_ones() {
+    let _engine = flowyt_runtime::Engine::new().expect("engine");
+    let dir = std::env::temp_dir().join(format!("flowyt-publish-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for ws in ["github", "fake-github"] {
+        for entry in ["config/settings.json", "routes.json"] {
+            let from = repo().join("examples/workspaces").join(ws).join(entry);
+            let to = dir.join(ws).join(entry);
+            std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
+            std::fs::copy(from, to).expect("copy");
+        }
+        let flows = repo().join("examples/workspaces").join(ws).join("flows");
+        std::fs::create_dir_all(dir.join(ws).join("flows")).expect("mkdir");
+        for f in std::fs::read_dir(flows).expect("flows") {
+            let f = f.expect("entry").path();
+            std::fs::copy(
+                &f,
+                dir.join(ws)
+                    .join("flows")
+                    .join(f.file_name().expect("name")),
+            )
+            .expect("copy");
+        }
+    }
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flowyt"))
+        .args([
+            "serve",
+            dir.to_str().expect("utf-8"),
+            "--port",
+            &port.to_string(),
+        ])
+        .env("APP_SECRET_KEY", "tok")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("flowyt starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    for line in lines.by_ref() {
+        if line.expect("utf-8").contains("Running on") {
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    let server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    let base = server.base.clone();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    rt.block_on(async {
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("client");
+        let publish = |name: &str, zip: Vec<u8>, token: Option<&str>| {
+            let part = reqwest::multipart::Part::bytes(zip).file_name(name.to_string());
+            let form = reqwest::multipart::Form::new().part("workpace_zip_file", part);
+            let mut req = client.post(format!("{base}/_engine/publish")).multipart(form);
+            if let Some(t) = token {
+                req = req.header("X-Flowyt-Token", t);
+            }
+            async move {
+                let r = req.send().await.expect("answer");
+                (r.status().as_u16(), r.json::<Value>().await.unwrap_or_default())
+            }
+        };
+        let get = |path: &str| {
+            let req = client.get(format!("{base}{path}")).header("X-Flowyt-Token", "tok");
+            async move {
+                let r = req.send().await.expect("answer");
+                (r.status().as_u16(), r.json::<Value>().await.unwrap_or_default())
+            }
+        };
+        let files = hello_workspace(r#"{"hi": 1}"#);
+        let files: Vec<(&str, &str)> = files.iter().map(|(p, c)| (*p, c.as_str())).collect();
+
+        assert_eq!(publish("hello.zip", zip_of(&files), None).await.0, 401);
+        assert_eq!(get("/hello/hi").await.0, 404);
+        let (status, body) = publish("hello.zip", zip_of(&files), Some("tok")).await;
+        assert_eq!((status, body), (200, json!({"msg": "The workspace hello upload was completed successfully!"})));
+        assert_eq!(get("/hello/hi").await, (200, json!({"hi": 1})));
+        let listing = get("/_workspaces/routes").await.1;
+        assert!(listing.as_array().is_some_and(|l| l.iter().any(|r| r["path"] == "/hello/hi")), "{listing}");
+
+        // A broken upload is refused with its diagnostics; the running version stays.
+        let broken = [("config/settings.json", "{}"), ("routes.json", "[]"), ("flows/hi.json", "{\"pipeline\": [")];
+        let (status, body) = publish("hello.zip", zip_of(&broken), Some("tok")).await;
+        assert_eq!(status, 400, "{body}");
+        assert!(body["diagnostics"].as_str().unwrap_or("").contains("error[json-syntax]"), "{body}");
+        assert_eq!(get("/hello/hi").await, (200, json!({"hi": 1})));
+
+        // Hostile or malformed uploads.
+        let escape = [("../evil/flows/x.json", "{}")];
+        assert_eq!(publish("evil.zip", zip_of(&escape), Some("tok")).await.0, 400);
+        assert!(!dir.join("../evil").exists());
+        let (status, body) = publish("x.zip", b"not a zip".to_vec(), Some("tok")).await;
+        assert_eq!(status, 400);
+        assert!(body["msg"].as_str().unwrap_or("").starts_with("The file is not a zip"), "{body}");
+        assert_eq!(publish("x.txt", zip_of(&files), Some("tok")).await.1, json!({"msg": "The file is not a zip"}));
+        assert_eq!(publish("../x.zip", zip_of(&files), Some("tok")).await.0, 400);
+
+        // Reload picks up edits on disk; a workspace that broke keeps its running version.
+        std::fs::write(
+            dir.join("hello/flows/hi.json"),
+            r#"{"pipeline": [{"id": "1", "action": "response", "data": {"data": {"hi": 2}}, "next_action": null}]}"#,
+        )
+        .expect("edit");
+        assert_eq!(get("/hello/hi").await, (200, json!({"hi": 1})), "loaded once, not per request");
+        assert_eq!(get("/_engine/reload").await.0, 200);
+        assert_eq!(get("/hello/hi").await, (200, json!({"hi": 2})));
+        std::fs::write(dir.join("hello/flows/hi.json"), "{").expect("break");
+        let (status, body) = get("/_engine/reload").await;
+        assert_eq!(status, 409, "{body}");
+        assert!(body["errors"]["hello"].as_str().unwrap_or("").contains("json-syntax"), "{body}");
+        assert_eq!(get("/hello/hi").await, (200, json!({"hi": 2})));
+        assert_eq!(client.get(format!("{base}/_engine/reload")).send().await.expect("answer").status().as_u16(), 401);
+    });
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}

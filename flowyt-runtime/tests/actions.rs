@@ -135,7 +135,20 @@ async fn invalid_url_takes_fail_branch() {
 #[tokio::test]
 async fn c34_text_body_is_kept_as_text() {
     let got = run_github_like("${env.baseUrl}/text", json!({})).await;
-    assert_eq!(got.json()["data"], "hello");
+    assert_eq!(
+        (got.status, got.json()["data"].clone()),
+        (200, json!("hello"))
+    );
+}
+
+#[tokio::test]
+async fn a_json_body_that_does_not_parse_takes_the_fail_branch() {
+    let got = run_github_like("${env.baseUrl}/broken-json", json!({})).await;
+    assert_eq!(got.status, 400);
+    assert_eq!(
+        (got.json()["status"].clone(), got.json()["data"].clone()),
+        (json!(200), json!("{\"truncated\": "))
+    );
 }
 
 #[tokio::test]

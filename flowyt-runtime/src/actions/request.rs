@@ -97,6 +97,13 @@ pub(super) async fn run<'a>(
     let outcome = send(runner, method, &url, headers, body, timeout).await;
     let (produced, ok) = match outcome {
         Ok((status, headers, data, elapsed)) => {
+            // A body that should be JSON but is not is a failed call, even with a 2xx: the
+            // upstream is broken. A body declared as something else (`text/plain`) is kept.
+            let declared_json = headers
+                .get("Content-Type")
+                .and_then(Value::as_str)
+                .is_none_or(|ct| ct.contains("json"));
+            let broken = matches!(data, Data::Text(_)) && declared_json;
             let mut head = json!({
                 "status": status,
                 "headers": headers,
@@ -108,8 +115,12 @@ pub(super) async fn run<'a>(
                     head["data"] = v;
                     head.into()
                 }
+                Data::Text(text) => {
+                    head["data"] = Value::String(text);
+                    head.into()
+                }
             };
-            (slot, (200..300).contains(&status))
+            (slot, (200..300).contains(&status) && !broken)
         }
         Err((kind, message, elapsed)) => {
             tracing::debug!(action = %action.id, %kind, %message, "request failed without an HTTP answer");
@@ -140,6 +151,8 @@ type Sent = (u16, Map<String, Value>, Data, f64);
 pub(crate) enum Data {
     Raw(Bytes),
     Value(Value),
+    /// A body that is not JSON.
+    Text(String),
 }
 type NotSent = (&'static str, String, f64);
 
@@ -231,14 +244,14 @@ async fn send(
 }
 
 /// A body as `response.data`: JSON (kept raw, checked without building a tree), `{}` when
-/// empty, otherwise the text.
+/// empty, otherwise the text (spec decision 5: never the legacy `{}`).
 pub(crate) fn classify_body(bytes: Bytes) -> Data {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Data::Value(Value::Object(Map::new()));
     }
     match serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
         Ok(_) => Data::Raw(bytes),
-        Err(_) => Data::Value(Value::String(String::from_utf8_lossy(&bytes).into_owned())),
+        Err(_) => Data::Text(String::from_utf8_lossy(&bytes).into_owned()),
     }
 }
 

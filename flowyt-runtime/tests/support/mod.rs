@@ -54,6 +54,10 @@ pub fn upstream() -> Router {
             get_route(|| async { ([(header::CONTENT_TYPE, "text/plain")], "hello") }),
         )
         .route(
+            "/broken-json",
+            get_route(|| async { ([(header::CONTENT_TYPE, "application/json")], "{\"truncated\": ") }),
+        )
+        .route(
             "/redirect/{code}",
             get_route(|Path(code): Path<u16>| async move {
                 Redirect::temporary(&format!("/status/{code}"))

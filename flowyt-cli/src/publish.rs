@@ -1,0 +1,210 @@
+//! `POST /_engine/publish`: upload a zipped workspace (legacy §2.6). The zip is unpacked
+//! into a scratch folder, checked like any workspace, and only then moved into place and
+//! swapped in; a bad upload is refused with its diagnostics and nothing changes.
+
+use crate::serve::{App, unauthorized};
+use axum::extract::{Multipart, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Largest unpacked workspace.
+const MAX_UNPACKED: u64 = 64 * 1024 * 1024;
+/// Most files in one upload.
+const MAX_FILES: usize = 10_000;
+
+fn bad(msg: &str) -> Response {
+    (StatusCode::BAD_REQUEST, axum::Json(json!({ "msg": msg }))).into_response()
+}
+
+pub async fn publish(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    mut form: Multipart,
+) -> Response {
+    if !app.authorized(&headers) {
+        return unauthorized();
+    }
+    let mut upload = None;
+    loop {
+        match form.next_field().await {
+            Ok(Some(field)) => {
+                // The legacy field name is misspelt; accept both spellings.
+                if !matches!(
+                    field.name(),
+                    Some("workpace_zip_file" | "workspace_zip_file")
+                ) {
+                    continue;
+                }
+                let file_name = field.file_name().unwrap_or_default().to_string();
+                match field.bytes().await {
+                    Ok(bytes) => upload = Some((file_name, bytes)),
+                    Err(e) => return bad(&format!("The upload could not be read: {e}")),
+                }
+            }
+            Ok(None) => break,
+            Err(e) => return bad(&format!("The upload could not be read: {e}")),
+        }
+    }
+    let Some((file_name, bytes)) = upload else {
+        return bad("No workpace_zip_file in multipart form");
+    };
+    if file_name.is_empty() {
+        return bad("No selected file.");
+    }
+    let Some(name) = file_name.strip_suffix(".zip") else {
+        return bad("The file is not a zip");
+    };
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return bad(
+            "The workspace name (the zip file name) may only use letters, digits, `-` and `_`.",
+        );
+    }
+    let name = name.to_string();
+    let worker = app.clone();
+    let result = tokio::task::spawn_blocking(move || install(&worker, &name, &bytes)).await;
+    match result {
+        Ok(Ok(name)) => axum::Json(json!({
+            "msg": format!("The workspace {name} upload was completed successfully!")
+        }))
+        .into_response(),
+        Ok(Err(Refused { msg, diagnostics })) => (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({ "msg": msg, "diagnostics": diagnostics })),
+        )
+            .into_response(),
+        Err(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            axum::Json(json!({"msg": "The upload failed."})),
+        )
+            .into_response(),
+    }
+}
+
+struct Refused {
+    msg: String,
+    diagnostics: Option<String>,
+}
+
+impl Refused {
+    fn new(msg: impl Into<String>) -> Refused {
+        Refused {
+            msg: msg.into(),
+            diagnostics: None,
+        }
+    }
+}
+
+/// A scratch folder removed when dropped.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn install(app: &App, name: &str, bytes: &[u8]) -> Result<String, Refused> {
+    let unique = format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    );
+    let scratch = Scratch(app.dir.join(format!(".flowyt-upload-{name}-{unique}")));
+    unpack(bytes, &scratch.0)?;
+    // The zip holds the workspace itself, or one folder that does.
+    let mut root = scratch.0.clone();
+    if !crate::is_workspace(&root) {
+        let dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+            .map_err(|e| Refused::new(format!("cannot read the upload: {e}")))?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect();
+        match dirs.as_slice() {
+            [only] if crate::is_workspace(only) => root = only.clone(),
+            _ => {
+                return Err(Refused::new(
+                    "The zip holds no workspace (a `flows/` folder).",
+                ));
+            }
+        }
+    }
+    if let Err(diagnostics) = app.load_one(&root, name) {
+        return Err(Refused {
+            msg: format!("The workspace {name} has errors and was not published."),
+            diagnostics: Some(diagnostics),
+        });
+    }
+    let target = app.dir.join(name);
+    let old = app.dir.join(format!(".flowyt-old-{name}-{unique}"));
+    if target.exists() {
+        std::fs::rename(&target, &old)
+            .map_err(|e| Refused::new(format!("cannot replace `{name}`: {e}")))?;
+    }
+    if let Err(e) = std::fs::rename(&root, &target) {
+        // Put the previous version back.
+        let _ = std::fs::rename(&old, &target);
+        return Err(Refused::new(format!("cannot install `{name}`: {e}")));
+    }
+    let _ = std::fs::remove_dir_all(&old);
+    app.reload();
+    Ok(name.to_string())
+}
+
+/// Unpacks `bytes` into `into`, refusing paths that leave it, and bounding size and count.
+fn unpack(bytes: &[u8], into: &Path) -> Result<(), Refused> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .map_err(|e| Refused::new(format!("The file is not a zip: {e}")))?;
+    if archive.len() > MAX_FILES {
+        return Err(Refused::new(format!(
+            "The zip has more than {MAX_FILES} files."
+        )));
+    }
+    std::fs::create_dir_all(into).map_err(|e| Refused::new(format!("cannot unpack: {e}")))?;
+    let mut total: u64 = 0;
+    for i in 0..archive.len() {
+        let mut entry = archive
+            .by_index(i)
+            .map_err(|e| Refused::new(format!("The zip is damaged: {e}")))?;
+        let Some(rel) = entry.enclosed_name() else {
+            let shown = entry.name().map(|n| n.into_owned()).unwrap_or_default();
+            return Err(Refused::new(format!(
+                "The zip entry `{shown}` points outside the workspace."
+            )));
+        };
+        let path = into.join(rel);
+        if entry.is_dir() {
+            std::fs::create_dir_all(&path)
+                .map_err(|e| Refused::new(format!("cannot unpack: {e}")))?;
+            continue;
+        }
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Refused::new(format!("cannot unpack: {e}")))?;
+        }
+        let mut content = Vec::new();
+        let remaining = MAX_UNPACKED.saturating_sub(total);
+        (&mut entry)
+            .take(remaining + 1)
+            .read_to_end(&mut content)
+            .map_err(|e| Refused::new(format!("The zip is damaged: {e}")))?;
+        total += content.len() as u64;
+        if total > MAX_UNPACKED {
+            return Err(Refused::new(format!(
+                "The workspace unpacks to more than {MAX_UNPACKED} bytes."
+            )));
+        }
+        std::fs::write(&path, content).map_err(|e| Refused::new(format!("cannot unpack: {e}")))?;
+    }
+    Ok(())
+}
