@@ -324,6 +324,9 @@ where
             headers: self.opt_data(data.get("headers")).unwrap_or_default(),
             body: self.opt_data(data.get("data")),
             timeout: self.opt_data(data.get("timeout")),
+            retries: self.opt_data(data.get("retries")),
+            retry_delay: self.opt_data(data.get("retry_delay")),
+            retry_unsafe: self.opt_data(data.get("retry_unsafe")),
             success: self.edge_field(data, "next_action_success"),
             fail: self.edge_field(data, "next_action_fail"),
         }

@@ -323,6 +323,12 @@ pub struct Request {
     pub body: Option<Data>,
     /// `timeout` in seconds.
     pub timeout: Option<Data>,
+    /// `retries`: how many times a failed attempt is tried again (default 0).
+    pub retries: Option<Data>,
+    /// `retry_delay`: seconds before the first retry, doubled for each next one (default 0.5).
+    pub retry_delay: Option<Data>,
+    /// `retry_unsafe`: also retry non-idempotent methods (POST, PATCH) on 502/503/504 and timeouts.
+    pub retry_unsafe: Option<Data>,
     /// `next_action_success`, taken on 2xx.
     pub success: Edge,
     /// `next_action_fail`, taken on anything else.

@@ -367,7 +367,14 @@ pub fn for_each_data<'a>(kind: &'a Kind, f: &mut dyn FnMut(&'a Data)) {
             f(&r.url);
             f(&r.method);
             f(&r.headers);
-            for d in r.body.iter().chain(&r.timeout) {
+            for d in r
+                .body
+                .iter()
+                .chain(&r.timeout)
+                .chain(&r.retries)
+                .chain(&r.retry_delay)
+                .chain(&r.retry_unsafe)
+            {
                 f(d);
             }
         }

@@ -32,22 +32,34 @@ pub(super) async fn run<'a>(
         Some(d) => Some(eval(action, d, ctx)?),
         None => None,
     };
-    let timeout = match &r.timeout {
-        Some(d) => {
-            let t = eval(action, d, ctx)?;
-            t.as_f64()
-                .or_else(|| t.as_str().and_then(|s| s.parse().ok()))
-                .filter(|t| t.is_finite() && *t > 0.0)
-                .ok_or_else(|| {
-                    fail(
-                        action,
-                        format!("`timeout` must be a positive number of seconds, found `{t}`"),
-                    )
-                })?
-        }
+    let timeout = match positive(action, ctx, r.timeout.as_ref(), "timeout")? {
+        Some(t) => t,
         None => runner.shared.settings.limits.request_timeout,
     };
-    let evaluated = if runner.tracing() {
+    let retries = match positive(action, ctx, r.retries.as_ref(), "retries")? {
+        Some(n) if n.fract() == 0.0 && n <= MAX_RETRIES as f64 => n as u32,
+        Some(n) => {
+            return Err(fail(
+                action,
+                format!("`retries` must be a whole number up to {MAX_RETRIES}, found `{n}`"),
+            ));
+        }
+        None => 0,
+    };
+    let retry_delay = positive(action, ctx, r.retry_delay.as_ref(), "retry_delay")?.unwrap_or(0.5);
+    let retry_unsafe = match &r.retry_unsafe {
+        Some(d) => match eval(action, d, ctx)? {
+            Value::Bool(b) => b,
+            other => {
+                return Err(fail(
+                    action,
+                    format!("`retry_unsafe` must be true or false, found `{other}`"),
+                ));
+            }
+        },
+        None => false,
+    };
+    let mut evaluated = if runner.tracing() {
         json!({"url": url, "method": method_v, "headers": headers_v, "data": body, "timeout": timeout})
     } else {
         Value::Null
@@ -94,7 +106,49 @@ pub(super) async fn run<'a>(
         headers.insert(name, value);
     }
 
-    let outcome = send(runner, method, &url, headers, body, timeout).await;
+    // Retry only what is safe: a refused connection never reached the service; 502/503/504
+    // and timeouts may have, so they are retried for idempotent methods only (or when the
+    // flow says `retry_unsafe`).
+    let idempotent = matches!(
+        method,
+        Method::GET | Method::HEAD | Method::PUT | Method::DELETE
+    );
+    let mut attempts = Vec::new();
+    let mut attempt: u32 = 0;
+    let outcome = loop {
+        attempt += 1;
+        let outcome = send(
+            runner,
+            method.clone(),
+            &url,
+            headers.clone(),
+            body.clone(),
+            timeout,
+        )
+        .await;
+        if runner.tracing() {
+            attempts.push(match &outcome {
+                Ok((status, _, _, elapsed)) => json!({"attempt": attempt, "status": status, "elapsed": elapsed}),
+                Err((kind, message, elapsed)) => {
+                    json!({"attempt": attempt, "status": 0, "error": kind, "message": message, "elapsed": elapsed})
+                }
+            });
+        }
+        let retryable = match &outcome {
+            Err(("connect", _, _)) => true,
+            Err(("timeout", _, _)) => idempotent || retry_unsafe,
+            Ok((502..=504, ..)) => idempotent || retry_unsafe,
+            _ => false,
+        };
+        if !retryable || attempt > retries {
+            break outcome;
+        }
+        tracing::debug!(action = %action.id, attempt, "retrying request");
+        tokio::time::sleep(backoff(retry_delay, attempt)).await;
+    };
+    if let Value::Object(map) = &mut evaluated {
+        map.insert("attempts".into(), Value::Array(attempts));
+    }
     let (produced, ok) = match outcome {
         Ok((status, headers, data, elapsed)) => {
             // A body that should be JSON but is not is a failed call, even with a 2xx: the
@@ -143,6 +197,51 @@ pub(super) async fn run<'a>(
         },
         evaluated,
     ))
+}
+
+/// Most retries a request action may ask for.
+const MAX_RETRIES: u32 = 10;
+
+/// A positive number field (seconds, counts), if present.
+fn positive(
+    action: &Action,
+    ctx: &Ctx,
+    data: Option<&flowyt_core::model::Data>,
+    name: &str,
+) -> Result<Option<f64>, RunError> {
+    let Some(d) = data else { return Ok(None) };
+    let v = eval(action, d, ctx)?;
+    v.as_f64()
+        .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+        .filter(|n: &f64| n.is_finite() && *n >= 0.0 && (name == "retries" || *n > 0.0))
+        .map(Some)
+        .ok_or_else(|| {
+            fail(
+                action,
+                format!("`{name}` must be a positive number, found `{v}`"),
+            )
+        })
+}
+
+/// Exponential backoff with jitter: `delay * 2^(attempt-1)`, scaled by a random factor in
+/// [0.5, 1), at most 30 s.
+fn backoff(delay: f64, attempt: u32) -> Duration {
+    let base = delay * f64::from(1u32 << (attempt - 1).min(16));
+    Duration::from_secs_f64((base * (0.5 + jitter() * 0.5)).min(30.0))
+}
+
+/// A number in [0, 1) that differs between calls (no cryptographic quality needed).
+fn jitter() -> f64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static STATE: AtomicU64 = AtomicU64::new(0);
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let mut x = STATE.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed) ^ seed;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    (x >> 11) as f64 / (1u64 << 53) as f64
 }
 
 type Sent = (u16, Map<String, Value>, Data, f64);

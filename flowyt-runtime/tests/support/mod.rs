@@ -71,6 +71,7 @@ pub fn upstream() -> Router {
             }),
         )
         .route("/echo", any(echo))
+        .route("/flaky/{key}/{failures}", any(flaky))
         .route("/{site}/search", get_route(|Path(site): Path<String>, Query(q): Query<HashMap<String, String>>| async move {
             axum::Json(json!({"site_id": site, "query": q.get("q"), "results": [{"price": 10.0}, {"price": 20.0}]}))
         }))
@@ -89,6 +90,31 @@ async fn repos(Path(user): Path<String>, Query(q): Query<HashMap<String, String>
         {"name": format!("{user}-two"), "sort": q.get("sort")}
     ]))
     .into_response()
+}
+
+/// 503 for the first `failures` calls with this `key`, then 200 with the call count.
+async fn flaky(Path((key, failures)): Path<(String, u32)>) -> Response {
+    static CALLS: std::sync::Mutex<Option<HashMap<String, u32>>> = std::sync::Mutex::new(None);
+    let n = {
+        let mut guard = CALLS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let calls = guard
+            .get_or_insert_with(HashMap::new)
+            .entry(key)
+            .or_insert(0);
+        *calls += 1;
+        *calls
+    };
+    if n <= failures {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"call": n})),
+        )
+            .into_response()
+    } else {
+        axum::Json(json!({"calls": n})).into_response()
+    }
 }
 
 /// Answers with what it received: method, query, headers and body.
