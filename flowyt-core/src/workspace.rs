@@ -163,6 +163,19 @@ pub struct Settings {
     pub limits: Limits,
     /// Compare switch operands as strings, as the legacy engine's last version did.
     pub string_compare: bool,
+    /// `services`: static instances per service name, for `service://NAME/path` URLs.
+    pub services: BTreeMap<String, Vec<String>>,
+    /// `registry`: an Eureka server to resolve `service://NAME/path` URLs through.
+    pub registry: Option<Registry>,
+}
+
+/// An Eureka registry (`"registry": {"eureka": "http://127.0.0.1:8761/eureka", "refresh": 30}`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Registry {
+    /// Base URL of the Eureka REST API (the part before `/apps`).
+    pub eureka: String,
+    /// How long a fetched instance list is reused, in seconds (default 30).
+    pub refresh: f64,
 }
 
 /// The legacy `safe_mode`.
@@ -208,6 +221,8 @@ impl Default for Settings {
             safe_mode: None,
             limits: Limits::default(),
             string_compare: false,
+            services: BTreeMap::new(),
+            registry: None,
         }
     }
 }
@@ -450,6 +465,14 @@ pub fn parse_settings(
             "safe_mode" => settings.safe_mode = safe_mode(&m.value, at, &mut source, &mut diags),
             "limits" => limits(&m.value, &mut settings.limits, &mut source, &mut diags),
             "string_compare" => settings.string_compare = truthy(&v),
+            "services" => match services(&interpolate(v, getenv)) {
+                Ok(map) => settings.services = map,
+                Err(message) => diags.push(Diagnostic::error(Code::BadSettings, at, message)),
+            },
+            "registry" => match registry(&interpolate(v, getenv)) {
+                Ok(r) => settings.registry = Some(r),
+                Err(message) => diags.push(Diagnostic::error(Code::BadSettings, at, message)),
+            },
             "development_language" => {
                 if v.as_str().is_some_and(|l| l != "python") {
                     diags.push(
@@ -487,8 +510,61 @@ const SETTINGS_KEYS: &[&str] = &[
     "safe_mode",
     "limits",
     "string_compare",
+    "services",
+    "registry",
     "development_language",
 ];
+
+fn is_http_url(s: &str) -> bool {
+    (s.starts_with("http://") || s.starts_with("https://")) && s.len() > "https://".len()
+}
+
+/// `{"users": ["http://127.0.0.1:8001", "http://127.0.0.1:8002"], "messages": "http://..."}`.
+fn services(v: &Value) -> Result<BTreeMap<String, Vec<String>>, String> {
+    let Value::Object(map) = v else {
+        return Err("`services` must map service names to instance URLs".into());
+    };
+    let mut out = BTreeMap::new();
+    for (name, urls) in map {
+        let urls: Vec<String> = match urls {
+            Value::String(u) => vec![u.clone()],
+            Value::Array(items) => items
+                .iter()
+                .map(|u| u.as_str().map(str::to_string))
+                .collect::<Option<_>>()
+                .ok_or_else(|| format!("`services.{name}` must list URLs as strings"))?,
+            _ => return Err(format!("`services.{name}` must be a URL or a list of URLs")),
+        };
+        if urls.is_empty() {
+            return Err(format!("`services.{name}` lists no instance"));
+        }
+        if let Some(bad) = urls.iter().find(|u| !is_http_url(u)) {
+            return Err(format!("`services.{name}`: `{bad}` is not an http(s) URL"));
+        }
+        out.insert(name.clone(), urls);
+    }
+    Ok(out)
+}
+
+/// `{"eureka": "http://127.0.0.1:8761/eureka", "refresh": 30}`.
+fn registry(v: &Value) -> Result<Registry, String> {
+    let eureka = v
+        .get("eureka")
+        .and_then(Value::as_str)
+        .filter(|u| is_http_url(u))
+        .ok_or("`registry.eureka` must be the http(s) URL of an Eureka server")?;
+    let refresh = match v.get("refresh") {
+        None => 30.0,
+        Some(r) => r
+            .as_f64()
+            .filter(|r| *r >= 0.0)
+            .ok_or("`registry.refresh` must be a number of seconds")?,
+    };
+    Ok(Registry {
+        eureka: eureka.trim_end_matches('/').to_string(),
+        refresh,
+    })
+}
 
 fn truthy(v: &Value) -> bool {
     match v {

@@ -170,3 +170,37 @@ fn flows_reference_each_other_across_files() {
         "flows/a.json:1:67: error[unknown-flow]: `next_flow` names unknown flow `c`\n  help: expected one of: `a`, `b`"
     );
 }
+
+#[test]
+fn services_and_registry_are_checked() {
+    let loaded = load(
+        r#"{"services": {"users": ["http://127.0.0.1:8001", "${env('TOKEN')}"], "one": "https://x.test"}, "registry": {"eureka": "http://127.0.0.1:8761/eureka/"}}"#,
+        "[]",
+    );
+    let r = rendered(&loaded);
+    assert_eq!(
+        r,
+        [
+            "config/settings.json:1:14: error[bad-settings]: `services.users`: `s3cret` is not an http(s) URL"
+        ]
+    );
+    let loaded = load(
+        r#"{"services": {"users": ["http://127.0.0.1:8001"], "one": "https://x.test"}, "registry": {"eureka": "http://127.0.0.1:8761/eureka/", "refresh": 5}}"#,
+        "[]",
+    )
+    .expect("loads");
+    let s = &loaded.workspace.settings;
+    assert_eq!(s.services["one"], ["https://x.test"]);
+    let registry = s.registry.as_ref().expect("registry");
+    assert_eq!(
+        (registry.eureka.as_str(), registry.refresh),
+        ("http://127.0.0.1:8761/eureka", 5.0)
+    );
+    let bad = load(r#"{"registry": {"eureka": "localhost"}}"#, "[]");
+    assert_eq!(
+        rendered(&bad),
+        [
+            "config/settings.json:1:14: error[bad-settings]: `registry.eureka` must be the http(s) URL of an Eureka server"
+        ]
+    );
+}

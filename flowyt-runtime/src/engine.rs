@@ -48,6 +48,7 @@ pub(crate) struct Shared {
     pub client: reqwest::Client,
     pub functions: Arc<Functions>,
     pub actions: CustomActions,
+    pub discovery: crate::discovery::Discovery,
 }
 
 /// What one run is asked to do.

@@ -26,6 +26,7 @@ mod client;
 mod context;
 mod custom;
 mod debug;
+mod discovery;
 mod engine;
 mod error;
 mod functions;
@@ -190,6 +191,7 @@ impl Engine {
             .map(|(k, f)| (k, Arc::new(CompiledFlow::new(f))))
             .collect();
         let s = &ws.settings;
+        let discovery = discovery::Discovery::new(s);
         let info = json!({
             "id": s.id,
             "name": s.name,
@@ -207,6 +209,7 @@ impl Engine {
                 client: self.client.clone(),
                 functions: self.functions.clone(),
                 actions: self.actions.clone(),
+                discovery,
             }),
             routes: Arc::new(ws.routes),
         }

@@ -106,6 +106,21 @@ pub(super) async fn run<'a>(
         headers.insert(name, value);
     }
 
+    // `service://NAME/path`: the instances of NAME, in round-robin order.
+    let targets: Result<Vec<String>, String> = match crate::discovery::parse(&url) {
+        Some((name, path)) => runner
+            .shared
+            .discovery
+            .instances(&runner.shared.client, name)
+            .await
+            .map(|instances| {
+                instances
+                    .into_iter()
+                    .map(|base| format!("{}{path}", base.trim_end_matches('/')))
+                    .collect()
+            }),
+        None => Ok(vec![url.clone()]),
+    };
     // Retry only what is safe: a refused connection never reached the service; 502/503/504
     // and timeouts may have, so they are retried for idempotent methods only (or when the
     // flow says `retry_unsafe`).
@@ -117,15 +132,10 @@ pub(super) async fn run<'a>(
     let mut attempt: u32 = 0;
     let outcome = loop {
         attempt += 1;
-        let outcome = send(
-            runner,
-            method.clone(),
-            &url,
-            headers.clone(),
-            body.clone(),
-            timeout,
-        )
-        .await;
+        let outcome = match &targets {
+            Ok(targets) => send_any(runner, &method, targets, &headers, &body, timeout).await,
+            Err(message) => Err(("discovery", message.clone(), 0.0)),
+        };
         if runner.tracing() {
             attempts.push(match &outcome {
                 Ok((status, _, _, elapsed)) => json!({"attempt": attempt, "status": status, "elapsed": elapsed}),
@@ -245,6 +255,34 @@ fn jitter() -> f64 {
 }
 
 type Sent = (u16, Map<String, Value>, Data, f64);
+
+/// Sends to the first target that accepts a connection: a refused connection moves on to the
+/// next instance of the service.
+async fn send_any(
+    runner: &Runner<'_>,
+    method: &Method,
+    targets: &[String],
+    headers: &HeaderMap,
+    body: &Option<Value>,
+    timeout: f64,
+) -> Result<Sent, NotSent> {
+    let mut last = Err(("connect", "no instance to call".to_string(), 0.0));
+    for target in targets {
+        last = send(
+            runner,
+            method.clone(),
+            target,
+            headers.clone(),
+            body.clone(),
+            timeout,
+        )
+        .await;
+        if !matches!(last, Err(("connect", _, _))) {
+            break;
+        }
+    }
+    last
+}
 
 /// An upstream body: JSON kept as bytes until a template reads inside it, or a value.
 pub(crate) enum Data {
