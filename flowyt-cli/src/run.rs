@@ -125,6 +125,17 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
         "data": data,
         "debug": if args.debug { "true" } else { "false" },
     });
+    let mut given = match &data {
+        Value::Object(body) => body.clone(),
+        _ => Map::new(),
+    };
+    for (k, v) in &qs {
+        given.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    let params = match ws.resolve_params(&key, &given, true) {
+        Ok(p) => p,
+        Err(e) => return Err(e.message),
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -136,6 +147,7 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
             input,
             debug: args.debug,
             request_id: None,
+            params,
         },
     ));
     if let Some(trace) = &result.trace {

@@ -236,6 +236,8 @@ async fn serve_async(
         .route("/_engine/publish", post(publish::publish))
         .fallback(dispatch)
         .with_state(app.clone());
+    #[cfg(unix)]
+    let term = terminate_signal();
     let listener = match tokio::net::TcpListener::bind((host, port)).await {
         Ok(l) => l,
         Err(e) => {
@@ -255,7 +257,10 @@ async fn serve_async(
     println!(" * Running on http://{addr}/ (Press CTRL+C to quit)");
     drop(served);
     if let Err(e) = axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown())
+        .with_graceful_shutdown(shutdown(
+            #[cfg(unix)]
+            term,
+        ))
         .await
     {
         eprintln!("error: server failed: {e}");
@@ -358,17 +363,19 @@ fn routes_listing(served: &[Workspace]) -> Value {
     )
 }
 
-async fn shutdown() {
+/// Waits for Ctrl-C or SIGTERM. The SIGTERM handler is installed by [`terminate_signal`] before
+/// the server announces itself, so a signal sent right after the banner is never lost.
+async fn shutdown(#[cfg(unix)] term: Option<tokio::signal::unix::Signal>) {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
+    let term = async move {
+        match term {
+            Some(mut s) => {
                 s.recv().await;
             }
-            Err(_) => std::future::pending::<()>().await,
+            None => std::future::pending::<()>().await,
         }
     };
     #[cfg(not(unix))]
@@ -378,4 +385,9 @@ async fn shutdown() {
         () = term => {},
     }
     eprintln!("shutting down: finishing in-flight requests");
+}
+
+#[cfg(unix)]
+fn terminate_signal() -> Option<tokio::signal::unix::Signal> {
+    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok()
 }

@@ -104,6 +104,10 @@ codes! {
     BadSchema = "bad-schema",
     /// A problem in `config/settings.json`.
     BadSettings = "bad-settings",
+    /// A flow's `params` declaration is malformed.
+    BadParams = "bad-params",
+    /// A template reads `params.X` and the flow declares no such param.
+    UnknownParam = "unknown-param",
     /// A workspace file or folder is missing or unreadable.
     Io = "io",
 }

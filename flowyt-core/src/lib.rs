@@ -14,6 +14,7 @@ pub mod json;
 pub mod loc;
 pub mod lower;
 pub mod model;
+pub mod params;
 pub mod suggest;
 pub mod validate;
 pub mod workspace;

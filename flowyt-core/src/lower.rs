@@ -12,6 +12,7 @@ use crate::expr::Template;
 use crate::json::{Member, Node, NodeKind};
 use crate::loc::{Loc, LocTable};
 use crate::model::*;
+use crate::params::{Param, ParamType};
 use crate::suggest;
 use serde_json::Value;
 
@@ -110,12 +111,147 @@ where
                 .help = Some("add a `start` action".into());
         }
         let actions = items.iter().filter_map(|a| self.action(a)).collect();
+        let params = node.get("params").map(|p| self.params(p));
         Some(Flow {
             id: node.get("id").map_or(Value::Null, Node::to_value),
             name: node.get("name").map_or(Value::Null, Node::to_value),
             actions,
             loc,
+            params,
         })
+    }
+
+    /// `"params": {"usuario_id": {"type": "integer", "minimum": 1, "required": true}}`.
+    fn params(&mut self, node: &N<T>) -> Vec<Param> {
+        let NodeKind::Object(members) = &node.kind else {
+            self.wrong_type(node, "`params`", "an object of param declarations");
+            return Vec::new();
+        };
+        const KEYS: [&str; 7] = [
+            "type",
+            "required",
+            "default",
+            "minimum",
+            "maximum",
+            "enum",
+            "description",
+        ];
+        let mut out = Vec::new();
+        for m in members {
+            let loc = self.key_loc(m);
+            let spec = &m.value;
+            let NodeKind::Object(keys) = &spec.kind else {
+                self.wrong_type(
+                    spec,
+                    &format!("param `{}`", m.key),
+                    "an object such as `{\"type\": \"integer\"}`",
+                );
+                continue;
+            };
+            for k in keys {
+                if !KEYS.contains(&k.key.as_str()) {
+                    let at = self.key_loc(k);
+                    self.error(
+                        Code::BadParams,
+                        at,
+                        format!("unknown key `{}` in param `{}`", k.key, m.key),
+                    )
+                    .help = suggest::help_for(&k.key, KEYS);
+                }
+            }
+            let ty = match spec.get("type") {
+                Some(t) => match t.as_str().and_then(ParamType::from_name) {
+                    Some(ty) => ty,
+                    None => {
+                        let at = self.loc(t);
+                        let shown = t
+                            .as_str()
+                            .map_or_else(|| t.type_name().to_string(), |s| format!("`{s}`"));
+                        self.error(Code::BadParams, at, format!("unknown param type {shown}"))
+                            .help = suggest::help_for(
+                            t.as_str().unwrap_or(""),
+                            ParamType::ALL.iter().map(|(n, _)| *n),
+                        );
+                        continue;
+                    }
+                },
+                None => {
+                    self.error(
+                        Code::BadParams,
+                        loc,
+                        format!("param `{}` needs a `type`", m.key),
+                    )
+                    .help = Some(
+                        "one of `string`, `integer`, `number`, `boolean`, `object`, `array`".into(),
+                    );
+                    continue;
+                }
+            };
+            let mut number = |key: &str| -> Option<f64> {
+                let n = spec.get(key)?;
+                match n.to_value().as_f64() {
+                    Some(f) => Some(f),
+                    None => {
+                        let at = self.loc(n);
+                        self.error(
+                            Code::BadParams,
+                            at,
+                            format!("`{key}` of param `{}` must be a number", m.key),
+                        );
+                        None
+                    }
+                }
+            };
+            let minimum = number("minimum");
+            let maximum = number("maximum");
+            let required = match spec.get("required") {
+                None => false,
+                Some(Node {
+                    kind: NodeKind::Bool(b),
+                    ..
+                }) => *b,
+                Some(other) => {
+                    self.wrong_type(other, "`required`", "a boolean");
+                    false
+                }
+            };
+            let choices = match spec.get("enum") {
+                None => None,
+                Some(Node {
+                    kind: NodeKind::Array(items),
+                    ..
+                }) => Some(items.iter().map(Node::to_value).collect()),
+                Some(other) => {
+                    self.wrong_type(other, "`enum`", "an array of allowed values");
+                    None
+                }
+            };
+            let mut param = Param {
+                name: m.key.clone(),
+                loc,
+                ty,
+                required,
+                default: None,
+                minimum,
+                maximum,
+                choices,
+            };
+            if let Some(d) = spec.get("default") {
+                match param.check(&d.to_value(), false) {
+                    Ok(v) => param.default = Some(v),
+                    Err(message) => {
+                        let at = self.loc(d);
+                        self.error(
+                            Code::BadParams,
+                            at,
+                            format!("the default does not fit: {message}"),
+                        );
+                    }
+                }
+            }
+            out.push(param);
+        }
+        out
     }
 
     fn action(&mut self, node: &N<T>) -> Option<Action> {

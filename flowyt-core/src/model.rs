@@ -24,6 +24,8 @@ pub struct Flow {
     pub actions: Vec<Action>,
     /// Where the pipeline is (for "empty pipeline").
     pub loc: Loc,
+    /// The declared `params`, when the flow declares any (checked when a run is triggered).
+    pub params: Option<Vec<crate::params::Param>>,
 }
 
 impl Flow {

@@ -69,6 +69,7 @@ pub fn flow(flow: &Flow, cx: Context<'_>) -> Vec<Diagnostic> {
     unreachable(flow, &mut out);
     branches(flow, &mut out);
     templates(flow, cx, &mut out);
+    params(flow, &mut out);
     flow_refs(flow, cx, &mut out);
     out
 }
@@ -349,6 +350,49 @@ fn check_template(t: &Tpl, in_next: bool, cx: Context<'_>, out: &mut Vec<Diagnos
                 .within(range)
                 .with_help(help),
             );
+        }
+    }
+}
+
+/// Rule: templates read only declared params (`${params.usuario_id}` needs `usuario_id` in the
+/// flow's `params`).
+fn params(flow: &Flow, out: &mut Vec<Diagnostic>) {
+    let declared: Vec<&str> = flow
+        .params
+        .iter()
+        .flatten()
+        .map(|p| p.name.as_str())
+        .collect();
+    for a in &flow.actions {
+        let mut tpls: Vec<&Tpl> = Vec::new();
+        for_each_data(&a.kind, &mut |d| d.for_each_template(&mut |t| tpls.push(t)));
+        for (edge, _) in a.kind.edges() {
+            if let Edge::Dynamic(t) = edge {
+                tpls.push(t);
+            }
+        }
+        for t in tpls {
+            for (key, range) in t.template.root_keys("params") {
+                if declared.contains(&key.as_str()) {
+                    continue;
+                }
+                let help = if declared.is_empty() {
+                    Some(format!(
+                        "declare it: `\"params\": {{\"{key}\": {{\"type\": \"string\"}}}}`"
+                    ))
+                } else {
+                    suggest::help_for(&key, declared.iter().copied())
+                };
+                out.push(
+                    Diagnostic::error(
+                        Code::UnknownParam,
+                        t.loc,
+                        format!("`params.{key}` is not a declared param"),
+                    )
+                    .within(range)
+                    .with_help(help),
+                );
+            }
         }
     }
 }

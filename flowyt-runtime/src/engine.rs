@@ -62,6 +62,8 @@ pub struct RunInput {
     pub debug: bool,
     /// Sent upstream as `X-Request-ID`; generated when absent.
     pub request_id: Option<String>,
+    /// The `params` root: values already checked with [`Shared::resolve_params`].
+    pub params: serde_json::Map<String, Value>,
 }
 
 /// How a run ended.
@@ -112,6 +114,31 @@ pub(crate) enum FlowEnd {
 }
 
 impl Shared {
+    /// Checks the params a run of `flow_key` is given against the flow's declaration (defaults
+    /// applied). A flow that declares none takes none.
+    pub(crate) fn resolve_params(
+        &self,
+        flow_key: &str,
+        given: &Map<String, Value>,
+        from_text: bool,
+    ) -> Result<Map<String, Value>, flowyt_core::params::ParamError> {
+        match self
+            .flows
+            .get(flow_key)
+            .and_then(|f| f.flow.params.as_deref())
+        {
+            Some(declared) => flowyt_core::params::resolve(declared, given, from_text),
+            None => Ok(Map::new()),
+        }
+    }
+
+    /// Whether `flow_key` declares params.
+    pub(crate) fn has_params(&self, flow_key: &str) -> bool {
+        self.flows
+            .get(flow_key)
+            .is_some_and(|f| f.flow.params.is_some())
+    }
+
     pub(crate) async fn run(&self, flow_key: &str, input: RunInput) -> RunResult {
         let started = Instant::now();
         let request_id = input
@@ -131,6 +158,7 @@ impl Shared {
             Arc::new(input.input),
             self.functions.clone(),
         );
+        ctx.params = Arc::new(Value::Object(input.params));
         let limit = std::time::Duration::from_secs_f64(self.settings.limits.max_seconds);
         let span = tracing::info_span!("flow_run", workspace = %self.name, flow = flow_key);
         let result =

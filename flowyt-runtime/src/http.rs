@@ -127,6 +127,26 @@ async fn handle_inner(
         .headers
         .get(header::ACCEPT)
         .is_some_and(|v| v == "application/xml");
+    // A flow that declares params takes them from the query string and a JSON object body.
+    let mut flow_params = Map::new();
+    if shared.has_params(key) {
+        let mut given = match &data {
+            Value::Object(body) => body.clone(),
+            _ => Map::new(),
+        };
+        for (k, v) in &qs {
+            given.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        match shared.resolve_params(key, &given, true) {
+            Ok(p) => flow_params = p,
+            Err(e) => {
+                return json_response(
+                    StatusCode::BAD_REQUEST,
+                    &json!({"message": e.message, "param": e.param}),
+                );
+            }
+        }
+    }
     let request = json!({
         "method": parts.method.as_str(),
         "path": parts.uri.path(),
@@ -145,6 +165,7 @@ async fn handle_inner(
                 input: Value::Null,
                 debug,
                 request_id: request_id.clone(),
+                params: flow_params,
             },
         )
         .await;

@@ -272,6 +272,17 @@ impl Workspace {
         self.shared.flows.keys().map(String::as_str)
     }
 
+    /// Checks the params given to a run of flow `key` against its declaration, defaults
+    /// applied (`from_text`: strings may stand for numbers and booleans, as in query strings).
+    pub fn resolve_params(
+        &self,
+        key: &str,
+        given: &serde_json::Map<String, Value>,
+        from_text: bool,
+    ) -> Result<serde_json::Map<String, Value>, flowyt_core::params::ParamError> {
+        self.shared.resolve_params(key, given, from_text)
+    }
+
     /// Runs flow `key` once.
     pub async fn run(&self, key: &str, input: RunInput) -> RunResult {
         self.shared.run(key, input).await

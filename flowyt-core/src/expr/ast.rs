@@ -290,6 +290,16 @@ impl Expr {
         out
     }
 
+    /// The keys read directly on the root `root` (`params.user_id` and `params['user_id']`
+    /// give `user_id`), with the byte range of the access; local variables shadow the root.
+    pub fn root_keys(&self, root: &str) -> Vec<(String, Range<usize>)> {
+        let mut out = Vec::new();
+        let mut bound = Vec::new();
+        root_keys(&self.root, root, &mut bound, &mut out);
+        out.sort_by_key(|(_, r)| r.start);
+        out
+    }
+
     /// Every string literal in the expression, in source order.
     pub fn string_literals(&self) -> Vec<&str> {
         let mut out: Vec<(usize, &str)> = Vec::new();
@@ -381,6 +391,42 @@ fn free_names<'n>(node: &'n Node, bound: &mut Vec<&'n str>, out: &mut Vec<(Strin
             bound.truncate(mark);
         }
         _ => node.for_each_child(&mut |c| free_names(c, bound, out)),
+    }
+}
+
+fn root_keys<'n>(
+    node: &'n Node,
+    root: &str,
+    bound: &mut Vec<&'n str>,
+    out: &mut Vec<(String, Range<usize>)>,
+) {
+    let on_root = |obj: &Node, bound: &[&str]| {
+        matches!(&obj.kind, Kind::Name(n) if n == root) && !bound.contains(&root)
+    };
+    match &node.kind {
+        Kind::Attr { obj, name } if on_root(obj, bound) => {
+            out.push((name.clone(), node.range.clone()))
+        }
+        Kind::Index { obj, index } if on_root(obj, bound) => {
+            if let Kind::Const(Value::String(key)) = &index.kind {
+                out.push((key.clone(), node.range.clone()));
+            }
+        }
+        Kind::ListComp { elt, gens } => {
+            walk_generators(gens, &[elt], bound, &mut |n, b| root_keys(n, root, b, out));
+        }
+        Kind::DictComp { key, value, gens } => {
+            walk_generators(gens, &[key, value], bound, &mut |n, b| {
+                root_keys(n, root, b, out)
+            });
+        }
+        Kind::Lambda { params, body } => {
+            let mark = bound.len();
+            bound.extend(params.iter().map(|(p, _)| p.as_str()));
+            root_keys(body, root, bound, out);
+            bound.truncate(mark);
+        }
+        _ => node.for_each_child(&mut |c| root_keys(c, root, bound, out)),
     }
 }
 

@@ -152,6 +152,19 @@ impl Template {
             .collect()
     }
 
+    /// [`Expr::root_keys`] of every segment, ranges in the template source.
+    pub fn root_keys(&self, root: &str) -> Vec<(String, Range<usize>)> {
+        self.segments()
+            .flat_map(|s| {
+                let at = s.expr_range.start;
+                s.expr
+                    .root_keys(root)
+                    .into_iter()
+                    .map(move |(k, r)| (k, r.start + at..r.end + at))
+            })
+            .collect()
+    }
+
     /// [`Expr::string_literals`] of every segment.
     pub fn string_literals(&self) -> Vec<&str> {
         self.segments()
