@@ -1,2 +1,184 @@
-//! Proc-macros of flowyt. Not written yet: `flow!`, `include_flow!` and `#[flow_action]`
-//! arrive with the macros issue; this crate exists so the workspace layout is in place.
+//! Compile-time checked flows for flowyt: [`flow!`], [`include_flow!`] and
+//! [`#[flow_action]`](macro@flow_action). Use them through `flowyt-runtime`, which re-exports
+//! them; the code they generate names `::flowyt_runtime::...` only.
+//!
+//! Each macro turns its input into the JSON-shaped tree of a legacy flow file, then calls the
+//! same flowyt-core lowering and validator the runtime loader uses: one set of rules, two
+//! entry points. Every problem becomes a compile error on the offending token, all at once.
+//! See `docs/macros.md` in the repository for the guide.
+#![doc(test(attr(deny(warnings))))]
+
+mod action;
+mod codegen;
+mod diag;
+mod flow;
+mod include;
+mod paths;
+
+use proc_macro::TokenStream;
+
+/// A flow written in Rust, checked at compile time; evaluates to a
+/// [`CheckedFlow`](https://docs.rs/flowyt-runtime) the runtime runs and mounts.
+///
+/// ```
+/// use flowyt_runtime::{Engine, Outcome, RunInput, flow};
+/// use serde_json::json;
+///
+/// let greet = flow! {
+///     name = "greet";
+///
+///     1: start -> check;
+///     check: switch {
+///         "${request.qs.name}" == null => anonymous,
+///         else => hello,
+///     };
+///     hello: response { data: { hello: "${request.qs.name}" } };
+///     anonymous: response { status: 400, data: { error: "who are you?" } };
+/// };
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let engine = Engine::new().unwrap();
+/// let service = greet.service(&engine); // an axum handler: `get(service)`
+/// let run = service
+///     .run(RunInput { request: json!({"qs": {"name": "Ada"}}), ..Default::default() })
+///     .await;
+/// let Outcome::Response { status, body, .. } = run.outcome else { panic!() };
+/// assert_eq!((status, body.to_value()), (200, json!({"hello": "Ada"})));
+/// # });
+/// ```
+///
+/// An edge to an action that does not exist does not compile:
+///
+/// ```compile_fail
+/// let f = flowyt_runtime::flow! {
+///     1: start -> fetch_usr;
+///     fetch_user: response { data: {} };
+/// };
+/// ```
+///
+/// # Syntax
+///
+/// ```text
+/// flow!   { setting* action* }
+/// setting  id = "..." ;  |  name = "..." ;  |  actions = [path, ...] ;
+/// action   ID : async? KIND { key: value, ... }? EDGES? ;
+/// EDGES    -> ID                           next_action
+///          -> success: ID, fail: ID        branches, followed through ${pipeline.next_action}
+/// switch   ID : switch { VALUE OP VALUE => ID, ..., else => ID } ;
+/// OP       == != > < >= <= in contains
+/// ID       identifier | integer | "string" (a "${...}" string is a dynamic edge)
+/// value    "string" | number | true | false | null | [value, ...] | { key: value, ... }
+/// ```
+///
+/// Kinds are the legacy ones (`start`, `flow_var`, `workspace_var`, `request`, `response`,
+/// `switch`, `validation`, `jump`, `handle`, `loop`, `run`, `end`, ...) and the typed actions
+/// listed in `actions = [...]`. The data of a typed action is its input: identifier keys must
+/// be fields of its input struct (rustc checks); string keys are passed as they are.
+#[proc_macro]
+pub fn flow(input: TokenStream) -> TokenStream {
+    let private = paths::private();
+    match codegen::expand_flow(input.into()) {
+        Ok(tokens) => tokens.into(),
+        Err(e) => {
+            let errors = e.to_compile_error();
+            quote::quote!({ #errors #private::invalid_flow() }).into()
+        }
+    }
+}
+
+/// A legacy JSON flow file, read and checked at compile time; evaluates to a `CheckedFlow`.
+///
+/// The path is relative to the including crate's root (the folder of its `Cargo.toml`,
+/// `CARGO_MANIFEST_DIR`), unlike `include_str!`, which is relative to the current file.
+/// Absolute paths are refused. Each problem in the file is a compile error on the path that
+/// names `file:line:col`; the file is embedded with `include_str!`, so cargo rebuilds the crate
+/// when it changes. Typed custom actions the file uses are listed after the path:
+/// `include_flow!("flows/notify.json", actions = [send_sms])`.
+///
+/// ```
+/// use flowyt_runtime::{Engine, Outcome, RunInput, include_flow};
+///
+/// let ping = include_flow!("flows/ping.json");
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let engine = Engine::new().unwrap();
+/// let run = ping.service(&engine).run(RunInput::default()).await;
+/// assert!(matches!(run.outcome, Outcome::Response { status: 200, .. }));
+/// # });
+/// ```
+///
+/// A file that does not exist does not compile:
+///
+/// ```compile_fail
+/// let f = flowyt_runtime::include_flow!("flows/no-such-file.json");
+/// ```
+#[proc_macro]
+pub fn include_flow(input: TokenStream) -> TokenStream {
+    let private = paths::private();
+    match include::expand_include_flow(input.into()) {
+        Ok(tokens) => tokens.into(),
+        Err(e) => {
+            let errors = e.to_compile_error();
+            quote::quote!({ #errors #private::invalid_flow() }).into()
+        }
+    }
+}
+
+/// Turns `async fn name(input: T[, state: &S]) -> Result<O, E>` into a typed custom action
+/// called `name`: a unit struct implementing `TypedAction` and `CustomAction`, whose
+/// `name::run` is the function as written.
+///
+/// The action's evaluated data is deserialised into `T` (`serde::Deserialize`); `Ok(o)` becomes
+/// `response.data` and takes the success branch, `Err(e)` takes the fail branch (both
+/// `serde::Serialize`). `state: &S` is the state the engine was built with
+/// (`Engine::builder().state(...)`). List the action in a flow with `actions = [name]`.
+///
+/// ```
+/// use flowyt_runtime::{Engine, Outcome, RunInput, flow, flow_action};
+/// use serde::{Deserialize, Serialize};
+/// use serde_json::json;
+///
+/// #[derive(Deserialize)]
+/// struct Order { qty: u32 }
+///
+/// #[derive(Serialize)]
+/// struct Quote { total: u32 }
+///
+/// struct Prices { unit: u32 }
+///
+/// /// Prices an order.
+/// #[flow_action]
+/// async fn price(input: Order, prices: &Prices) -> Result<Quote, String> {
+///     match input.qty {
+///         0 => Err("empty order".to_string()),
+///         qty => Ok(Quote { total: qty * prices.unit }),
+///     }
+/// }
+///
+/// let flow = flow! {
+///     actions = [price];
+///     quote: price { qty: "${int(request.qs.qty)}" } -> success: done, fail: refuse;
+///     done: response { data: "${response.data}" };
+///     refuse: response { status: 422, data: { error: "${response.data}" } };
+/// };
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let engine = Engine::builder().state(Prices { unit: 5 }).build().unwrap();
+/// let run = flow
+///     .service(&engine)
+///     .run(RunInput { request: json!({"qs": {"qty": "3"}}), ..Default::default() })
+///     .await;
+/// let Outcome::Response { body, .. } = run.outcome else { panic!() };
+/// assert_eq!(body.to_value(), json!({"total": 15}));
+/// # });
+/// ```
+///
+/// The function must be `async`:
+///
+/// ```compile_fail
+/// #[flowyt_runtime::flow_action]
+/// fn price(input: u32) -> Result<u32, String> { Ok(input) }
+/// ```
+#[proc_macro_attribute]
+pub fn flow_action(attr: TokenStream, item: TokenStream) -> TokenStream {
+    action::expand_flow_action(attr.into(), item.into()).into()
+}

@@ -22,6 +22,7 @@
 
 mod actions;
 mod body;
+mod checked;
 mod client;
 mod context;
 mod custom;
@@ -32,13 +33,20 @@ mod error;
 mod functions;
 mod http;
 
+/// Used by the code flowyt's macros generate. Not public API; may change in any release.
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
 pub use body::Body;
+pub use checked::{CheckedFlow, TypedAction};
 pub use custom::{ActionContext, CustomAction};
 pub use engine::{Outcome, RunInput, RunResult};
 pub use error::{FailedAction, RunError};
 pub use flowyt_core as core;
 pub use flowyt_core::validate::Strictness;
 pub use flowyt_core::workspace::LoadError;
+pub use flowyt_macros::{flow, flow_action, include_flow};
 pub use functions::Functions;
 pub use http::MASKED_ERROR;
 

@@ -1,0 +1,245 @@
+//! `flow!`: parse, lower and validate with flowyt-core, then expand a validated flow into
+//! tokens that call runtime helpers.
+//!
+//! What the expansion contains, and why:
+//!
+//! - an `enum` with one variant per action id, and every literal edge of the flow written as a
+//!   pair of its variants: rustc itself cannot accept an edge to a missing action, and editors
+//!   jump from an edge to the action it names (the variant carries the id's span);
+//! - for each use of a typed custom action, a pattern naming every identifier key of its data
+//!   against the action's input struct, so rustc rejects data that is not its input;
+//! - the flow as legacy JSON text, which the runtime lowers once, when the expression is
+//!   evaluated, into the same model the engine runs for JSON-loaded flows.
+
+use crate::diag::{self, Table};
+use crate::flow::{ActionDef, Body, FlowInput};
+use crate::paths;
+use flowyt_core::lower;
+use flowyt_core::model::{Flow, Next};
+use flowyt_core::validate::{self, Context};
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use std::collections::HashMap;
+use syn::Ident;
+
+/// Expands `flow! { ... }` (the tokens inside the braces).
+pub(crate) fn expand_flow(input: TokenStream) -> syn::Result<TokenStream> {
+    let parsed: FlowInput = syn::parse2(input)?;
+    let mut table = Table::default();
+    let node = parsed.to_node(&mut table);
+    let catalog = parsed.catalog();
+    let (flow, mut diags) = lower::flow(&node, &mut table, &catalog);
+    if let Some(flow) = &flow {
+        diags.extend(validate::flow(
+            flow,
+            Context {
+                catalog: Some(&catalog),
+                flows: None,
+            },
+        ));
+    }
+    if let Some(errors) = diag::errors(&diags, &table) {
+        return Err(errors);
+    }
+    let Some(flow) = flow else {
+        return Err(syn::Error::new(Span::call_site(), "not a flow"));
+    };
+    let json = serde_json::to_string_pretty(&node.to_value())
+        .map_err(|e| syn::Error::new(Span::call_site(), e))?;
+
+    let private = paths::private();
+    let ids = id_enum(&flow, &table);
+    let checks = input_checks(&parsed);
+    let actions = parsed.custom_kinds().into_iter().map(|(name, path)| {
+        quote_spanned!(syn::spanned::Spanned::span(path)=> #private::action(#name, #path))
+    });
+    Ok(quote! {
+        {
+            #ids
+            #checks
+            #private::checked_flow("flow!", #json, ::std::vec![#(#actions),*])
+        }
+    })
+}
+
+/// The id enum and the edge table (see the module docs).
+fn id_enum(flow: &Flow, table: &Table) -> TokenStream {
+    let mut variants: HashMap<&str, Ident> = HashMap::new();
+    let mut defs = Vec::new();
+    for (i, action) in flow.actions.iter().enumerate() {
+        let variant = variant_name(&action.id, i, table.span(action.id_loc));
+        defs.push(variant.clone());
+        variants.insert(&action.id, variant);
+    }
+    let mut edges = Vec::new();
+    for action in &flow.actions {
+        let Some(from) = variants.get(action.id.as_str()) else {
+            continue;
+        };
+        let mut targets = Vec::new();
+        if let Next::To(t) = &action.next {
+            targets.push(t);
+        }
+        targets.extend(
+            action
+                .kind
+                .edges()
+                .into_iter()
+                .filter_map(|(e, _)| e.target()),
+        );
+        for t in targets {
+            if let Some(to) = variants.get(t.id.as_str()) {
+                let mut to = to.clone();
+                to.set_span(table.span(t.loc));
+                let from = Ident::new(&from.to_string(), Span::call_site());
+                edges.push(quote!((__FlowytAction::#from, __FlowytAction::#to)));
+            }
+        }
+    }
+    quote! {
+        // Not every id is the target of an edge (the entry is not), and the enum only exists
+        // for rustc and editors to check the edges.
+        #[allow(non_camel_case_types, dead_code)]
+        enum __FlowytAction { #(#defs),* }
+        const _: &[(__FlowytAction, __FlowytAction)] = &[#(#edges),*];
+    }
+}
+
+/// The variant for an action id: the id itself when it is an identifier, else `__flowyt_<i>`.
+fn variant_name(id: &str, index: usize, span: Span) -> Ident {
+    let plain = id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    match syn::parse_str::<Ident>(id) {
+        Ok(_) if plain && !id.starts_with("__flowyt") => Ident::new(id, span),
+        _ => format_ident!("__flowyt_{}", index, span = span),
+    }
+}
+
+/// For each action of a typed custom kind, a pattern naming its identifier keys as fields of
+/// the action's input type. String keys are not checked (they may be serde renames).
+fn input_checks(flow: &FlowInput) -> TokenStream {
+    let typed = paths::typed_action();
+    let kinds = flow.custom_kinds();
+    let mut checks = Vec::new();
+    for action in &flow.pipeline {
+        let ActionDef {
+            kind,
+            body: Body::Data(data),
+            ..
+        } = action
+        else {
+            continue;
+        };
+        let Some((_, path)) = kinds.iter().find(|(name, _)| kind == name) else {
+            continue;
+        };
+        let keys: Vec<&Ident> = data.ident_keys().collect();
+        if keys.is_empty() {
+            continue;
+        }
+        let input = Ident::new("__FlowytInput", kind.span());
+        checks.push(quote! {
+            const _: () = {
+                type #input = <#path as #typed>::Input;
+                // Never called: rustc checks that every key names a field of the input.
+                #[allow(dead_code)]
+                fn __flowyt_check(input: #input) {
+                    let #input { #(#keys: _,)* .. } = input;
+                }
+            };
+        });
+    }
+    quote!(#(#checks)*)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expand(tokens: TokenStream) -> Result<String, Vec<String>> {
+        expand_flow(tokens)
+            .map(|t| t.to_string())
+            .map_err(|e| e.into_iter().map(|e| e.to_string()).collect())
+    }
+
+    #[test]
+    fn valid_flow_embeds_json_and_edges() {
+        let out = expand(quote! {
+            1: start -> fetch;
+            fetch: request { url: "http://x" } -> success: ok, fail: "bad one";
+            ok: response { data: "${response.data}" };
+            "bad one": response { status: 502 };
+        })
+        .expect("valid");
+        assert!(
+            out.contains("enum __FlowytAction { __flowyt_0 , fetch , ok , __flowyt_3 }"),
+            "{out}"
+        );
+        assert!(
+            out.contains("(__FlowytAction :: __flowyt_0 , __FlowytAction :: fetch)"),
+            "{out}"
+        );
+        assert!(
+            out.contains("(__FlowytAction :: fetch , __FlowytAction :: __flowyt_3)"),
+            "{out}"
+        );
+        assert!(out.contains(r#"\"next_action_success\": \"ok\""#), "{out}");
+        assert!(
+            out.contains(":: flowyt_runtime :: __private :: checked_flow (\"flow!\""),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let errors = expand(quote! {
+            1: start -> fetch_usr;
+            fetch_user: reqest { url: "x" } -> done;
+            fetch_user: response {};
+            done: end;
+            orphan: end;
+        })
+        .expect_err("invalid");
+        assert_eq!(
+            errors,
+            [
+                "`next_action` points to unknown action `fetch_usr`\n= help: did you mean `fetch_user`?",
+                "unknown action kind `reqest`\n= help: did you mean `request`?",
+                "duplicate action id `fetch_user`\n= help: give each action its own id\n= note: `fetch_user` is first defined here",
+                "action `orphan` is never reached from the entry\n= help: point a `next_action` at it, or remove it",
+            ]
+        );
+    }
+
+    #[test]
+    fn typed_actions_get_an_input_check_per_use() {
+        let out = expand(quote! {
+            actions = [sms::send];
+            a: send { to: "x", "renamed-key": 1 } -> success: b, fail: b;
+            b: end;
+        })
+        .expect("valid");
+        assert!(
+            out.contains(
+                "type __FlowytInput = < sms :: send as :: flowyt_runtime :: TypedAction > :: Input"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("let __FlowytInput { to : _ , .. } = input"),
+            "{out}"
+        );
+        assert!(
+            out.contains(":: flowyt_runtime :: __private :: action (\"send\" , sms :: send)"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn undeclared_custom_kind_is_an_unknown_kind() {
+        let errors = expand(quote! { a: send_sms { to: "x" }; }).expect_err("invalid");
+        assert!(
+            errors[0].starts_with("unknown action kind `send_sms`"),
+            "{errors:?}"
+        );
+    }
+}

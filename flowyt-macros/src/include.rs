@@ -1,0 +1,191 @@
+//! `include_flow!("flows/x.json")`: resolve the path against the including crate's root, read
+//! the file, lower and validate it with flowyt-core, and embed it with `include_str!` so that
+//! cargo rebuilds the crate when the file changes.
+
+use crate::diag;
+use crate::flow::{catalog, custom_kinds};
+use crate::paths;
+use flowyt_core::diag::Located;
+use flowyt_core::validate::{Context, Strictness};
+use flowyt_core::workspace::FlowFile;
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use std::path::{Path, PathBuf};
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{LitStr, Token};
+
+mod kw {
+    syn::custom_keyword!(actions);
+}
+
+/// `"flows/x.json"` optionally followed by `, actions = [a, b]`.
+pub(crate) struct IncludeInput {
+    pub path: LitStr,
+    pub actions: Vec<syn::Path>,
+}
+
+impl Parse for IncludeInput {
+    fn parse(input: ParseStream) -> syn::Result<IncludeInput> {
+        let path = input.parse()?;
+        let mut actions = Vec::new();
+        if input.peek(Token![,]) && !input.peek2(syn::parse::End) {
+            input.parse::<Token![,]>()?;
+            input.parse::<kw::actions>()?;
+            input.parse::<Token![=]>()?;
+            let content;
+            syn::bracketed!(content in input);
+            actions.extend(Punctuated::<syn::Path, Token![,]>::parse_terminated(
+                &content,
+            )?);
+        }
+        input.parse::<Option<Token![,]>>()?;
+        Ok(IncludeInput { path, actions })
+    }
+}
+
+/// Expands `include_flow!(...)`.
+pub(crate) fn expand_include_flow(input: TokenStream) -> syn::Result<TokenStream> {
+    let input: IncludeInput = syn::parse2(input)?;
+    let rel = input.path.value();
+    let full = resolve(&input.path)?;
+    let text = std::fs::read_to_string(&full).map_err(|e| {
+        let why = match e.kind() {
+            std::io::ErrorKind::NotFound => "no such file".to_string(),
+            _ => e.to_string(),
+        };
+        syn::Error::new(
+            input.path.span(),
+            format!(
+                "cannot read `{rel}` (looked for `$CARGO_MANIFEST_DIR/{rel}`): {why}\n= help: \
+                 `include_flow!` paths are relative to the crate root (the folder of its \
+                 Cargo.toml), not to the current file as with `include_str!`"
+            ),
+        )
+    })?;
+    let catalog = catalog(&input.actions);
+    let file = FlowFile::parse(
+        &rel,
+        &text,
+        Context {
+            catalog: Some(&catalog),
+            flows: None,
+        },
+        Strictness::Strict,
+    );
+    let errors = file
+        .located()
+        .into_iter()
+        .filter(|d| d.diagnostic.is_error())
+        .map(|d| syn::Error::new(input.path.span(), located_message(&d)));
+    if let Some(errors) = diag::combine(errors) {
+        return Err(errors);
+    }
+    let private = paths::private();
+    let full = full.to_string_lossy().into_owned();
+    let actions = custom_kinds(&input.actions).into_iter().map(|(name, path)| {
+        quote_spanned!(syn::spanned::Spanned::span(path)=> #private::action(#name, #path))
+    });
+    Ok(quote! {
+        #private::checked_flow(#rel, ::core::include_str!(#full), ::std::vec![#(#actions),*])
+    })
+}
+
+/// `<crate root>/<path>`; absolute paths are refused (they break on any other machine).
+fn resolve(lit: &LitStr) -> syn::Result<PathBuf> {
+    let rel = lit.value();
+    if rel.is_empty() {
+        return Err(syn::Error::new(
+            lit.span(),
+            "expected a path to a JSON flow file",
+        ));
+    }
+    if Path::new(&rel).is_absolute() {
+        return Err(syn::Error::new(
+            lit.span(),
+            format!(
+                "`include_flow!` takes a path relative to the crate root, found the absolute path `{rel}`\n= help: write the path from the folder of the crate's Cargo.toml, e.g. `flows/search.json`"
+            ),
+        ));
+    }
+    let root = std::env::var_os("CARGO_MANIFEST_DIR").ok_or_else(|| {
+        syn::Error::new(
+            lit.span(),
+            "`CARGO_MANIFEST_DIR` is not set: `include_flow!` must be built by cargo",
+        )
+    })?;
+    Ok(Path::new(&root).join(rel))
+}
+
+/// `flows/x.json:14:28: <message>` plus the help and notes, as the runtime loader prints it.
+fn located_message(d: &Located) -> String {
+    let mut message = format!(
+        "{}:{}:{}: {}",
+        d.file,
+        d.line,
+        d.col,
+        diag::message(&d.diagnostic)
+    );
+    if !d.notes.is_empty() {
+        // `diag::message` folded the notes in without positions; the file has them.
+        let mut lines = message.lines().map(str::to_string).collect::<Vec<_>>();
+        let mut notes = d.notes.iter();
+        for line in &mut lines {
+            if line.starts_with("= note: ")
+                && let Some(note) = notes.next()
+            {
+                *line = format!(
+                    "= note: {}:{}:{}: {}",
+                    d.file, note.line, note.col, note.text
+                );
+            }
+        }
+        message = lines.join("\n");
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flowyt_core::model::Flow;
+
+    #[test]
+    fn absolute_and_empty_paths_are_refused() {
+        let abs: LitStr = syn::parse_quote!("/etc/flow.json");
+        let e = resolve(&abs).expect_err("absolute");
+        assert!(
+            e.to_string()
+                .contains("found the absolute path `/etc/flow.json`")
+        );
+        let empty: LitStr = syn::parse_quote!("");
+        assert!(resolve(&empty).is_err());
+    }
+
+    #[test]
+    fn located_messages_name_file_line_col_and_notes() {
+        let err = Flow::from_json_named(
+            "flows/x.json",
+            "{\"pipeline\": [\n{\"id\": 1, \"action\": \"start\", \"next_action\": null},\n{\"id\": 1, \"action\": \"end\", \"next_action\": null}]}",
+            &Default::default(),
+        )
+        .expect_err("duplicate");
+        let d = err
+            .diagnostics
+            .iter()
+            .find(|d| d.diagnostic.code == flowyt_core::diag::Code::DuplicateId)
+            .expect("duplicate-id");
+        assert_eq!(
+            located_message(d),
+            "flows/x.json:3:8: duplicate action id `1`\n= help: give each action its own id\n= note: flows/x.json:2:8: `1` is first defined here"
+        );
+    }
+
+    #[test]
+    fn parses_actions_list() {
+        let input: IncludeInput =
+            syn::parse_quote!("flows/x.json", actions = [send_sms, other::act],);
+        assert_eq!(input.path.value(), "flows/x.json");
+        assert_eq!(input.actions.len(), 2);
+    }
+}

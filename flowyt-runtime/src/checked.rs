@@ -1,0 +1,145 @@
+//! Flows checked at compile time (`flow!`, `include_flow!`) and typed custom actions
+//! (`#[flow_action]`).
+//!
+//! A [`CheckedFlow`] is what the macros produce: the core [`Flow`] model, lowered from the
+//! same JSON shape a legacy file has and validated by the same rules, plus the typed custom
+//! actions the flow declared. It runs on the same engine as a flow loaded from JSON, so the two
+//! behave identically.
+
+use crate::{CustomAction, Engine, EngineBuilder, FlowService, Workspace};
+use flowyt_core::model::Flow;
+use flowyt_core::workspace::{Settings, Workspace as CoreWorkspace};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+
+/// A flow that `flow!` or `include_flow!` checked at compile time, with the typed custom
+/// actions it uses. Build it once (at start-up) and mount it with [`CheckedFlow::service`].
+#[derive(Clone)]
+pub struct CheckedFlow {
+    pub(crate) flow: Flow,
+    pub(crate) json: &'static str,
+    pub(crate) actions: Vec<(&'static str, Arc<dyn CustomAction>)>,
+}
+
+impl std::fmt::Debug for CheckedFlow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckedFlow")
+            .field("name", &self.flow.name)
+            .field(
+                "actions",
+                &self.flow.actions.iter().map(|a| &a.id).collect::<Vec<_>>(),
+            )
+            .field("custom", &self.custom_actions().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl CheckedFlow {
+    /// The validated flow model.
+    pub fn flow(&self) -> &Flow {
+        &self.flow
+    }
+
+    /// The flow model, for building a workspace by hand.
+    pub fn into_flow(self) -> Flow {
+        self.flow
+    }
+
+    /// The flow as legacy JSON: the file `include_flow!` read, or the JSON document a `flow!`
+    /// lowers to (load it with [`Engine::flow_from_json`] to get the same flow at run time).
+    pub fn json(&self) -> &'static str {
+        self.json
+    }
+
+    /// The names of the typed custom actions the flow declared (`actions = [...]`).
+    pub fn custom_actions(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.actions.iter().map(|(name, _)| *name)
+    }
+
+    /// Registers the flow's typed custom actions with an engine being built (needed only when
+    /// the flow is mounted through [`Engine::workspace`] rather than [`CheckedFlow::service`]).
+    pub fn register(&self, mut builder: EngineBuilder) -> EngineBuilder {
+        for (name, action) in &self.actions {
+            builder.actions.insert((*name).to_string(), action.clone());
+        }
+        builder
+    }
+
+    /// The flow as an axum handler on `engine` (its HTTP client, functions and state), with
+    /// default settings. The flow's typed custom actions are added to the engine's.
+    ///
+    /// ```
+    /// # use flowyt_runtime::{Engine, flow};
+    /// let engine = Engine::new().unwrap();
+    /// let hello = flow! { hi: response { data: { hello: "${request.qs.name}" } }; };
+    /// let app: axum::Router = axum::Router::new().route("/hi", axum::routing::get(hello.service(&engine)));
+    /// ```
+    pub fn service(&self, engine: &Engine) -> FlowService {
+        self.service_with(engine, Settings::default())
+    }
+
+    /// Like [`CheckedFlow::service`], with workspace settings (`env`, limits, debug).
+    pub fn service_with(&self, engine: &Engine, settings: Settings) -> FlowService {
+        self.with_actions(engine).flow(self.flow.clone(), settings)
+    }
+
+    fn with_actions(&self, engine: &Engine) -> Engine {
+        let mut engine = engine.clone();
+        for (name, action) in &self.actions {
+            engine
+                .actions
+                .map
+                .insert((*name).to_string(), action.clone());
+        }
+        engine
+    }
+}
+
+impl Engine {
+    /// Several checked flows as one workspace, keyed by the given names, so that `jump`,
+    /// `handle` and `loop` can reach each other. Mount single flows with
+    /// [`Workspace::flow`]. The flows' typed custom actions are added to this engine's.
+    pub fn checked_workspace<'a>(
+        &self,
+        name: &str,
+        settings: Settings,
+        flows: impl IntoIterator<Item = (&'a str, CheckedFlow)>,
+    ) -> Workspace {
+        let mut engine = self.clone();
+        let mut ws = CoreWorkspace {
+            name: name.to_string(),
+            settings,
+            ..Default::default()
+        };
+        for (key, flow) in flows {
+            engine = flow.with_actions(&engine);
+            ws.flows.insert(key.to_string(), flow.flow);
+        }
+        engine.workspace(ws)
+    }
+}
+
+/// A custom action with typed input and output, made by `#[flow_action]` from an
+/// `async fn(input: Input[, state: &State]) -> Result<Output, Error>`.
+///
+/// The action's evaluated `data` is deserialised into `Input`; `Ok(output)` becomes
+/// `response.data` and takes `next_action_success`, `Err(error)` becomes `response.data` and
+/// takes `next_action_fail`. Data that does not deserialise into `Input` (a template that
+/// yielded the wrong type at run time) also takes the fail branch, with
+/// `{"error": "invalid_input", "message": ...}` as `response.data`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a flowyt action",
+    label = "not a `#[flow_action]`",
+    note = "annotate an `async fn(input: T) -> Result<O, E>` with `#[flow_action]`"
+)]
+pub trait TypedAction: CustomAction {
+    /// The kind name flows use (the function's name).
+    const NAME: &'static str;
+    /// What the action's data deserialises into.
+    type Input: DeserializeOwned;
+    /// What `Ok` carries.
+    type Output: Serialize;
+    /// What `Err` carries.
+    type Error: Serialize;
+}

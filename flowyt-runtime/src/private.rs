@@ -1,0 +1,196 @@
+//! Used by the code flowyt's macros generate. Not public API; may change in any release
+//! (flowyt-macros is pinned to this exact version of the runtime).
+//!
+//! The generated code stays thin: it names these helpers by absolute path
+//! (`::flowyt_runtime::__private::...`, kept in one table in flowyt-macros/src/paths.rs) and
+//! every piece of behaviour lives here, where it is tested like normal code.
+
+pub use crate::checked::{CheckedFlow, TypedAction};
+pub use crate::custom::{ActionContext, CustomAction};
+pub use flowyt_core as core;
+pub use futures_util::future::BoxFuture;
+pub use serde;
+pub use serde_json;
+
+use flowyt_core::catalog::{Catalog, CustomKind};
+use flowyt_core::model::Flow;
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::any::Any;
+use std::sync::Arc;
+
+/// A custom action the flow declared, under the kind name the flow uses.
+pub type NamedAction = (&'static str, Arc<dyn CustomAction>);
+
+/// Pairs a typed action with the kind name the macro checked the flow against.
+pub fn action<A: TypedAction>(name: &'static str, action: A) -> NamedAction {
+    (name, Arc::new(action))
+}
+
+/// Builds the flow a macro validated at compile time from the JSON text it embedded.
+///
+/// The text is lowered again with the same catalog (the declared custom kinds), by the same
+/// `flowyt-core` version the macro used, so it cannot fail; if it ever does, that is a bug in
+/// flowyt, reported with every diagnostic.
+pub fn checked_flow(name: &str, json: &'static str, actions: Vec<NamedAction>) -> CheckedFlow {
+    match build(name, json, &actions) {
+        Ok(flow) => CheckedFlow {
+            flow,
+            json,
+            actions,
+        },
+        Err(e) => panic!(
+            "flowyt bug: a flow checked at compile time failed to load at run time \
+             (are flowyt-macros and flowyt-runtime the same version?):\n{e}"
+        ),
+    }
+}
+
+fn build(
+    name: &str,
+    json: &str,
+    actions: &[NamedAction],
+) -> Result<Flow, flowyt_core::workspace::LoadError> {
+    let mut catalog = Catalog::new();
+    for (kind, _) in actions {
+        catalog.add_kind(*kind, CustomKind::default());
+    }
+    Flow::from_json_named(name, json, &catalog)
+}
+
+/// What a macro expands to beside its `compile_error!`s, so that the user sees only our errors
+/// and not a cascade of type errors. Never runs: the crate does not compile.
+pub fn invalid_flow() -> CheckedFlow {
+    unreachable!("flow! reported compile errors")
+}
+
+/// The typed input of action `A`, or the fail-branch value saying why the data does not fit.
+pub fn input<A: TypedAction>(data: Value) -> Result<A::Input, Value> {
+    serde_json::from_value(data).map_err(|e| {
+        json!({
+            "error": "invalid_input",
+            "message": format!("the data of `{}` does not fit its input type: {e}", A::NAME),
+        })
+    })
+}
+
+/// The engine's application state as a `S`, or the fail-branch value saying it is missing.
+pub fn state<A: TypedAction, S: Any + Send + Sync>(cx: &ActionContext) -> Result<&S, Value> {
+    cx.state::<S>().ok_or_else(|| {
+        tracing::error!(
+            action = A::NAME,
+            state = std::any::type_name::<S>(),
+            "custom action needs state the engine was not built with"
+        );
+        json!({
+            "error": "missing_state",
+            "message": format!(
+                "`{}` needs state of type `{}`: build the engine with `.state(...)`",
+                A::NAME,
+                std::any::type_name::<S>()
+            ),
+        })
+    })
+}
+
+/// The action's result as JSON: `Ok` for the success branch, `Err` for the fail branch.
+pub fn output<O: Serialize, E: Serialize>(result: Result<O, E>) -> Result<Value, Value> {
+    let serialize_error = |e: serde_json::Error| json!({"error": "invalid_output", "message": format!("cannot serialise the action's result: {e}")});
+    match result {
+        Ok(out) => serde_json::to_value(out).map_err(serialize_error),
+        Err(err) => Err(serde_json::to_value(err).unwrap_or_else(serialize_error)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ActionContext;
+    use serde::Deserialize;
+
+    #[derive(Deserialize, Debug, PartialEq)]
+    struct In {
+        n: u32,
+    }
+
+    struct Double;
+
+    impl CustomAction for Double {
+        fn call(&self, data: Value, cx: ActionContext) -> BoxFuture<'static, Result<Value, Value>> {
+            Box::pin(async move {
+                let input = input::<Double>(data)?;
+                let _ = state::<Double, u8>(&cx);
+                output::<u32, String>(Ok(input.n * 2))
+            })
+        }
+    }
+
+    impl TypedAction for Double {
+        const NAME: &'static str = "double";
+        type Input = In;
+        type Output = u32;
+        type Error = String;
+    }
+
+    #[test]
+    fn input_that_does_not_fit_names_the_action() {
+        assert_eq!(input::<Double>(json!({"n": 3})), Ok(In { n: 3 }));
+        let err = input::<Double>(json!({"n": "three"})).expect_err("a string is not a u32");
+        assert_eq!(err["error"], "invalid_input");
+        let message = err["message"].as_str().unwrap_or_default();
+        assert!(
+            message.starts_with("the data of `double` does not fit"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn missing_state_is_a_fail_value() {
+        let cx = ActionContext::new(Some(Arc::new(7u8)));
+        assert_eq!(state::<Double, u8>(&cx), Ok(&7));
+        let err = state::<Double, String>(&cx).expect_err("no String state");
+        assert_eq!(err["error"], "missing_state");
+    }
+
+    #[test]
+    fn output_maps_ok_and_err() {
+        assert_eq!(
+            output::<_, String>(Ok(json!({"a": 1}))),
+            Ok(json!({"a": 1}))
+        );
+        assert_eq!(output::<u8, _>(Err("nope")), Err(json!("nope")));
+        let mut bad = std::collections::HashMap::new();
+        bad.insert(vec![1u8], 1u8); // a map with non-string keys cannot become JSON
+        assert_eq!(
+            output::<_, String>(Ok(bad)).expect_err("not serialisable")["error"],
+            "invalid_output"
+        );
+    }
+
+    #[test]
+    fn checked_flow_lowers_with_declared_kinds() {
+        let json = r#"{"pipeline": [
+            {"id": "1", "action": "double", "data": {"n": 2}, "next_action": null}
+        ]}"#;
+        let flow = checked_flow("t.json", json, vec![action("double", Double)]);
+        assert!(matches!(
+            flow.flow().actions[0].kind,
+            flowyt_core::model::Kind::Custom(_)
+        ));
+        assert_eq!(flow.custom_actions().collect::<Vec<_>>(), ["double"]);
+        assert!(
+            build("t.json", json, &[]).is_err(),
+            "unknown kind without the catalog"
+        );
+    }
+
+    #[tokio::test]
+    async fn typed_action_runs_through_helpers() {
+        let out = Double
+            .call(json!({"n": 21}), ActionContext::default())
+            .await;
+        assert_eq!(out, Ok(json!(42)));
+        let out = Double.call(json!({}), ActionContext::default()).await;
+        assert_eq!(out.expect_err("missing n")["error"], "invalid_input");
+    }
+}

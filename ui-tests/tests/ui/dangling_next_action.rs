@@ -1,0 +1,9 @@
+use flowyt_runtime::flow;
+
+fn main() {
+    let _ = flow! {
+        1: start -> fetch_usr;
+        fetch_user: request { url: "http://127.0.0.1:1/users" } -> respond;
+        respond: response { data: "${response.data}" };
+    };
+}
