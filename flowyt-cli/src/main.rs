@@ -6,6 +6,7 @@ mod graph;
 mod publish;
 mod run;
 mod serve;
+mod store;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -42,6 +43,32 @@ enum Command {
         /// Refuse workspaces with dangling ids, unreachable actions or unknown kinds.
         #[arg(long)]
         strict: bool,
+        /// The SQLite file that keeps the run history [default: flowyt-runs.sqlite beside DIR].
+        #[arg(long)]
+        runs_db: Option<PathBuf>,
+    },
+    /// Trigger a run of a flow on a running `flowyt serve` (like Airflow's trigger_dag).
+    #[command(
+        after_help = "Examples:\n  flowyt trigger demo/notify_user --conf '{\"usuario_id\": 1}' --wait\n  flowyt trigger github/search --url http://127.0.0.1:8080 --run-id nightly-1\n\nThe token comes from --token or APP_SECRET_KEY."
+    )]
+    Trigger {
+        /// `WORKSPACE/FLOW`.
+        target: String,
+        /// The run's conf (its params), as JSON.
+        #[arg(long, default_value = "{}")]
+        conf: String,
+        /// A run id of your own (unique per flow).
+        #[arg(long)]
+        run_id: Option<String>,
+        /// The server.
+        #[arg(long, default_value = "http://127.0.0.1:5000")]
+        url: String,
+        /// X-Flowyt-Token for a server with a secret [default: APP_SECRET_KEY].
+        #[arg(long)]
+        token: Option<String>,
+        /// Wait for the run to finish and print its record.
+        #[arg(long)]
+        wait: bool,
     },
     /// Check workspaces or flow files without serving; exits 1 when there are errors.
     #[command(
@@ -111,7 +138,16 @@ fn main() -> ExitCode {
             host,
             port,
             strict,
-        } => serve::serve(&dir, host, port, strict),
+            runs_db,
+        } => serve::serve(&dir, host, port, strict, runs_db),
+        Command::Trigger {
+            target,
+            conf,
+            run_id,
+            url,
+            token,
+            wait,
+        } => trigger(&target, &conf, run_id, &url, token, wait),
         Command::Check { paths, format } => check::check(&paths, format),
         Command::Run {
             flow,
@@ -132,6 +168,85 @@ fn main() -> ExitCode {
         }),
         Command::Graph { flow, format } => graph::graph(&flow, format),
     }
+}
+
+fn trigger(
+    target: &str,
+    conf: &str,
+    run_id: Option<String>,
+    url: &str,
+    token: Option<String>,
+    wait: bool,
+) -> ExitCode {
+    let Some((workspace, flow)) = target.split_once('/') else {
+        eprintln!("error: name the flow as WORKSPACE/FLOW, e.g. `demo/notify_user`");
+        return ExitCode::from(2);
+    };
+    let conf: serde_json::Value = match serde_json::from_str(conf) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: --conf is not valid JSON: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let token = token
+        .or_else(|| std::env::var("APP_SECRET_KEY").ok())
+        .filter(|t| !t.is_empty());
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        let client = match flowyt_runtime::runs::RunsClient::new(url, token) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let run_id = match client
+            .trigger(workspace, flow, conf, run_id.as_deref())
+            .await
+        {
+            Ok(id) => id,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        if !wait {
+            println!("{run_id}");
+            return ExitCode::SUCCESS;
+        }
+        match client
+            .wait(
+                workspace,
+                flow,
+                &run_id,
+                std::time::Duration::from_secs(300),
+            )
+            .await
+        {
+            Ok(run) => {
+                println!("{}", serde_json::to_string_pretty(&run).unwrap_or_default());
+                if run["status"] == "success" {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                }
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
 }
 
 /// Whether `dir` is a workspace folder (it has `flows/`).

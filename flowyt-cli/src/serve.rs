@@ -7,11 +7,12 @@
 use crate::dotenv;
 use crate::publish;
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{Path as AxPath, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use flowyt_runtime::core::diag::render_all;
+use flowyt_runtime::runs::{self, RunStore, TriggerError};
 use flowyt_runtime::{Engine, Strictness, Workspace};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -19,7 +20,13 @@ use std::process::ExitCode;
 use std::sync::{Arc, RwLock};
 use tower::ServiceExt;
 
-pub fn serve(dir: &Path, host: Option<String>, port: Option<u16>, strict: bool) -> ExitCode {
+pub fn serve(
+    dir: &Path,
+    host: Option<String>,
+    port: Option<u16>,
+    strict: bool,
+    runs_db: Option<PathBuf>,
+) -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -63,7 +70,30 @@ pub fn serve(dir: &Path, host: Option<String>, port: Option<u16>, strict: bool) 
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(serve_async(dir, &host, port, strict, env))
+    // The run history lives beside the workspaces folder unless told otherwise.
+    let runs_db = runs_db.unwrap_or_else(|| {
+        let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+        dir.parent().unwrap_or(&dir).join("flowyt-runs.sqlite")
+    });
+    let store = match crate::store::SqliteStore::open(&runs_db) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match store.fail_in_flight(
+        "the server stopped while the run was in flight",
+        runs::now(),
+    ) {
+        Ok(0) => {}
+        Ok(n) => eprintln!("{n} run(s) in flight when the server last stopped are marked failed"),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    runtime.block_on(serve_async(dir, &host, port, strict, env, Arc::new(store)))
 }
 
 /// The server's state: how to load workspaces, and the set being served.
@@ -74,6 +104,7 @@ pub struct App {
     env: dotenv::Env,
     secret: String,
     current: RwLock<Arc<Served>>,
+    store: Arc<dyn RunStore>,
 }
 
 /// One version of the served workspaces.
@@ -197,6 +228,7 @@ async fn serve_async(
     port: u16,
     strict: bool,
     env: dotenv::Env,
+    store: Arc<dyn RunStore>,
 ) -> ExitCode {
     let engine = match Engine::new() {
         Ok(e) => e,
@@ -220,6 +252,7 @@ async fn serve_async(
         secret: env.get("APP_SECRET_KEY").unwrap_or_default(),
         env,
         current: RwLock::new(Arc::new(Served::new(Vec::new()))),
+        store,
     });
     app.reload();
     let served = app.current();
@@ -234,6 +267,14 @@ async fn serve_async(
         .route("/_engine/health", get(health))
         .route("/_engine/reload", get(reload).post(reload))
         .route("/_engine/publish", post(publish::publish))
+        .route(
+            "/_workspaces/{workspace}/flows/{flow}/runs",
+            post(trigger_run).get(list_runs),
+        )
+        .route(
+            "/_workspaces/{workspace}/flows/{flow}/runs/{run_id}",
+            get(get_run),
+        )
         .fallback(dispatch)
         .with_state(app.clone());
     #[cfg(unix)]
@@ -340,6 +381,118 @@ async fn reload(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
             })),
         )
             .into_response()
+    }
+}
+
+fn message(status: StatusCode, text: &str) -> Response {
+    (status, axum::Json(json!({ "message": text }))).into_response()
+}
+
+/// `POST /_workspaces/{workspace}/flows/{flow}/runs` with `{"run_id"?, "conf": {...}}`:
+/// starts a background run; `201 {"run_id", "status": "queued"}`.
+async fn trigger_run(
+    State(app): State<Arc<App>>,
+    AxPath((workspace, flow)): AxPath<(String, String)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if !app.authorized(&headers) {
+        return unauthorized();
+    }
+    let served = app.current();
+    let Some(ws) = served.workspaces.iter().find(|w| w.name() == workspace) else {
+        return message(
+            StatusCode::NOT_FOUND,
+            &format!("unknown workspace `{workspace}`"),
+        );
+    };
+    let body: Value = if body.is_empty() {
+        json!({})
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(v) => v,
+            Err(e) => {
+                return message(
+                    StatusCode::BAD_REQUEST,
+                    &format!("the body is not valid JSON: {e}"),
+                );
+            }
+        }
+    };
+    let run_id = match body.get("run_id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(id)) if !id.is_empty() && id.len() <= 200 => Some(id.clone()),
+        Some(_) => {
+            return message(
+                StatusCode::BAD_REQUEST,
+                "`run_id` must be a non-empty string",
+            );
+        }
+    };
+    let conf = body.get("conf").cloned().unwrap_or(Value::Null);
+    match runs::trigger(ws, app.store.clone(), &flow, run_id, conf) {
+        Ok(run_id) => (
+            StatusCode::CREATED,
+            axum::Json(json!({"run_id": run_id, "status": "queued"})),
+        )
+            .into_response(),
+        Err(TriggerError::UnknownFlow(f)) => message(
+            StatusCode::NOT_FOUND,
+            &format!("unknown flow `{f}` in `{workspace}`"),
+        ),
+        Err(TriggerError::BadParams { param, message }) => (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"message": message, "param": param})),
+        )
+            .into_response(),
+        Err(e @ TriggerError::Duplicate(_)) => message(StatusCode::CONFLICT, &e.to_string()),
+        Err(e @ TriggerError::BadConf(_)) => message(StatusCode::BAD_REQUEST, &e.to_string()),
+        Err(e @ TriggerError::Store(_)) => {
+            message(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())
+        }
+    }
+}
+
+/// `GET /_workspaces/{workspace}/flows/{flow}/runs`: the runs, newest first.
+async fn list_runs(
+    State(app): State<Arc<App>>,
+    AxPath((workspace, flow)): AxPath<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if !app.authorized(&headers) {
+        return unauthorized();
+    }
+    match app.store.list(&workspace, &flow) {
+        Ok(list) => {
+            let runs: Vec<Value> = list
+                .iter()
+                .map(|r| {
+                    json!({"run_id": r.run_id, "status": r.status.as_str(), "queued_at": r.queued_at,
+                           "started_at": r.started_at, "ended_at": r.ended_at, "error": r.error})
+                })
+                .collect();
+            axum::Json(json!({ "runs": runs })).into_response()
+        }
+        Err(e) => message(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+/// `GET /_workspaces/{workspace}/flows/{flow}/runs/{run_id}`: the whole record.
+async fn get_run(
+    State(app): State<Arc<App>>,
+    AxPath((workspace, flow, run_id)): AxPath<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if !app.authorized(&headers) {
+        return unauthorized();
+    }
+    match app.store.get(&workspace, &flow, &run_id) {
+        Ok(Some(r)) => axum::Json(r.to_json()).into_response(),
+        Ok(None) => message(
+            StatusCode::NOT_FOUND,
+            &format!("no run `{run_id}` of `{workspace}/{flow}`"),
+        ),
+        Err(e) => message(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
 }
 

@@ -531,3 +531,190 @@ fn publish_and_reload_swap_workspaces_and_refuse_bad_ones() {
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Starts `flowyt serve DIR --runs-db DB` on a free port.
+fn serve_dir(dir: &Path, db: &Path) -> Server {
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flowyt"))
+        .args([
+            "serve",
+            dir.to_str().expect("utf-8"),
+            "--port",
+            &port.to_string(),
+            "--runs-db",
+            db.to_str().expect("utf-8"),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("flowyt starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    for line in lines.by_ref() {
+        if line.expect("utf-8").contains("Running on") {
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+#[test]
+fn triggered_runs_are_validated_recorded_and_survive_a_restart() {
+    let _engine = flowyt_runtime::Engine::new().expect("engine");
+    // A service that accepts connections and never answers: a run calling it stays in flight.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let silent_url = format!("http://{}/never", silent.local_addr().expect("addr"));
+    let root = std::env::temp_dir().join(format!("flowyt-runs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let ws = root.join("workspaces/demo");
+    std::fs::create_dir_all(ws.join("flows")).expect("mkdir");
+    std::fs::create_dir_all(ws.join("config")).expect("mkdir");
+    std::fs::write(ws.join("config/settings.json"), "{}").expect("write");
+    std::fs::write(ws.join("routes.json"), "[]").expect("write");
+    std::fs::write(
+        ws.join("flows/notify.json"),
+        r#"{"params": {"usuario_id": {"type": "integer", "minimum": 1, "required": true}},
+            "pipeline": [{"id": "1", "action": "response", "data": {"data": {"notified": "${params.usuario_id}"}}, "next_action": null}]}"#,
+    )
+    .expect("write");
+    std::fs::write(
+        ws.join("flows/hang.json"),
+        format!(
+            r#"{{"pipeline": [{{"id": "1", "action": "request", "data": {{"url": "{silent_url}", "timeout": 60, "next_action_success": "2", "next_action_fail": "2"}}, "next_action": "${{pipeline.next_action}}"}},
+                {{"id": "2", "action": "end", "data": {{}}, "next_action": null}}]}}"#
+        ),
+    )
+    .expect("write");
+    let db = root.join("runs.sqlite");
+    let workspaces = root.join("workspaces");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    let server = serve_dir(&workspaces, &db);
+    let base = server.base.clone();
+    let client = flowyt_runtime::runs::RunsClient::new(&base, None).expect("client");
+    let (done_id, hang_id) = rt.block_on(async {
+        let id = client
+            .trigger("demo", "notify", json!({"usuario_id": 7}), None)
+            .await
+            .expect("accepted");
+        let run = client
+            .wait("demo", "notify", &id, Duration::from_secs(10))
+            .await
+            .expect("finishes");
+        assert_eq!(run["status"], "success", "{run}");
+        assert_eq!(run["result"]["data"], json!({"notified": 7}));
+        assert_eq!(run["conf"], json!({"usuario_id": 7}));
+        assert!(
+            run["trace"]["flows"][0]["actions"][0]["name"] == "response",
+            "{run}"
+        );
+        let (q, s, e) = (
+            run["queued_at"].as_f64(),
+            run["started_at"].as_f64(),
+            run["ended_at"].as_f64(),
+        );
+        assert!(q <= s && s <= e && e.is_some(), "{run}");
+
+        let refused = client
+            .trigger("demo", "notify", json!({"usuario_id": 0}), None)
+            .await;
+        match refused {
+            Err(flowyt_runtime::runs::ClientError::Refused(400, body)) => assert_eq!(
+                body,
+                json!({"message": "param `usuario_id` must be at least 1", "param": "usuario_id"})
+            ),
+            other => panic!("expected a 400, got {other:?}"),
+        }
+        assert!(matches!(
+            client.trigger("demo", "nope", json!({}), None).await,
+            Err(flowyt_runtime::runs::ClientError::Refused(404, _))
+        ));
+        client
+            .trigger("demo", "notify", json!({"usuario_id": 1}), Some("mine"))
+            .await
+            .expect("own id");
+        assert!(matches!(
+            client
+                .trigger("demo", "notify", json!({"usuario_id": 1}), Some("mine"))
+                .await,
+            Err(flowyt_runtime::runs::ClientError::Refused(409, _))
+        ));
+        let listed = client.runs("demo", "notify").await.expect("list");
+        assert_eq!(listed["runs"].as_array().map(Vec::len), Some(2));
+
+        let hang = client
+            .trigger("demo", "hang", json!({}), None)
+            .await
+            .expect("accepted");
+        for _ in 0..100 {
+            if client.run("demo", "hang", &hang).await.expect("run")["status"] == "running" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(
+            client.run("demo", "hang", &hang).await.expect("run")["status"],
+            "running"
+        );
+        (id, hang)
+    });
+    // The server dies with a run in flight (SIGKILL: no chance to clean up).
+    drop(server);
+    let server = serve_dir(&workspaces, &db);
+    let client = flowyt_runtime::runs::RunsClient::new(&server.base, None).expect("client");
+    rt.block_on(async {
+        let done = client
+            .run("demo", "notify", &done_id)
+            .await
+            .expect("history kept");
+        assert_eq!(done["status"], "success");
+        let hang = client
+            .run("demo", "hang", &hang_id)
+            .await
+            .expect("history kept");
+        assert_eq!(hang["status"], "failed");
+        assert_eq!(
+            hang["error"],
+            "the server stopped while the run was in flight"
+        );
+    });
+
+    // The CLI does the same job as the client.
+    let (code, out, err) = flowyt(&[
+        "trigger",
+        "demo/notify",
+        "--conf",
+        r#"{"usuario_id": 3}"#,
+        "--url",
+        &server.base,
+        "--wait",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let run: Value = serde_json::from_str(&out).expect("the record as JSON");
+    assert_eq!(
+        (run["status"].as_str(), run["result"]["data"].clone()),
+        (Some("success"), json!({"notified": 3}))
+    );
+    let (code, _, err) = flowyt(&[
+        "trigger",
+        "demo/notify",
+        "--conf",
+        r#"{"usuario_id": "x"}"#,
+        "--url",
+        &server.base,
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("param `usuario_id` must be an integer"),
+        "{err}"
+    );
+    drop(server);
+    drop(silent);
+    let _ = std::fs::remove_dir_all(&root);
+}

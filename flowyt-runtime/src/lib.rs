@@ -32,6 +32,7 @@ mod engine;
 mod error;
 mod functions;
 mod http;
+pub mod runs;
 
 /// Used by the code flowyt's macros generate. Not public API; may change in any release.
 #[doc(hidden)]

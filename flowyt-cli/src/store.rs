@@ -1,0 +1,208 @@
+//! The run history of `flowyt serve`: an embedded SQLite file behind the runtime's
+//! [`RunStore`] trait.
+
+use flowyt_runtime::runs::{RunRecord, RunStatus, RunStore, StoreError};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::Value;
+use std::path::Path;
+use std::sync::Mutex;
+
+/// Run records in one SQLite file.
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+fn err(e: impl std::fmt::Display) -> StoreError {
+    StoreError(e.to_string())
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the database at `path`.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let conn = Connection::open(path)
+            .map_err(|e| err(format!("cannot open `{}`: {e}", path.display())))?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             CREATE TABLE IF NOT EXISTS runs (
+                 workspace TEXT NOT NULL,
+                 flow TEXT NOT NULL,
+                 run_id TEXT NOT NULL,
+                 status TEXT NOT NULL,
+                 conf TEXT NOT NULL,
+                 queued_at REAL NOT NULL,
+                 started_at REAL,
+                 ended_at REAL,
+                 result TEXT,
+                 trace TEXT,
+                 error TEXT,
+                 PRIMARY KEY (workspace, flow, run_id)
+             );",
+        )
+        .map_err(err)?;
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
+        let conn = self
+            .conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&conn).map_err(err)
+    }
+}
+
+fn to_text(v: &Option<Value>) -> Option<String> {
+    v.as_ref().map(Value::to_string)
+}
+
+fn from_text(s: Option<String>) -> Option<Value> {
+    s.and_then(|s| serde_json::from_str(&s).ok())
+}
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
+    let status: String = r.get(3)?;
+    let conf: String = r.get(4)?;
+    Ok(RunRecord {
+        workspace: r.get(0)?,
+        flow: r.get(1)?,
+        run_id: r.get(2)?,
+        status: RunStatus::parse(&status).unwrap_or(RunStatus::Failed),
+        conf: serde_json::from_str(&conf).unwrap_or(Value::Null),
+        queued_at: r.get(5)?,
+        started_at: r.get(6)?,
+        ended_at: r.get(7)?,
+        result: from_text(r.get(8)?),
+        trace: from_text(r.get(9)?),
+        error: r.get(10)?,
+    })
+}
+
+const COLUMNS: &str =
+    "workspace, flow, run_id, status, conf, queued_at, started_at, ended_at, result, trace, error";
+
+impl RunStore for SqliteStore {
+    fn insert(&self, run: &RunRecord) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                &format!("INSERT INTO runs ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
+                params![
+                    run.workspace,
+                    run.flow,
+                    run.run_id,
+                    run.status.as_str(),
+                    run.conf.to_string(),
+                    run.queued_at,
+                    run.started_at,
+                    run.ended_at,
+                    to_text(&run.result),
+                    to_text(&run.trace),
+                    run.error
+                ],
+            )
+            .map(|_| ())
+        })
+    }
+
+    fn update(&self, run: &RunRecord) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE runs SET status = ?4, conf = ?5, queued_at = ?6, started_at = ?7, ended_at = ?8,
+                 result = ?9, trace = ?10, error = ?11 WHERE workspace = ?1 AND flow = ?2 AND run_id = ?3",
+                params![
+                    run.workspace,
+                    run.flow,
+                    run.run_id,
+                    run.status.as_str(),
+                    run.conf.to_string(),
+                    run.queued_at,
+                    run.started_at,
+                    run.ended_at,
+                    to_text(&run.result),
+                    to_text(&run.trace),
+                    run.error
+                ],
+            )
+            .map(|_| ())
+        })
+    }
+
+    fn get(
+        &self,
+        workspace: &str,
+        flow: &str,
+        run_id: &str,
+    ) -> Result<Option<RunRecord>, StoreError> {
+        self.with(|c| {
+            c.query_row(
+                &format!(
+                    "SELECT {COLUMNS} FROM runs WHERE workspace = ?1 AND flow = ?2 AND run_id = ?3"
+                ),
+                params![workspace, flow, run_id],
+                row,
+            )
+            .optional()
+        })
+    }
+
+    fn list(&self, workspace: &str, flow: &str) -> Result<Vec<RunRecord>, StoreError> {
+        self.with(|c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT {COLUMNS} FROM runs WHERE workspace = ?1 AND flow = ?2 ORDER BY queued_at DESC, rowid DESC"
+            ))?;
+            let rows = stmt.query_map(params![workspace, flow], row)?;
+            rows.collect()
+        })
+    }
+
+    fn fail_in_flight(&self, reason: &str, now: f64) -> Result<usize, StoreError> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE runs SET status = 'failed', error = ?1, ended_at = ?2 WHERE status IN ('queued', 'running')",
+                params![reason, now],
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn records_survive_reopening_and_in_flight_runs_fail() {
+        let path = std::env::temp_dir().join(format!("flowyt-store-{}.sqlite", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let run = RunRecord {
+            run_id: "r1".into(),
+            workspace: "w".into(),
+            flow: "f".into(),
+            status: RunStatus::Running,
+            conf: json!({"usuario_id": 1}),
+            queued_at: 1.0,
+            started_at: Some(2.0),
+            ended_at: None,
+            result: None,
+            trace: None,
+            error: None,
+        };
+        {
+            let store = SqliteStore::open(&path).expect("opens");
+            store.insert(&run).expect("insert");
+            assert!(store.insert(&run).is_err(), "run ids are unique");
+        }
+        let store = SqliteStore::open(&path).expect("reopens");
+        assert_eq!(store.get("w", "f", "r1").expect("get"), Some(run.clone()));
+        assert_eq!(store.fail_in_flight("died", 3.0).expect("fail"), 1);
+        let got = store.get("w", "f", "r1").expect("get").expect("exists");
+        assert_eq!(
+            (got.status, got.error.as_deref(), got.ended_at),
+            (RunStatus::Failed, Some("died"), Some(3.0))
+        );
+        assert_eq!(store.list("w", "f").expect("list").len(), 1);
+        assert_eq!(store.get("w", "f", "nope").expect("get"), None);
+        let _ = std::fs::remove_file(&path);
+    }
+}
