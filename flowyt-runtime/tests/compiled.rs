@@ -1,0 +1,361 @@
+//! Flows compiled with `flow!` / `include_flow!` and the same flows loaded from JSON at run
+//! time answer the same requests identically: each pair is served side by side on
+//! 127.0.0.1 and called with a real client.
+
+use axum::Router;
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{any, get};
+use flowyt_runtime::core::model::Flow;
+use flowyt_runtime::core::workspace::{Settings, Workspace as CoreWorkspace};
+use flowyt_runtime::{CheckedFlow, Engine, FlowService, flow, flow_action, include_flow};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+async fn spawn(app: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let addr = listener.local_addr().expect("local addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    addr
+}
+
+/// A stand-in GitHub API plus an echo route.
+fn upstream() -> Router {
+    Router::new()
+        .route(
+            "/users/{user}/repos",
+            get(|Path(user): Path<String>| async move {
+                if user == "nobody" {
+                    return (
+                        StatusCode::NOT_FOUND,
+                        axum::Json(json!({"message": "Not Found"})),
+                    )
+                        .into_response();
+                }
+                axum::Json(json!([
+                    {"name": format!("{user}/flowyt"), "stargazers_count": 42},
+                    {"name": format!("{user}/dotfiles"), "stargazers_count": 0},
+                    {"name": format!("{user}/orchestra"), "stargazers_count": 7},
+                ]))
+                .into_response()
+            }),
+        )
+        .route(
+            "/echo",
+            any(
+                |Query(q): Query<HashMap<String, String>>, body: String| async move {
+                    axum::Json(json!({"query": q, "body": body}))
+                },
+            ),
+        )
+}
+
+/// What a client sees of an answer, minus headers that differ per response (`date`).
+#[derive(Debug, PartialEq)]
+struct Answer {
+    status: u16,
+    content_type: Option<String>,
+    body: String,
+}
+
+/// Serves each service under `/<index>` and sends every request to each of them.
+async fn answers(
+    services: Vec<FlowService>,
+    requests: &[(&str, Option<Value>)],
+) -> Vec<Vec<Answer>> {
+    let mut app = Router::new();
+    for (i, s) in services.iter().enumerate() {
+        app = app.route(&format!("/{i}"), any(s.clone()));
+    }
+    let addr = spawn(app).await;
+    let client = reqwest::Client::new();
+    let mut all = Vec::new();
+    for i in 0..services.len() {
+        let mut these = Vec::new();
+        for (query, body) in requests {
+            let url = format!("http://{addr}/{i}{query}");
+            let req = match body {
+                Some(b) => client.post(url).json(b),
+                None => client.get(url),
+            };
+            let res = req
+                .timeout(Duration::from_secs(10))
+                .send()
+                .await
+                .expect("flow answers");
+            these.push(Answer {
+                status: res.status().as_u16(),
+                content_type: res
+                    .headers()
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string),
+                body: res.text().await.expect("body"),
+            });
+        }
+        all.push(these);
+    }
+    all
+}
+
+fn legacy(name: &str) -> Flow {
+    let path = format!(
+        "{}/../examples/workspaces/github/flows/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).expect("legacy flow file");
+    Flow::from_json_named(&path, &text, &Default::default()).expect("valid legacy flow")
+}
+
+fn search() -> CheckedFlow {
+    flow! {
+        id = "f9033cf9-2336-474f-b785-0c334177dfb3";
+        name = "Github";
+
+        1: start -> 2;
+        2: flow_var {
+            url: "${env.baseUrl}/users/${request.qs.user}/repos?sort=updated&direction=asc",
+        } -> 3;
+        3: request {
+            url: "${flow.url}",
+            method: "get",
+            headers: {},
+            data: {},
+        } -> success: 4, fail: 6;
+        4: workspace_var { response: "${response}" } -> 5;
+        5: jump { next_flow: "mining" };
+        6: response {
+            status: 400,
+            headers: {},
+            data: { msg: "Something went wrong", data: "${response.data}" },
+        };
+    }
+}
+
+fn mining() -> CheckedFlow {
+    flow! {
+        id = "f9033cf9-6666-474f-b785-0c334177dfb3";
+        name = "trait";
+
+        1: start -> 2;
+        2: response {
+            status: 201,
+            headers: {},
+            data: "${[{'name': repo.name, 'stars': repo.stargazers_count} for repo in workspace.response.data if repo.stargazers_count > 0]}",
+        };
+    }
+}
+
+#[tokio::test]
+async fn github_search_written_in_rust_answers_like_the_legacy_files() {
+    let github = spawn(upstream()).await;
+    let engine = Engine::new().expect("engine");
+    let mut settings = Settings::default();
+    settings
+        .env
+        .insert("baseUrl".into(), json!(format!("http://{github}")));
+
+    let compiled = engine.checked_workspace(
+        "github",
+        settings.clone(),
+        [("search", search()), ("mining", mining())],
+    );
+    let included = engine.checked_workspace(
+        "github",
+        settings.clone(),
+        [
+            (
+                "search",
+                include_flow!("../examples/workspaces/github/flows/search.json"),
+            ),
+            (
+                "mining",
+                include_flow!("../examples/workspaces/github/flows/mining.json"),
+            ),
+        ],
+    );
+    let mut ws = CoreWorkspace {
+        name: "github".into(),
+        settings,
+        ..Default::default()
+    };
+    ws.flows.insert("search".into(), legacy("search"));
+    ws.flows.insert("mining".into(), legacy("mining"));
+    let loaded = engine.workspace(ws);
+
+    let services = [&compiled, &included, &loaded]
+        .map(|w| w.flow("search").expect("search flow"))
+        .to_vec();
+    let requests = [
+        ("?user=octocat", None),
+        ("?user=nobody", None),
+        // No `user`: splicing a missing value into the URL fails the run (a masked 500).
+        ("", None),
+        ("?user=a%20b&extra=1", None),
+    ];
+    let all = answers(services, &requests).await;
+    assert_eq!(
+        all[0][0],
+        Answer {
+            status: 201,
+            content_type: Some("application/json".into()),
+            body:
+                r#"[{"name":"octocat/flowyt","stars":42},{"name":"octocat/orchestra","stars":7}]"#
+                    .into(),
+        }
+    );
+    assert_eq!(all[0][1].status, 400);
+    assert_eq!(all[0][2].status, 500);
+    assert_eq!(all[0], all[1], "flow! and include_flow! differ");
+    assert_eq!(all[0], all[2], "flow! and the JSON files differ");
+}
+
+/// A flow using most kinds; its JSON twin is the document `flow!` lowered it to.
+fn varied() -> CheckedFlow {
+    flow! {
+        name = "varied";
+
+        begin: start -> vars;
+        vars: flow_var { n: "${int(request.qs.n or 0)}", tags: ["a", "${request.qs.tag}"] } -> route;
+        route: switch {
+            "${flow.n}" > 10 => big,
+            "${flow.n}" == 0 => check,
+            "${request.qs.tag}" in ["x", "y"] => tagged,
+            "${flow.tags}" contains "z" => tagged,
+            else => small,
+        };
+        big: request {
+            url: "${env.upstream}/echo",
+            method: "post",
+            data: { n: "${flow.n}" },
+        } -> success: echoed, fail: failed;
+        echoed: response { status: 202, headers: { "X-Kind": "big" }, data: "${response.data}" };
+        failed: response { status: 502, data: "${response.data}" };
+        check: validation {
+            schema: { name: { type: "string", required: true, minlength: 2 } },
+        } -> success: hello, fail: invalid;
+        hello: run { greeting: "hello ${request.data.name}" } -> said;
+        said: response { data: "${response.data}" };
+        invalid: response { status: 422, data: "${response.data}" };
+        tagged: workspace_var { tag: "${request.qs.tag}" } -> tag_out;
+        tag_out: response { data: { tag: "${workspace.tag}", n: "${flow.n}" } };
+        small: end;
+    }
+}
+
+#[tokio::test]
+async fn compiled_flow_and_its_json_twin_answer_alike() {
+    let up = spawn(upstream()).await;
+    let engine = Engine::new().expect("engine");
+    let mut settings = Settings::default();
+    settings
+        .env
+        .insert("upstream".into(), json!(format!("http://{up}")));
+    let flow = varied();
+    let compiled = flow.service_with(&engine, settings.clone());
+    let twin = Flow::from_json_named("twin.json", flow.json(), &engine.catalog())
+        .expect("the JSON twin loads");
+    let loaded = engine.flow(twin, settings);
+    let requests = [
+        ("?n=12", None),
+        ("?n=0", Some(json!({"name": "Ada"}))),
+        ("?n=0", Some(json!({"name": "A"}))),
+        ("?n=3&tag=x", None),
+        ("?n=3&tag=z", None),
+        ("?n=3", None),
+        ("?n=abc", None),
+    ];
+    let all = answers(vec![compiled, loaded], &requests).await;
+    let statuses: Vec<u16> = all[0].iter().map(|a| a.status).collect();
+    assert_eq!(statuses, [202, 200, 422, 200, 200, 200, 500]);
+    assert_eq!(all[0][1].body, r#"{"greeting":"hello Ada"}"#);
+    assert_eq!(all[0], all[1]);
+}
+
+#[derive(Deserialize)]
+struct Order {
+    qty: u32,
+}
+
+#[derive(Serialize)]
+struct Quote {
+    total: u32,
+}
+
+struct Prices {
+    unit: u32,
+}
+
+#[flow_action]
+async fn price(input: Order, prices: &Prices) -> Result<Quote, Value> {
+    match input.qty {
+        0 => Err(json!({"error": "empty order"})),
+        qty => Ok(Quote {
+            total: qty * prices.unit,
+        }),
+    }
+}
+
+#[tokio::test]
+async fn typed_actions_run_alike_in_compiled_and_json_flows() {
+    let flow = flow! {
+        actions = [price];
+        quote: price {
+            qty: "${int(request.qs.qty) if request.qs.qty.isdigit() else request.qs.qty}",
+        } -> success: ok, fail: ko;
+        ok: response { data: "${response.data}" };
+        ko: response { status: 422, data: "${response.data}" };
+    };
+    // The JSON twin runs on an engine where the typed action is registered by hand.
+    let engine = flow
+        .register(Engine::builder())
+        .state(Prices { unit: 5 })
+        .build()
+        .expect("engine");
+    let compiled = flow.service(&engine);
+    let loaded = engine.flow_from_json(flow.json()).expect("twin loads");
+    let requests = [
+        ("?qty=3", None),
+        ("?qty=0", None),
+        ("?qty=many", None),
+        ("", None),
+    ];
+    let all = answers(vec![compiled, loaded], &requests).await;
+    assert_eq!(all[0][0].body, r#"{"total":15}"#);
+    assert_eq!(
+        (all[0][1].status, all[0][1].body.as_str()),
+        (422, r#"{"error":"empty order"}"#)
+    );
+    // Data that does not fit the input type takes the fail branch and says why.
+    let bad: Value = serde_json::from_str(&all[0][2].body).expect("JSON");
+    assert_eq!(
+        (all[0][2].status, &bad["error"]),
+        (422, &json!("invalid_input"))
+    );
+    assert_eq!(all[0], all[1]);
+}
+
+#[tokio::test]
+async fn typed_action_without_its_state_takes_the_fail_branch() {
+    let flow = flow! {
+        actions = [price];
+        quote: price { qty: 2 } -> success: ok, fail: ko;
+        ok: response { data: "${response.data}" };
+        ko: response { status: 500, data: "${response.data}" };
+    };
+    let engine = Engine::new().expect("engine");
+    let run = flow.service(&engine).run(Default::default()).await;
+    let flowyt_runtime::Outcome::Response { status, body, .. } = run.outcome else {
+        panic!("expected a response, got {:?}", run.outcome);
+    };
+    assert_eq!(status, 500);
+    assert_eq!(body.to_value()["error"], "missing_state");
+}
