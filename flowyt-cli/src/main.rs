@@ -108,6 +108,14 @@ enum Command {
         #[arg(long)]
         debug: bool,
     },
+    /// Print a JSON flow as `flow! { ... }` Rust source.
+    #[command(
+        after_help = "Examples:\n  flowyt convert workspaces/github/flows/search.json > src/search_flow.rs\n\nThe output is an expression: `let search = <output>;` in a crate that depends on\nflowyt-runtime. A flow with errors is refused (run `flowyt check` for the details)."
+    )]
+    Convert {
+        /// The flow file.
+        flow: PathBuf,
+    },
     /// Draw a flow: actions, kinds and labelled edges.
     #[command(
         after_help = "Examples:\n  flowyt graph flows/search.json                 # Mermaid, for Markdown docs\n  flowyt graph flows/search.json --format dot | dot -Tsvg > search.svg"
@@ -167,6 +175,7 @@ fn main() -> ExitCode {
             debug,
         }),
         Command::Graph { flow, format } => graph::graph(&flow, format),
+        Command::Convert { flow } => convert(&flow),
     }
 }
 
@@ -247,6 +256,41 @@ fn trigger(
             }
         }
     })
+}
+
+fn convert(path: &std::path::Path) -> ExitCode {
+    use flowyt_runtime::core::diag::render_all;
+    use flowyt_runtime::core::validate::Context;
+    use flowyt_runtime::core::workspace::FlowFile;
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: cannot read `{}`: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    };
+    let file = FlowFile::parse(
+        &path.display().to_string(),
+        &text,
+        Context::default(),
+        flowyt_runtime::Strictness::Strict,
+    );
+    if file.has_errors() {
+        eprint!("{}", render_all(&file.located()));
+        eprintln!("error: the flow has errors; `flow!` would refuse it");
+        return ExitCode::FAILURE;
+    }
+    match flowyt_runtime::core::convert::to_flow_macro(&text) {
+        Ok(source) => {
+            println!("// Converted from {} by `flowyt convert`.", path.display());
+            println!("flowyt_runtime::{source}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// Whether `dir` is a workspace folder (it has `flows/`).

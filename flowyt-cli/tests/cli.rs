@@ -718,3 +718,18 @@ fn triggered_runs_are_validated_recorded_and_survive_a_restart() {
     drop(silent);
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[test]
+fn convert_prints_flow_macro_source_or_refuses_a_broken_flow() {
+    let (code, out, err) = flowyt(&["convert", "examples/workspaces/github/flows/search.json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("// Converted from examples/workspaces/github/flows/search.json by `flowyt convert`.\nflowyt_runtime::flow! {\n"), "{out}");
+    assert!(out.contains("    3: request {\n"), "{out}");
+    assert!(out.contains("} -> success: 4, fail: 6;"), "{out}");
+    let corpus = std::env::var_os("FLOWYT_SHARED")
+        .map_or_else(|| repo().join("../shared"), PathBuf::from)
+        .join("legacy-corpus/flowyt-engine/docs/examples/workspaces/example/flows/example.json");
+    let (code, _, err) = flowyt(&["convert", corpus.to_str().expect("utf-8")]);
+    assert_eq!(code, 1);
+    assert!(err.contains("error[dangling-next]"), "{err}");
+}

@@ -8,6 +8,7 @@
 
 pub mod catalog;
 pub mod cerberus;
+pub mod convert;
 pub mod diag;
 pub mod expr;
 pub mod json;
