@@ -2,11 +2,8 @@
 
 use clap::ValueEnum;
 use flowyt_runtime::Strictness;
-use flowyt_runtime::core::diag::render_all;
 use flowyt_runtime::core::expr::Part;
 use flowyt_runtime::core::model::{Action, Edge, EdgeKind, Flow, Kind, Next};
-use flowyt_runtime::core::validate::Context;
-use flowyt_runtime::core::workspace::FlowFile;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
@@ -21,21 +18,11 @@ pub enum GraphFormat {
 }
 
 pub fn graph(path: &Path, format: GraphFormat) -> ExitCode {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: cannot read `{}`: {e}", path.display());
-            return ExitCode::from(2);
-        }
+    let file = match crate::flow_file(path, Strictness::Legacy) {
+        Ok((_, file)) => file,
+        Err(code) => return code,
     };
-    let file = FlowFile::parse(
-        &path.display().to_string(),
-        &text,
-        Context::default(),
-        Strictness::Legacy,
-    );
-    let Some(flow) = file.flow.as_ref().filter(|_| !file.has_errors()) else {
-        eprint!("{}", render_all(&file.located()));
+    let Some(flow) = file.flow.as_ref() else {
         return ExitCode::FAILURE;
     };
     print!("{}", draw(flow, format));

@@ -258,28 +258,39 @@ fn trigger(
     })
 }
 
-fn convert(path: &std::path::Path) -> ExitCode {
+/// Reads and checks one flow file; on errors prints them and gives the exit code.
+pub fn flow_file(
+    path: &std::path::Path,
+    strictness: flowyt_runtime::Strictness,
+) -> Result<(String, flowyt_runtime::core::workspace::FlowFile), ExitCode> {
     use flowyt_runtime::core::diag::render_all;
     use flowyt_runtime::core::validate::Context;
     use flowyt_runtime::core::workspace::FlowFile;
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: cannot read `{}`: {e}", path.display());
-            return ExitCode::from(2);
-        }
-    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        eprintln!("error: cannot read `{}`: {e}", path.display());
+        ExitCode::from(2)
+    })?;
     let file = FlowFile::parse(
         &path.display().to_string(),
         &text,
         Context::default(),
-        flowyt_runtime::Strictness::Strict,
+        strictness,
     );
-    if file.has_errors() {
+    if file.has_errors() || file.flow.is_none() {
         eprint!("{}", render_all(&file.located()));
-        eprintln!("error: the flow has errors; `flow!` would refuse it");
-        return ExitCode::FAILURE;
+        return Err(ExitCode::FAILURE);
     }
+    Ok((text, file))
+}
+
+fn convert(path: &std::path::Path) -> ExitCode {
+    let text = match flow_file(path, flowyt_runtime::Strictness::Strict) {
+        Ok((text, _)) => text,
+        Err(code) => {
+            eprintln!("error: the flow has errors; `flow!` would refuse it");
+            return code;
+        }
+    };
     match flowyt_runtime::core::convert::to_flow_macro(&text) {
         Ok(source) => {
             println!("// Converted from {} by `flowyt convert`.", path.display());

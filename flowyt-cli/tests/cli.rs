@@ -28,17 +28,27 @@ impl Drop for Server {
     }
 }
 
-/// Starts `flowyt serve examples/workspaces` and waits for its banner.
-fn serve() -> Server {
-    let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_flowyt"))
-        .args(["serve", "examples/workspaces", "--port", &port.to_string()])
-        .current_dir(repo())
-        .env("GITHUB_API", format!("http://127.0.0.1:{port}/fake-github"))
+/// Starts `flowyt serve ARGS --port PORT` in the repository with `envs` (and a throwaway run
+/// history), waits for its banner, and returns the server with the banner lines.
+fn start(args: &[&str], envs: &[(&str, &str)], port: u16) -> (Server, Vec<String>) {
+    let db = std::env::temp_dir().join(format!(
+        "flowyt-cli-test-{}-{port}.sqlite",
+        std::process::id()
+    ));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowyt"));
+    cmd.arg("serve")
+        .args(args)
+        .args(["--port", &port.to_string()]);
+    if !args.contains(&"--runs-db") {
+        cmd.args(["--runs-db", db.to_str().expect("utf-8")]);
+    }
+    cmd.current_dir(repo())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("flowyt starts");
+        .stderr(Stdio::null());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("flowyt starts");
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
     let mut banner = Vec::new();
@@ -49,18 +59,27 @@ fn serve() -> Server {
             break;
         }
     }
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    let server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    (server, banner)
+}
+
+/// Starts `flowyt serve examples/workspaces` and checks its banner.
+fn serve() -> Server {
+    let port = free_port();
+    let api = format!("http://127.0.0.1:{port}/fake-github");
+    let (server, banner) = start(&["examples/workspaces"], &[("GITHUB_API", &api)], port);
     assert!(
         banner.iter().any(|l| l.contains(&format!(
             "Check available routes at http://127.0.0.1:{port}/_workspaces/routes"
         ))),
         "banner: {banner:?}"
     );
-    // Keep draining stdout so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    }
+    server
 }
 
 fn get(url: &str) -> (u16, Value) {
@@ -170,27 +189,11 @@ fn check_fails_on_a_dangling_id_with_its_location() {
 #[test]
 fn routes_listing_needs_the_token_when_a_secret_is_set() {
     let _engine = flowyt_runtime::Engine::new().expect("engine");
-    let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_flowyt"))
-        .args(["serve", "examples/workspaces", "--port", &port.to_string()])
-        .current_dir(repo())
-        .env("APP_SECRET_KEY", "s3cret")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("flowyt starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    for line in lines.by_ref() {
-        if line.expect("utf-8").contains("Running on") {
-            break;
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
-    let server = Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    };
+    let (server, _) = start(
+        &["examples/workspaces"],
+        &[("APP_SECRET_KEY", "s3cret")],
+        free_port(),
+    );
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -433,31 +436,11 @@ fn publish_and_reload_swap_workspaces_and_refuse_bad_ones() {
             .expect("copy");
         }
     }
-    let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_flowyt"))
-        .args([
-            "serve",
-            dir.to_str().expect("utf-8"),
-            "--port",
-            &port.to_string(),
-        ])
-        .env("APP_SECRET_KEY", "tok")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("flowyt starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    for line in lines.by_ref() {
-        if line.expect("utf-8").contains("Running on") {
-            break;
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
-    let server = Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    };
+    let (server, _) = start(
+        &[dir.to_str().expect("utf-8")],
+        &[("APP_SECRET_KEY", "tok")],
+        free_port(),
+    );
     let base = server.base.clone();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -534,32 +517,12 @@ fn publish_and_reload_swap_workspaces_and_refuse_bad_ones() {
 
 /// Starts `flowyt serve DIR --runs-db DB` on a free port.
 fn serve_dir(dir: &Path, db: &Path) -> Server {
-    let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_flowyt"))
-        .args([
-            "serve",
-            dir.to_str().expect("utf-8"),
-            "--port",
-            &port.to_string(),
-            "--runs-db",
-            db.to_str().expect("utf-8"),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("flowyt starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    for line in lines.by_ref() {
-        if line.expect("utf-8").contains("Running on") {
-            break;
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
-    Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    }
+    let args = [
+        dir.to_str().expect("utf-8"),
+        "--runs-db",
+        db.to_str().expect("utf-8"),
+    ];
+    start(&args, &[], free_port()).0
 }
 
 #[test]

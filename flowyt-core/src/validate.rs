@@ -292,20 +292,26 @@ fn branches(flow: &Flow, out: &mut Vec<Diagnostic>) {
 /// `pipeline` is visible only in `next_action`; elsewhere it is an unknown root.
 fn templates(flow: &Flow, cx: Context<'_>, out: &mut Vec<Diagnostic>) {
     for a in &flow.actions {
-        let mut tpls: Vec<&Tpl> = Vec::new();
-        for_each_data(&a.kind, &mut |d| d.for_each_template(&mut |t| tpls.push(t)));
-        for (edge, _) in a.kind.edges() {
-            if let Edge::Dynamic(t) = edge {
-                tpls.push(t);
-            }
-        }
-        for t in tpls {
+        for t in data_templates(a) {
             check_template(t, false, cx, out);
         }
         if let Next::Dynamic(t) = &a.next {
             check_template(t, true, cx, out);
         }
     }
+}
+
+/// Every template an action evaluates against the context: in its data and in its branch
+/// fields (not its `next_action`, which sees only `pipeline`).
+fn data_templates(a: &Action) -> Vec<&Tpl> {
+    let mut tpls: Vec<&Tpl> = Vec::new();
+    for_each_data(&a.kind, &mut |d| d.for_each_template(&mut |t| tpls.push(t)));
+    for (edge, _) in a.kind.edges() {
+        if let Edge::Dynamic(t) = edge {
+            tpls.push(t);
+        }
+    }
+    tpls
 }
 
 fn check_template(t: &Tpl, in_next: bool, cx: Context<'_>, out: &mut Vec<Diagnostic>) {
@@ -364,14 +370,7 @@ fn params(flow: &Flow, out: &mut Vec<Diagnostic>) {
         .map(|p| p.name.as_str())
         .collect();
     for a in &flow.actions {
-        let mut tpls: Vec<&Tpl> = Vec::new();
-        for_each_data(&a.kind, &mut |d| d.for_each_template(&mut |t| tpls.push(t)));
-        for (edge, _) in a.kind.edges() {
-            if let Edge::Dynamic(t) = edge {
-                tpls.push(t);
-            }
-        }
-        for t in tpls {
+        for t in data_templates(a) {
             for (key, range) in t.template.root_keys("params") {
                 if declared.contains(&key.as_str()) {
                     continue;
