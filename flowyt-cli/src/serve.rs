@@ -260,6 +260,7 @@ async fn serve_async(
         eprintln!("error: no workspace to serve in `{}`", dir.display());
         return ExitCode::FAILURE;
     }
+    tokio::spawn(scheduler(app.clone()));
     let router = Router::new()
         .route("/_workspaces/routes", get(routes))
         .route("/_engine/routes", get(routes))
@@ -308,6 +309,41 @@ async fn serve_async(
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
+}
+
+/// Triggers scheduled flows on time, recording each run like a manual trigger. It follows the
+/// workspaces being served, so a reload or a publish changes the schedules too.
+async fn scheduler(app: Arc<App>) {
+    let mut next: std::collections::HashMap<(String, String), f64> =
+        std::collections::HashMap::new();
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tick.tick().await;
+        let served = app.current();
+        let now = runs::now();
+        for ws in &served.workspaces {
+            for (key, schedule) in ws.schedules() {
+                let id = (ws.name().to_string(), key.to_string());
+                let due = *next
+                    .entry(id.clone())
+                    .or_insert_with(|| schedule.next_after(now).unwrap_or(f64::INFINITY));
+                if now < due {
+                    continue;
+                }
+                let run_id = format!("scheduled-{}", (now * 1000.0) as u64);
+                match runs::trigger(ws, app.store.clone(), key, Some(run_id), Value::Null) {
+                    Ok(run_id) => {
+                        tracing::info!(workspace = %id.0, flow = %id.1, %run_id, "scheduled run started")
+                    }
+                    Err(e) => {
+                        tracing::warn!(workspace = %id.0, flow = %id.1, error = %e, "scheduled run refused")
+                    }
+                }
+                next.insert(id, schedule.next_after(now).unwrap_or(f64::INFINITY));
+            }
+        }
+    }
 }
 
 /// Every request that is not an admin endpoint goes to the current workspaces.

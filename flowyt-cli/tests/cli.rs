@@ -696,3 +696,54 @@ fn convert_prints_flow_macro_source_or_refuses_a_broken_flow() {
     assert_eq!(code, 1);
     assert!(err.contains("error[dangling-next]"), "{err}");
 }
+
+#[test]
+fn scheduled_flows_run_by_themselves() {
+    let _engine = flowyt_runtime::Engine::new().expect("engine");
+    let root = std::env::temp_dir().join(format!("flowyt-schedule-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let ws = root.join("workspaces/clock");
+    std::fs::create_dir_all(ws.join("flows")).expect("mkdir");
+    std::fs::write(
+        ws.join("flows/tick.json"),
+        r#"{"schedule": {"every": 0.3},
+            "params": {"label": {"type": "string", "default": "tick"}},
+            "pipeline": [{"id": "1", "action": "response", "data": {"data": {"label": "${params.label}"}}, "next_action": null}]}"#,
+    )
+    .expect("write");
+    let db = root.join("runs.sqlite");
+    let server = serve_dir(&root.join("workspaces"), &db);
+    let client = flowyt_runtime::runs::RunsClient::new(&server.base, None).expect("client");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    let runs = rt.block_on(async {
+        for _ in 0..100 {
+            let listed = client.runs("clock", "tick").await.expect("list");
+            let done = listed["runs"]
+                .as_array()
+                .map(|r| r.iter().filter(|r| r["status"] == "success").count())
+                .unwrap_or(0);
+            if done >= 2 {
+                return listed;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the schedule did not fire twice");
+    });
+    let first = &runs["runs"][0];
+    assert!(
+        first["run_id"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("scheduled-"),
+        "{runs}"
+    );
+    let run = rt
+        .block_on(client.run("clock", "tick", first["run_id"].as_str().unwrap_or("")))
+        .expect("run");
+    assert_eq!(run["result"]["data"], json!({"label": "tick"}));
+    drop(server);
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -108,6 +108,8 @@ codes! {
     BadParams = "bad-params",
     /// A template reads `params.X` and the flow declares no such param.
     UnknownParam = "unknown-param",
+    /// A flow's `schedule` is malformed, or a scheduled flow needs params it cannot get.
+    BadSchedule = "bad-schedule",
     /// A workspace file or folder is missing or unreadable.
     Io = "io",
 }

@@ -16,6 +16,7 @@ pub mod loc;
 pub mod lower;
 pub mod model;
 pub mod params;
+pub mod schedule;
 pub mod suggest;
 pub mod validate;
 pub mod workspace;

@@ -13,6 +13,7 @@ use crate::json::{Member, Node, NodeKind};
 use crate::loc::{Loc, LocTable};
 use crate::model::*;
 use crate::params::{Param, ParamType};
+use crate::schedule::{Cron, Schedule};
 use crate::suggest;
 use serde_json::Value;
 
@@ -112,13 +113,76 @@ where
         }
         let actions = items.iter().filter_map(|a| self.action(a)).collect();
         let params = node.get("params").map(|p| self.params(p));
+        let schedule = node
+            .get("schedule")
+            .and_then(|s| self.schedule(s, params.as_deref()));
         Some(Flow {
             id: node.get("id").map_or(Value::Null, Node::to_value),
             name: node.get("name").map_or(Value::Null, Node::to_value),
             actions,
             loc,
             params,
+            schedule,
         })
+    }
+
+    /// `"schedule": {"every": 60}` or `{"cron": "*/5 * * * *"}`. A scheduled run has no conf,
+    /// so every required param needs a default.
+    fn schedule(&mut self, node: &N<T>, params: Option<&[Param]>) -> Option<Schedule> {
+        let at = self.loc(node);
+        let schedule = match (node.get("every"), node.get("cron")) {
+            (Some(every), None) => match every.to_value().as_f64().filter(|s| *s >= 0.1) {
+                Some(secs) => Schedule::Every(secs),
+                None => {
+                    let at = self.loc(every);
+                    self.error(
+                        Code::BadSchedule,
+                        at,
+                        "`every` must be a number of seconds (at least 0.1)",
+                    );
+                    return None;
+                }
+            },
+            (None, Some(cron)) => match cron.as_str().map(Cron::parse) {
+                Some(Ok(c)) => Schedule::Cron(c),
+                Some(Err(message)) => {
+                    let at = self.loc(cron);
+                    self.error(Code::BadSchedule, at, message);
+                    return None;
+                }
+                None => {
+                    let at = self.loc(cron);
+                    self.error(
+                        Code::BadSchedule,
+                        at,
+                        "`cron` must be a string such as `\"*/5 * * * *\"`",
+                    );
+                    return None;
+                }
+            },
+            _ => {
+                self.error(
+                    Code::BadSchedule,
+                    at,
+                    "a schedule is `{\"every\": SECONDS}` or `{\"cron\": \"M H DOM MON DOW\"}`",
+                );
+                return None;
+            }
+        };
+        for p in params.into_iter().flatten() {
+            if p.required && p.default.is_none() {
+                self.error(
+                    Code::BadSchedule,
+                    p.loc,
+                    format!(
+                        "param `{}` is required but a scheduled run has no conf",
+                        p.name
+                    ),
+                )
+                .help = Some("give it a `default`".into());
+            }
+        }
+        Some(schedule)
     }
 
     /// `"params": {"usuario_id": {"type": "integer", "minimum": 1, "required": true}}`.

@@ -26,6 +26,8 @@ pub struct Flow {
     pub loc: Loc,
     /// The declared `params`, when the flow declares any (checked when a run is triggered).
     pub params: Option<Vec<crate::params::Param>>,
+    /// When the flow runs by itself (`flowyt serve` triggers it).
+    pub schedule: Option<crate::schedule::Schedule>,
 }
 
 impl Flow {

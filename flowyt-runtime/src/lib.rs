@@ -281,6 +281,14 @@ impl Workspace {
         self.shared.flows.keys().map(String::as_str)
     }
 
+    /// The flows that declare a `schedule`, with it.
+    pub fn schedules(&self) -> impl Iterator<Item = (&str, &flowyt_core::schedule::Schedule)> {
+        self.shared
+            .flows
+            .iter()
+            .filter_map(|(k, f)| f.flow.schedule.as_ref().map(|s| (k.as_str(), s)))
+    }
+
     /// Checks the params given to a run of flow `key` against its declaration, defaults
     /// applied (`from_text`: strings may stand for numbers and booleans, as in query strings).
     pub fn resolve_params(
