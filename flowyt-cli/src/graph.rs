@@ -83,13 +83,21 @@ fn edges(flow: &Flow) -> Vec<Line> {
             }
             Next::End => {}
         }
-        let flow_ref = match &a.kind {
-            Kind::Jump(r) => Some(("jump", r)),
-            Kind::Handle(r) => Some(("handle", r)),
-            Kind::Loop(l) => Some(("loop", &l.flow)),
-            _ => None,
+        let flow_refs: Vec<(&str, &flowyt_runtime::core::model::FlowRef)> = match &a.kind {
+            Kind::Jump(r) => vec![("jump", r)],
+            Kind::Handle(r) => vec![("handle", r)],
+            Kind::Loop(l) => vec![("loop", &l.flow)],
+            Kind::Parallel(p) => p
+                .branches
+                .iter()
+                .filter_map(|(_, b)| match b {
+                    flowyt_runtime::core::model::ParallelBranch::Flow(r) => Some(("parallel", r)),
+                    flowyt_runtime::core::model::ParallelBranch::Request(_) => None,
+                })
+                .collect(),
+            _ => Vec::new(),
         };
-        if let Some((label, r)) = flow_ref {
+        for (label, r) in flow_refs {
             let name = r
                 .literal()
                 .map_or_else(|| "(dynamic)".to_string(), str::to_string);

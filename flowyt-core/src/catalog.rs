@@ -115,6 +115,12 @@ pub const KINDS: &[KindSpec] = &[
         supported: true,
     },
     KindSpec {
+        name: "parallel",
+        fields: Some(&[req("branches"), BRANCH[0], BRANCH[1]]),
+        branches: true,
+        supported: true,
+    },
+    KindSpec {
         name: "run",
         fields: None,
         branches: false,

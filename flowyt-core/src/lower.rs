@@ -467,6 +467,7 @@ where
             "jump" => Kind::Jump(self.flow_ref(data, "next_flow", at)),
             "handle" => Kind::Handle(self.flow_ref(data, "flow", at)),
             "loop" => self.looping(data, at),
+            "parallel" => self.parallel(data, at),
             _ => Kind::Integration(self.data(data)),
         }
     }
@@ -671,6 +672,74 @@ where
                 loc: kind_loc,
             },
         }
+    }
+
+    /// `{"branches": {"user": {"url": ...}, "profile": {"flow": "load_profile"}}, ...}`.
+    fn parallel(&mut self, data: &N<T>, at: Loc) -> Kind {
+        let mut branches = Vec::new();
+        match data.get("branches") {
+            Some(Node {
+                kind: NodeKind::Object(members),
+                ..
+            }) => {
+                if members.is_empty() {
+                    self.error(
+                        Code::MissingField,
+                        at,
+                        "`parallel` needs at least one branch",
+                    );
+                }
+                for m in members {
+                    let key_at = self.key_loc(m);
+                    let b = &m.value;
+                    if !matches!(b.kind, NodeKind::Object(_)) {
+                        self.wrong_type(
+                            b,
+                            &format!("branch `{}`", m.key),
+                            "an object with `url` or `flow`",
+                        );
+                        continue;
+                    }
+                    match (b.get("url"), b.get("flow")) {
+                        (Some(_), None) => {
+                            let specs: Vec<(&str, bool)> = catalog::builtin("request")
+                                .and_then(|k| k.fields)
+                                .unwrap_or(&[])
+                                .iter()
+                                .filter(|f| !f.name.starts_with("next_action"))
+                                .map(|f| (f.name, f.required))
+                                .collect();
+                            self.check_fields("request", key_at, b, &specs);
+                            branches.push((
+                                m.key.clone(),
+                                ParallelBranch::Request(Box::new(self.request(b))),
+                            ));
+                        }
+                        (None, Some(_)) => {
+                            self.check_fields("parallel branch", key_at, b, &[("flow", true)]);
+                            branches.push((
+                                m.key.clone(),
+                                ParallelBranch::Flow(self.flow_ref(b, "flow", key_at)),
+                            ));
+                        }
+                        _ => {
+                            self.error(
+                                Code::MissingField,
+                                key_at,
+                                format!("branch `{}` needs either a `url` (a request) or a `flow` (a sub-flow)", m.key),
+                            );
+                        }
+                    }
+                }
+            }
+            Some(other) => self.wrong_type(other, "`branches`", "an object of named branches"),
+            None => {}
+        }
+        Kind::Parallel(Parallel {
+            branches,
+            success: self.edge_field(data, "next_action_success"),
+            fail: self.edge_field(data, "next_action_fail"),
+        })
     }
 
     fn looping(&mut self, data: &N<T>, at: Loc) -> Kind {

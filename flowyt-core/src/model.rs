@@ -250,6 +250,8 @@ pub enum Kind {
     Handle(FlowRef),
     /// `loop`: runs a sub-flow for each item of a list.
     Loop(Loop),
+    /// `parallel`: runs several requests or sub-flows at once and joins their results.
+    Parallel(Parallel),
     /// `sql_db`, `mongodb`, `redis`: legacy integrations flowyt does not run.
     Integration(Data),
     /// A custom action registered with the runtime.
@@ -263,7 +265,11 @@ impl Kind {
     pub fn branches(&self) -> bool {
         matches!(
             self,
-            Kind::Request(_) | Kind::Switch(_) | Kind::Validation(_) | Kind::Custom(_)
+            Kind::Request(_)
+                | Kind::Switch(_)
+                | Kind::Validation(_)
+                | Kind::Custom(_)
+                | Kind::Parallel(_)
         )
     }
 
@@ -275,6 +281,7 @@ impl Kind {
                 vec![(&v.success, EdgeKind::Success), (&v.fail, EdgeKind::Fail)]
             }
             Kind::Custom(c) => vec![(&c.success, EdgeKind::Success), (&c.fail, EdgeKind::Fail)],
+            Kind::Parallel(p) => vec![(&p.success, EdgeKind::Success), (&p.fail, EdgeKind::Fail)],
             Kind::Switch(s) => s
                 .conditions
                 .iter()
@@ -451,6 +458,26 @@ pub struct Custom {
     pub success: Edge,
     /// `next_action_fail`, taken when it returns `Err`.
     pub fail: Edge,
+}
+
+/// `parallel` data: named branches run concurrently; all must succeed for the success branch.
+#[derive(Clone, Debug, Default)]
+pub struct Parallel {
+    /// The branches, in source order.
+    pub branches: Vec<(String, ParallelBranch)>,
+    /// `next_action_success`: every branch succeeded.
+    pub success: Edge,
+    /// `next_action_fail`: at least one failed.
+    pub fail: Edge,
+}
+
+/// One branch of a `parallel` action.
+#[derive(Clone, Debug)]
+pub enum ParallelBranch {
+    /// A request (`{"url": ..., "method": ...}`, the data of a `request` action).
+    Request(Box<Request>),
+    /// A sub-flow (`{"flow": "name"}`), run like `handle`.
+    Flow(FlowRef),
 }
 
 /// The flow named by `jump` (`next_flow`), `handle` (`flow`) or `loop` (`flow`).

@@ -406,21 +406,7 @@ pub fn for_each_data<'a>(kind: &'a Kind, f: &mut dyn FnMut(&'a Data)) {
         | Kind::Integration(d)
         | Kind::Unknown(d) => f(d),
         Kind::Custom(c) => f(&c.data),
-        Kind::Request(r) => {
-            f(&r.url);
-            f(&r.method);
-            f(&r.headers);
-            for d in r
-                .body
-                .iter()
-                .chain(&r.timeout)
-                .chain(&r.retries)
-                .chain(&r.retry_delay)
-                .chain(&r.retry_unsafe)
-            {
-                f(d);
-            }
-        }
+        Kind::Request(r) => request_data(r, f),
         Kind::Response(r) => {
             if let Some(d) = &r.status {
                 f(d);
@@ -440,33 +426,67 @@ pub fn for_each_data<'a>(kind: &'a Kind, f: &mut dyn FnMut(&'a Data)) {
             f(&l.items);
             f(&l.flow.flow);
         }
+        Kind::Parallel(p) => {
+            for (_, b) in &p.branches {
+                match b {
+                    ParallelBranch::Request(r) => request_data(r, f),
+                    ParallelBranch::Flow(r) => f(&r.flow),
+                }
+            }
+        }
     }
 }
 
-/// Rule: `jump`, `handle` and `loop` name flows of the workspace.
+fn request_data<'a>(r: &'a Request, f: &mut dyn FnMut(&'a Data)) {
+    f(&r.url);
+    f(&r.method);
+    f(&r.headers);
+    for d in r
+        .body
+        .iter()
+        .chain(&r.timeout)
+        .chain(&r.retries)
+        .chain(&r.retry_delay)
+        .chain(&r.retry_unsafe)
+    {
+        f(d);
+    }
+}
+
+/// Rule: `jump`, `handle`, `loop` and `parallel` name flows of the workspace.
 fn flow_refs(flow: &Flow, cx: Context<'_>, out: &mut Vec<Diagnostic>) {
     for a in &flow.actions {
-        let (r, field) = match &a.kind {
-            Kind::Jump(r) => (r, "next_flow"),
-            Kind::Handle(r) => (r, "flow"),
-            Kind::Loop(l) => (&l.flow, "flow"),
+        let refs: Vec<(&FlowRef, &str)> = match &a.kind {
+            Kind::Jump(r) => vec![(r, "next_flow")],
+            Kind::Handle(r) => vec![(r, "flow")],
+            Kind::Loop(l) => vec![(&l.flow, "flow")],
+            Kind::Parallel(p) => p
+                .branches
+                .iter()
+                .filter_map(|(_, b)| match b {
+                    ParallelBranch::Flow(r) => Some((r, "flow")),
+                    ParallelBranch::Request(_) => None,
+                })
+                .collect(),
             _ => continue,
         };
-        if r.flow.as_const().is_some_and(serde_json::Value::is_null) {
-            continue; // missing field, reported by lowering
-        }
-        let (Some(name), Some(flows)) = (r.literal(), cx.flows) else {
-            continue;
-        };
-        if !flows.contains(name) {
-            out.push(
-                Diagnostic::error(
-                    Code::UnknownFlow,
-                    r.loc,
-                    format!("`{field}` names unknown flow `{name}`"),
-                )
-                .with_help(suggest::help_for(name, flows.iter().map(String::as_str))),
-            );
+        for (r, field) in refs {
+            if r.flow.as_const().is_some_and(serde_json::Value::is_null) {
+                continue; // missing field, reported by lowering
+            }
+            let (Some(name), Some(flows)) = (r.literal(), cx.flows) else {
+                continue;
+            };
+            if !flows.contains(name) {
+                out.push(
+                    Diagnostic::error(
+                        Code::UnknownFlow,
+                        r.loc,
+                        format!("`{field}` names unknown flow `{name}`"),
+                    )
+                    .with_help(suggest::help_for(name, flows.iter().map(String::as_str))),
+                );
+            }
         }
     }
 }

@@ -369,6 +369,33 @@ impl Runner<'_> {
         self.trace.is_some()
     }
 
+    /// A runner for a branch that runs beside others (`parallel`): same run, own counters.
+    pub(crate) fn child(&self) -> Runner<'_> {
+        Runner {
+            shared: self.shared,
+            steps: 0,
+            request_id: self.request_id.clone(),
+            trace: self.trace.as_ref().map(|_| Vec::new()),
+        }
+    }
+
+    /// Counts a finished child's steps against this run's budget.
+    pub(crate) fn absorb_steps(&mut self, steps: u64) -> Result<(), String> {
+        self.steps += steps;
+        if self.steps > self.shared.settings.limits.max_steps {
+            return Err(format!(
+                "the run executed more than {} actions and was stopped",
+                self.shared.settings.limits.max_steps
+            ));
+        }
+        Ok(())
+    }
+
+    /// Steps taken so far.
+    pub(crate) fn steps(&self) -> u64 {
+        self.steps
+    }
+
     /// Runs a sub-flow (`handle`, `loop`) on a copy of the context. Returns the sub-flow's
     /// result as the legacy engine exposed it (`{"data", "status", "headers"}`, `{}` or
     /// `{"exception": ...}`) and the sub-flow's workspace variables.

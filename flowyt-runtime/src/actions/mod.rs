@@ -1,5 +1,6 @@
 //! One module per action kind; [`execute`] dispatches.
 
+mod parallel;
 mod request;
 mod switch;
 
@@ -296,6 +297,7 @@ pub(crate) async fn execute<'a>(
                 evaluated,
             )
         }
+        Kind::Parallel(p) => parallel::run(runner, ctx, action, p).await?,
         Kind::Integration(_) => {
             return Err(fail(
                 action,
@@ -343,7 +345,7 @@ pub(crate) async fn execute<'a>(
     })
 }
 
-fn flow_name(action: &Action, v: &Value) -> Result<String, RunError> {
+pub(super) fn flow_name(action: &Action, v: &Value) -> Result<String, RunError> {
     match v {
         Value::String(s) if !s.is_empty() => Ok(s.clone()),
         other => Err(fail(

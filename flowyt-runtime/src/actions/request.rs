@@ -25,6 +25,24 @@ pub(super) async fn run<'a>(
     action: &'a Action,
     r: &'a Request,
 ) -> Result<(Effect<'a>, Value), RunError> {
+    let (produced, ok, evaluated) = call(runner, ctx, action, r).await?;
+    Ok((
+        Effect::Continue {
+            produced: Some(produced),
+            branch: Some(if ok { &r.success } else { &r.fail }),
+        },
+        evaluated,
+    ))
+}
+
+/// Makes the call a request describes: its result (`response` for the next action), whether
+/// it succeeded, and its evaluated data for the trace.
+pub(super) async fn call(
+    runner: &Runner<'_>,
+    ctx: &Ctx,
+    action: &Action,
+    r: &Request,
+) -> Result<(ResponseSlot, bool, Value), RunError> {
     let url = eval(action, &r.url, ctx)?;
     let method_v = eval(action, &r.method, ctx)?;
     let headers_v = eval(action, &r.headers, ctx)?;
@@ -200,13 +218,7 @@ pub(super) async fn run<'a>(
             )
         }
     };
-    Ok((
-        Effect::Continue {
-            produced: Some(produced),
-            branch: Some(if ok { &r.success } else { &r.fail }),
-        },
-        evaluated,
-    ))
+    Ok((produced, ok, evaluated))
 }
 
 /// Most retries a request action may ask for.

@@ -72,6 +72,7 @@ pub fn upstream() -> Router {
         )
         .route("/echo", any(echo))
         .route("/flaky/{key}/{failures}", any(flaky))
+        .route("/barrier/{key}", get_route(barrier))
         .route("/{site}/search", get_route(|Path(site): Path<String>, Query(q): Query<HashMap<String, String>>| async move {
             axum::Json(json!({"site_id": site, "query": q.get("q"), "results": [{"price": 10.0}, {"price": 20.0}]}))
         }))
@@ -90,6 +91,31 @@ async fn repos(Path(user): Path<String>, Query(q): Query<HashMap<String, String>
         {"name": format!("{user}-two"), "sort": q.get("sort")}
     ]))
     .into_response()
+}
+
+/// Answers only once two calls with the same `key` are waiting (504 after 5 s otherwise): a
+/// flow that gets both answers made its calls concurrently.
+async fn barrier(Path(key): Path<String>) -> Response {
+    type Barriers = std::sync::Mutex<Option<HashMap<String, std::sync::Arc<tokio::sync::Barrier>>>>;
+    static BARRIERS: Barriers = std::sync::Mutex::new(None);
+    let b = {
+        let mut guard = BARRIERS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        guard
+            .get_or_insert_with(HashMap::new)
+            .entry(key.clone())
+            .or_insert_with(|| std::sync::Arc::new(tokio::sync::Barrier::new(2)))
+            .clone()
+    };
+    match tokio::time::timeout(Duration::from_secs(5), b.wait()).await {
+        Ok(_) => axum::Json(json!({"met": key})).into_response(),
+        Err(_) => (
+            StatusCode::GATEWAY_TIMEOUT,
+            axum::Json(json!({"alone": key})),
+        )
+            .into_response(),
+    }
 }
 
 /// 503 for the first `failures` calls with this `key`, then 200 with the call count.
