@@ -4,6 +4,7 @@ mod check;
 mod dotenv;
 mod graph;
 mod publish;
+mod registry;
 mod run;
 mod serve;
 mod store;

@@ -261,7 +261,11 @@ async fn serve_async(
         return ExitCode::FAILURE;
     }
     tokio::spawn(scheduler(app.clone()));
+    // The embedded Eureka registry: open without a token, services must register themselves.
+    let eureka = crate::registry::Registry::new(crate::registry::Limits::default());
+    tokio::spawn(crate::registry::evict_expired(eureka.clone()));
     let router = Router::new()
+        .nest("/eureka", crate::registry::router(eureka))
         .route("/_workspaces/routes", get(routes))
         .route("/_engine/routes", get(routes))
         .route("/_engine/ping", get(ping))
