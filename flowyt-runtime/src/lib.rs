@@ -67,6 +67,12 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
+/// A `reqwest` client configured as flowyt's own (rustls with the `ring` provider installed,
+/// connection pooling): use it for your own calls beside flowyt.
+pub fn http_client() -> Result<reqwest::Client, BuildError> {
+    client::build().map_err(BuildError)
+}
+
 /// Registries and the shared HTTP client; cheap to clone.
 #[derive(Clone)]
 pub struct Engine {
