@@ -32,12 +32,18 @@ mod kw {
     syn::custom_keyword!(actions);
     syn::custom_keyword!(id);
     syn::custom_keyword!(name);
+    syn::custom_keyword!(params);
+    syn::custom_keyword!(schedule);
 }
 
 /// A whole `flow! { ... }`.
 pub(crate) struct FlowInput {
     pub id: Option<Value>,
     pub name: Option<Value>,
+    /// `params = { usuario_id: { type: "integer", minimum: 1, required: true } };`
+    pub params: Option<Value>,
+    /// `schedule = { every: 60 };` or `schedule = { cron: "*/5 * * * *" };`
+    pub schedule: Option<Value>,
     /// The typed custom actions of `actions = [...]`.
     pub actions: Vec<syn::Path>,
     pub pipeline: Vec<ActionDef>,
@@ -139,6 +145,8 @@ impl Parse for FlowInput {
         let mut flow = FlowInput {
             id: None,
             name: None,
+            params: None,
+            schedule: None,
             actions: Vec::new(),
             pipeline: Vec::new(),
         };
@@ -152,6 +160,14 @@ impl Parse for FlowInput {
                 input.parse::<kw::name>()?;
                 input.parse::<Token![=]>()?;
                 flow.name = Some(input.parse()?);
+            } else if lookahead.peek(kw::params) {
+                input.parse::<kw::params>()?;
+                input.parse::<Token![=]>()?;
+                flow.params = Some(input.parse()?);
+            } else if lookahead.peek(kw::schedule) {
+                input.parse::<kw::schedule>()?;
+                input.parse::<Token![=]>()?;
+                flow.schedule = Some(input.parse()?);
             } else if lookahead.peek(kw::actions) {
                 input.parse::<kw::actions>()?;
                 input.parse::<Token![=]>()?;
@@ -496,6 +512,12 @@ impl FlowInput {
         }
         if let Some(name) = &self.name {
             members.push(member("name", name.span(), name.to_node(table)));
+        }
+        if let Some(params) = &self.params {
+            members.push(member("params", params.span(), params.to_node(table)));
+        }
+        if let Some(schedule) = &self.schedule {
+            members.push(member("schedule", schedule.span(), schedule.to_node(table)));
         }
         let pipeline = self.pipeline.iter().map(|a| a.to_node(table)).collect();
         let site = Span::call_site();
