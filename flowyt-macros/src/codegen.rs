@@ -53,11 +53,21 @@ pub(crate) fn expand_flow(input: TokenStream) -> syn::Result<TokenStream> {
     let actions = parsed.custom_kinds().into_iter().map(|(name, path)| {
         quote_spanned!(syn::spanned::Spanned::span(path)=> #private::action(#name, #path))
     });
+    let functions = crate::flow::function_names(&parsed.functions)
+        .into_iter()
+        .map(|(name, path)| {
+            quote_spanned!(syn::spanned::Spanned::span(path)=> (#name, #path::__flowyt_call as #private::FunctionFn))
+        });
     Ok(quote! {
         {
             #ids
             #checks
-            #private::checked_flow("flow!", #json, ::std::vec![#(#actions),*])
+            #private::checked_flow_with(
+                "flow!",
+                #json,
+                ::std::vec![#(#actions),*],
+                ::std::vec![#(#functions),*],
+            )
         }
     })
 }
@@ -184,7 +194,7 @@ mod tests {
         );
         assert!(out.contains(r#"\"next_action_success\": \"ok\""#), "{out}");
         assert!(
-            out.contains(":: flowyt_runtime :: __private :: checked_flow (\"flow!\""),
+            out.contains(":: flowyt_runtime :: __private :: checked_flow_with (\"flow!\""),
             "{out}"
         );
     }

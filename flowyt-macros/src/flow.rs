@@ -34,6 +34,7 @@ mod kw {
     syn::custom_keyword!(name);
     syn::custom_keyword!(params);
     syn::custom_keyword!(schedule);
+    syn::custom_keyword!(functions);
 }
 
 /// A whole `flow! { ... }`.
@@ -44,6 +45,8 @@ pub(crate) struct FlowInput {
     pub params: Option<Value>,
     /// `schedule = { every: 60 };` or `schedule = { cron: "*/5 * * * *" };`
     pub schedule: Option<Value>,
+    /// `functions = [students::approved_list];`: the `#[flow_function]`s templates may call.
+    pub functions: Vec<syn::Path>,
     /// The typed custom actions of `actions = [...]`.
     pub actions: Vec<syn::Path>,
     pub pipeline: Vec<ActionDef>,
@@ -147,6 +150,7 @@ impl Parse for FlowInput {
             name: None,
             params: None,
             schedule: None,
+            functions: Vec::new(),
             actions: Vec::new(),
             pipeline: Vec::new(),
         };
@@ -168,6 +172,13 @@ impl Parse for FlowInput {
                 input.parse::<kw::schedule>()?;
                 input.parse::<Token![=]>()?;
                 flow.schedule = Some(input.parse()?);
+            } else if lookahead.peek(kw::functions) {
+                input.parse::<kw::functions>()?;
+                input.parse::<Token![=]>()?;
+                let content;
+                bracketed!(content in input);
+                let paths = Punctuated::<syn::Path, Token![,]>::parse_terminated(&content)?;
+                flow.functions.extend(paths);
             } else if lookahead.peek(kw::actions) {
                 input.parse::<kw::actions>()?;
                 input.parse::<Token![=]>()?;
@@ -501,7 +512,12 @@ impl FlowInput {
 
     /// The catalog the flow is checked against: the built-ins plus the declared actions.
     pub(crate) fn catalog(&self) -> Catalog {
-        catalog(&self.actions)
+        let mut catalog = catalog(&self.actions);
+        // Once a flow declares its functions, calling any other one is an error.
+        for (name, _) in function_names(&self.functions) {
+            catalog.add_function(name);
+        }
+        catalog
     }
 
     /// The flow as the JSON tree a legacy file would give (`{"id", "name", "pipeline"}`).
@@ -539,6 +555,23 @@ pub(crate) fn custom_kinds(paths: &[syn::Path]) -> Vec<(String, &syn::Path)> {
 }
 
 /// The built-ins plus the declared actions.
+/// The template name of each declared function: its path with `.` (`students::approved_list`
+/// is `${function.students.approved_list(..)}`).
+pub(crate) fn function_names(paths: &[syn::Path]) -> Vec<(String, &syn::Path)> {
+    paths
+        .iter()
+        .map(|p| {
+            let name = p
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect::<Vec<_>>()
+                .join(".");
+            (name, p)
+        })
+        .collect()
+}
+
 pub(crate) fn catalog(paths: &[syn::Path]) -> Catalog {
     let mut catalog = Catalog::new();
     for (name, _) in custom_kinds(paths) {

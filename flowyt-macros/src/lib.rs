@@ -12,6 +12,7 @@ mod action;
 mod codegen;
 mod diag;
 mod flow;
+mod function;
 mod include;
 mod paths;
 
@@ -181,4 +182,51 @@ pub fn include_flow(input: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn flow_action(attr: TokenStream, item: TokenStream) -> TokenStream {
     action::expand_flow_action(attr.into(), item.into()).into()
+}
+
+/// Makes a plain function callable from templates as `${function.<path>(args)}`, with typed
+/// arguments (deserialised from the template's values) and a typed result (serialised back).
+///
+/// Declare it in a flow's header with `functions = [path::to::it]`: the flow can then only call
+/// declared functions (a misspelt one is a compile error), and mounting the flow registers them.
+///
+/// ```
+/// use flowyt_runtime::{Engine, Outcome, RunInput, flow};
+/// use serde_json::json;
+///
+/// mod students {
+///     #[flowyt_runtime::flow_function]
+///     pub fn approved(scores: Vec<u32>, min: u32) -> Vec<u32> {
+///         scores.into_iter().filter(|s| *s >= min).collect()
+///     }
+/// }
+///
+/// let f = flow! {
+///     functions = [students::approved];
+///     1: response { data: "${function.students.approved([4, 7, 9], 6)}" };
+/// };
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let run = f.service(&Engine::new().unwrap()).run(RunInput::default()).await;
+/// let Outcome::Response { body, .. } = run.outcome else { panic!() };
+/// assert_eq!(body.to_value(), json!([7, 9]));
+/// # });
+/// ```
+///
+/// It takes a plain `fn`, not an `async fn`:
+///
+/// ```compile_fail
+/// #[flowyt_runtime::flow_function]
+/// async fn double(n: i64) -> i64 { n * 2 }
+/// ```
+#[proc_macro_attribute]
+pub fn flow_function(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let item2 = proc_macro2::TokenStream::from(item.clone());
+    match function::expand(attr.into(), item2.clone()) {
+        Ok(tokens) => tokens.into(),
+        Err(e) => {
+            let mut out = item2;
+            out.extend(e.to_compile_error());
+            out.into()
+        }
+    }
 }

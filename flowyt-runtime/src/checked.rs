@@ -20,6 +20,7 @@ pub struct CheckedFlow {
     pub(crate) flow: Flow,
     pub(crate) json: &'static str,
     pub(crate) actions: Vec<(&'static str, Arc<dyn CustomAction>)>,
+    pub(crate) functions: Vec<(&'static str, crate::__private::FunctionFn)>,
 }
 
 impl std::fmt::Debug for CheckedFlow {
@@ -63,6 +64,12 @@ impl CheckedFlow {
         for (name, action) in &self.actions {
             builder.actions.insert((*name).to_string(), action.clone());
         }
+        for (path, f) in &self.functions {
+            let f = *f;
+            builder
+                .functions
+                .insert(*path, move |args: &[serde_json::Value]| f(args));
+        }
         builder
     }
 
@@ -91,6 +98,14 @@ impl CheckedFlow {
                 .actions
                 .map
                 .insert((*name).to_string(), action.clone());
+        }
+        if !self.functions.is_empty() {
+            let mut functions = (*engine.functions).clone();
+            for (path, f) in &self.functions {
+                let f = *f;
+                functions.insert(*path, move |args: &[serde_json::Value]| f(args));
+            }
+            engine.functions = Arc::new(functions);
         }
         engine
     }

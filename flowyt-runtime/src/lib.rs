@@ -47,7 +47,7 @@ pub use error::{FailedAction, RunError};
 pub use flowyt_core as core;
 pub use flowyt_core::validate::Strictness;
 pub use flowyt_core::workspace::LoadError;
-pub use flowyt_macros::{flow, flow_action, include_flow};
+pub use flowyt_macros::{flow, flow_action, flow_function, include_flow};
 pub use functions::Functions;
 pub use http::MASKED_ERROR;
 

@@ -33,11 +33,25 @@ pub fn action<A: TypedAction>(name: &'static str, action: A) -> NamedAction {
 /// `flowyt-core` version the macro used, so it cannot fail; if it ever does, that is a bug in
 /// flowyt, reported with every diagnostic.
 pub fn checked_flow(name: &str, json: &'static str, actions: Vec<NamedAction>) -> CheckedFlow {
-    match build(name, json, &actions) {
+    checked_flow_with(name, json, actions, Vec::new())
+}
+
+/// A `#[flow_function]`'s generated caller: template values in, a value or a message out.
+pub type FunctionFn = fn(&[serde_json::Value]) -> Result<serde_json::Value, String>;
+
+/// Like [`checked_flow`], with the `#[flow_function]`s the flow declared (`functions = [...]`).
+pub fn checked_flow_with(
+    name: &str,
+    json: &'static str,
+    actions: Vec<NamedAction>,
+    functions: Vec<(&'static str, FunctionFn)>,
+) -> CheckedFlow {
+    match build(name, json, &actions, &functions) {
         Ok(flow) => CheckedFlow {
             flow,
             json,
             actions,
+            functions,
         },
         Err(e) => panic!(
             "flowyt bug: a flow checked at compile time failed to load at run time \
@@ -50,10 +64,14 @@ fn build(
     name: &str,
     json: &str,
     actions: &[NamedAction],
+    functions: &[(&'static str, FunctionFn)],
 ) -> Result<Flow, flowyt_core::workspace::LoadError> {
     let mut catalog = Catalog::new();
     for (kind, _) in actions {
         catalog.add_kind(*kind, CustomKind::default());
+    }
+    for (path, _) in functions {
+        catalog.add_function(*path);
     }
     Flow::from_json_named(name, json, &catalog)
 }
@@ -179,7 +197,7 @@ mod tests {
         ));
         assert_eq!(flow.custom_actions().collect::<Vec<_>>(), ["double"]);
         assert!(
-            build("t.json", json, &[]).is_err(),
+            build("t.json", json, &[], &[]).is_err(),
             "unknown kind without the catalog"
         );
     }
