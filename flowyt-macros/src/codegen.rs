@@ -49,6 +49,7 @@ pub(crate) fn expand_flow(input: TokenStream) -> syn::Result<TokenStream> {
 
     let private = paths::private();
     let ids = id_enum(&flow, &table);
+    let machine = machine(&flow, &table);
     let checks = input_checks(&parsed);
     let actions = parsed.custom_kinds().into_iter().map(|(name, path)| {
         quote_spanned!(syn::spanned::Spanned::span(path)=> #private::action(#name, #path))
@@ -61,12 +62,14 @@ pub(crate) fn expand_flow(input: TokenStream) -> syn::Result<TokenStream> {
     Ok(quote! {
         {
             #ids
+            #machine
             #checks
-            #private::checked_flow_with(
+            #private::checked_machine(
                 "flow!",
                 #json,
                 ::std::vec![#(#actions),*],
                 ::std::vec![#(#functions),*],
+                ::core::option::Option::Some(__flowyt_machine),
             )
         }
     })
@@ -110,8 +113,67 @@ fn id_enum(flow: &Flow, table: &Table) -> TokenStream {
         // Not every id is the target of an edge (the entry is not), and the enum only exists
         // for rustc and editors to check the edges.
         #[allow(non_camel_case_types, dead_code)]
+        #[derive(Clone, Copy)]
         enum __FlowytAction { #(#defs),* }
         const _: &[(__FlowytAction, __FlowytAction)] = &[#(#edges),*];
+    }
+}
+
+/// The state machine over the id enum: for each action and the branch it chose, the next
+/// action (or the end). Only what the flow leaves to run time (a dynamic `next_action`, a
+/// branch without a target) answers `Step::Runtime`.
+fn machine(flow: &Flow, table: &Table) -> TokenStream {
+    let private = paths::private();
+    let variant = |i: usize| {
+        let a = &flow.actions[i];
+        let v = variant_name(&a.id, i, Span::call_site());
+        let _ = table;
+        quote!(__FlowytAction::#v)
+    };
+    let index: HashMap<&str, usize> = flow
+        .actions
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.id.as_str(), i))
+        .collect();
+    let mut arms = Vec::new();
+    for (i, action) in flow.actions.iter().enumerate() {
+        let from = variant(i);
+        match &action.next {
+            Next::End => arms.push(quote!((#from, _) => #private::Step::End,)),
+            Next::To(t) => {
+                if let Some(&j) = index.get(t.id.as_str()) {
+                    let to = variant(j);
+                    arms.push(quote!((#from, _) => #private::Step::To(#to as usize),));
+                }
+            }
+            Next::Branch(_) => {
+                for (k, (edge, _)) in action.kind.edges().into_iter().enumerate() {
+                    if let Some(j) = edge.target().and_then(|t| index.get(t.id.as_str())) {
+                        let to = variant(*j);
+                        arms.push(quote!((#from, ::core::option::Option::Some(#k)) => #private::Step::To(#to as usize),));
+                    }
+                }
+            }
+            Next::Dynamic(_) => {}
+        }
+    }
+    let all = (0..flow.actions.len()).map(variant);
+    quote! {
+        fn __flowyt_machine(
+            state: usize,
+            choice: ::core::option::Option<usize>,
+        ) -> #private::Step {
+            const ACTIONS: &[__FlowytAction] = &[#(#all),*];
+            let ::core::option::Option::Some(&current) = ACTIONS.get(state) else {
+                return #private::Step::Runtime;
+            };
+            #[allow(unreachable_patterns)]
+            match (current, choice) {
+                #(#arms)*
+                _ => #private::Step::Runtime,
+            }
+        }
     }
 }
 
@@ -194,7 +256,7 @@ mod tests {
         );
         assert!(out.contains(r#"\"next_action_success\": \"ok\""#), "{out}");
         assert!(
-            out.contains(":: flowyt_runtime :: __private :: checked_flow_with (\"flow!\""),
+            out.contains(":: flowyt_runtime :: __private :: checked_machine (\"flow!\""),
             "{out}"
         );
     }

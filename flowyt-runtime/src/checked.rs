@@ -21,6 +21,8 @@ pub struct CheckedFlow {
     pub(crate) json: &'static str,
     pub(crate) actions: Vec<(&'static str, Arc<dyn CustomAction>)>,
     pub(crate) functions: Vec<(&'static str, crate::__private::FunctionFn)>,
+    /// The state machine `flow!` generated from the flow's edges (`include_flow!` has none).
+    pub(crate) machine: Option<crate::__private::Machine>,
 }
 
 impl std::fmt::Debug for CheckedFlow {
@@ -88,7 +90,8 @@ impl CheckedFlow {
 
     /// Like [`CheckedFlow::service`], with workspace settings (`env`, limits, debug).
     pub fn service_with(&self, engine: &Engine, settings: Settings) -> FlowService {
-        self.with_actions(engine).flow(self.flow.clone(), settings)
+        self.with_actions(engine)
+            .flow_with_machine(self.flow.clone(), settings, self.machine)
     }
 
     fn with_actions(&self, engine: &Engine) -> Engine {
@@ -127,11 +130,15 @@ impl Engine {
             settings,
             ..Default::default()
         };
+        let mut machines = std::collections::HashMap::new();
         for (key, flow) in flows {
             engine = flow.with_actions(&engine);
+            if let Some(m) = flow.machine {
+                machines.insert(key.to_string(), m);
+            }
             ws.flows.insert(key.to_string(), flow.flow);
         }
-        engine.workspace(ws)
+        engine.workspace_with_machines(ws, &machines)
     }
 }
 

@@ -20,11 +20,29 @@ use std::sync::Arc;
 use std::time::Instant;
 use tracing::Instrument;
 
-/// A flow ready to run: the model plus an id index built once.
+/// Where a `flow!`'s generated state machine goes after an action.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// To the action at this index.
+    To(usize),
+    /// The flow ends here.
+    End,
+    /// Not known at compile time (a dynamic `next_action`, a branch without a target): the
+    /// engine resolves it as for a JSON flow.
+    Runtime,
+}
+
+/// A `flow!`'s generated transition function: the current action's index and the index of
+/// the branch it chose (in `Kind::edges()` order) to the next step.
+pub type Machine = fn(usize, Option<usize>) -> Step;
+
+/// A flow ready to run: the model plus an id index built once, and, for a `flow!`, the state
+/// machine rustc compiled from its edges.
 #[derive(Debug)]
 pub(crate) struct CompiledFlow {
     pub flow: Flow,
     index: HashMap<String, usize>,
+    machine: Option<Machine>,
 }
 
 impl CompiledFlow {
@@ -34,7 +52,16 @@ impl CompiledFlow {
             // Duplicates are rejected by the validator; keep the first if a legacy flow has them.
             index.entry(a.id.clone()).or_insert(i);
         }
-        CompiledFlow { flow, index }
+        CompiledFlow {
+            flow,
+            index,
+            machine: None,
+        }
+    }
+
+    pub(crate) fn with_machine(mut self, machine: Option<Machine>) -> CompiledFlow {
+        self.machine = machine;
+        self
     }
 }
 
@@ -288,6 +315,25 @@ impl Runner<'_> {
             };
             // `response` lives for exactly one action: the one after its producer.
             ctx.response = produced.unwrap_or_else(|| Value::Object(Map::new()).into());
+            // A `flow!` moves through its generated state machine; what it cannot know at
+            // compile time falls through to the resolution JSON flows use.
+            if let Some(machine) = flow.machine {
+                let choice = branch.and_then(|b| {
+                    action
+                        .kind
+                        .edges()
+                        .iter()
+                        .position(|(e, _)| std::ptr::eq(*e, b))
+                });
+                match machine(idx, choice) {
+                    Step::To(next) if next < flow.flow.actions.len() => {
+                        idx = next;
+                        continue;
+                    }
+                    Step::End => return Ok(Walk::End(FlowEnd::Ended)),
+                    _ => {}
+                }
+            }
             let branch_id = match branch {
                 Some(edge) => self.resolve_edge(ctx, action, edge)?,
                 None => None,

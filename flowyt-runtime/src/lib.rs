@@ -200,10 +200,22 @@ impl Engine {
 
     /// Prepares a checked workspace for running.
     pub fn workspace(&self, ws: core_ws::Workspace) -> Workspace {
+        self.workspace_with_machines(ws, &HashMap::new())
+    }
+
+    /// Like [`Engine::workspace`], with the generated state machines of `flow!`s by flow key.
+    pub(crate) fn workspace_with_machines(
+        &self,
+        ws: core_ws::Workspace,
+        machines: &HashMap<String, engine::Machine>,
+    ) -> Workspace {
         let flows = ws
             .flows
             .into_iter()
-            .map(|(k, f)| (k, Arc::new(CompiledFlow::new(f))))
+            .map(|(k, f)| {
+                let compiled = CompiledFlow::new(f).with_machine(machines.get(&k).copied());
+                (k, Arc::new(compiled))
+            })
             .collect();
         let s = &ws.settings;
         let discovery = discovery::Discovery::new(s);
@@ -239,13 +251,27 @@ impl Engine {
 
     /// Wraps a checked flow as a [`FlowService`].
     pub fn flow(&self, flow: Flow, settings: Settings) -> FlowService {
+        self.flow_with_machine(flow, settings, None)
+    }
+
+    /// Like [`Engine::flow`], driven by a `flow!`'s generated state machine.
+    pub(crate) fn flow_with_machine(
+        &self,
+        flow: Flow,
+        settings: Settings,
+        machine: Option<engine::Machine>,
+    ) -> FlowService {
         let mut ws = core_ws::Workspace {
             name: "flow".into(),
             settings,
             ..Default::default()
         };
         ws.flows.insert("main".into(), flow);
-        let ws = self.workspace(ws);
+        let machines: HashMap<String, engine::Machine> = machine
+            .map(|m| ("main".to_string(), m))
+            .into_iter()
+            .collect();
+        let ws = self.workspace_with_machines(ws, &machines);
         FlowService {
             shared: ws.shared,
             key: Arc::from("main"),

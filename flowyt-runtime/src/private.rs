@@ -39,6 +39,8 @@ pub fn checked_flow(name: &str, json: &'static str, actions: Vec<NamedAction>) -
 /// A `#[flow_function]`'s generated caller: template values in, a value or a message out.
 pub type FunctionFn = fn(&[serde_json::Value]) -> Result<serde_json::Value, String>;
 
+pub use crate::engine::{Machine, Step};
+
 /// Like [`checked_flow`], with the `#[flow_function]`s the flow declared (`functions = [...]`).
 pub fn checked_flow_with(
     name: &str,
@@ -46,12 +48,25 @@ pub fn checked_flow_with(
     actions: Vec<NamedAction>,
     functions: Vec<(&'static str, FunctionFn)>,
 ) -> CheckedFlow {
+    checked_machine(name, json, actions, functions, None)
+}
+
+/// What `flow!` expands to: the flow, its declared actions and functions, and the state
+/// machine generated from its edges, which the engine follows instead of looking ids up.
+pub fn checked_machine(
+    name: &str,
+    json: &'static str,
+    actions: Vec<NamedAction>,
+    functions: Vec<(&'static str, FunctionFn)>,
+    machine: Option<Machine>,
+) -> CheckedFlow {
     match build(name, json, &actions, &functions) {
         Ok(flow) => CheckedFlow {
             flow,
             json,
             actions,
             functions,
+            machine,
         },
         Err(e) => panic!(
             "flowyt bug: a flow checked at compile time failed to load at run time \
@@ -125,6 +140,43 @@ mod tests {
     use super::*;
     use crate::ActionContext;
     use serde::Deserialize;
+
+    const TWO_WAYS: &str = r#"{"pipeline": [
+        {"id": "s", "action": "start", "data": {}, "next_action": "${'a' if pipeline.next_action is None else 'b'}"},
+        {"id": "a", "action": "response", "data": {"data": "a"}, "next_action": null},
+        {"id": "b", "action": "response", "data": {"data": "b"}, "next_action": null}
+    ]}"#;
+
+    fn to_b(state: usize, _choice: Option<usize>) -> Step {
+        if state == 0 {
+            Step::To(2)
+        } else {
+            Step::Runtime
+        }
+    }
+
+    fn runtime_only(_state: usize, _choice: Option<usize>) -> Step {
+        Step::Runtime
+    }
+
+    #[tokio::test]
+    async fn the_generated_machine_drives_control_flow() {
+        let engine = crate::Engine::new().expect("engine");
+        let run = |machine: Machine| {
+            let flow = checked_machine("t", TWO_WAYS, Vec::new(), Vec::new(), Some(machine));
+            let service = flow.service(&engine);
+            async move {
+                match service.run(crate::RunInput::default()).await.outcome {
+                    crate::Outcome::Response { body, .. } => body.to_value(),
+                    other => panic!("{other:?}"),
+                }
+            }
+        };
+        // The machine, not the JSON's `next_action`, decides where the run goes...
+        assert_eq!(run(to_b).await, serde_json::json!("b"));
+        // ...and what it leaves to run time is resolved as for a JSON flow.
+        assert_eq!(run(runtime_only).await, serde_json::json!("a"));
+    }
 
     #[derive(Deserialize, Debug, PartialEq)]
     struct In {
