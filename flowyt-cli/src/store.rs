@@ -82,11 +82,12 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
 const COLUMNS: &str =
     "workspace, flow, run_id, status, conf, queued_at, started_at, ended_at, result, trace, error";
 
-impl RunStore for SqliteStore {
-    fn insert(&self, run: &RunRecord) -> Result<(), StoreError> {
+impl SqliteStore {
+    /// Runs `sql` with the record's fields bound as `?1`..`?11` in `COLUMNS` order.
+    fn write(&self, sql: &str, run: &RunRecord) -> Result<(), StoreError> {
         self.with(|c| {
             c.execute(
-                &format!("INSERT INTO runs ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
+                sql,
                 params![
                     run.workspace,
                     run.flow,
@@ -104,28 +105,24 @@ impl RunStore for SqliteStore {
             .map(|_| ())
         })
     }
+}
+
+impl RunStore for SqliteStore {
+    fn insert(&self, run: &RunRecord) -> Result<(), StoreError> {
+        self.write(
+            &format!(
+                "INSERT INTO runs ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+            ),
+            run,
+        )
+    }
 
     fn update(&self, run: &RunRecord) -> Result<(), StoreError> {
-        self.with(|c| {
-            c.execute(
-                "UPDATE runs SET status = ?4, conf = ?5, queued_at = ?6, started_at = ?7, ended_at = ?8,
-                 result = ?9, trace = ?10, error = ?11 WHERE workspace = ?1 AND flow = ?2 AND run_id = ?3",
-                params![
-                    run.workspace,
-                    run.flow,
-                    run.run_id,
-                    run.status.as_str(),
-                    run.conf.to_string(),
-                    run.queued_at,
-                    run.started_at,
-                    run.ended_at,
-                    to_text(&run.result),
-                    to_text(&run.trace),
-                    run.error
-                ],
-            )
-            .map(|_| ())
-        })
+        self.write(
+            "UPDATE runs SET status = ?4, conf = ?5, queued_at = ?6, started_at = ?7, ended_at = ?8,
+             result = ?9, trace = ?10, error = ?11 WHERE workspace = ?1 AND flow = ?2 AND run_id = ?3",
+            run,
+        )
     }
 
     fn get(

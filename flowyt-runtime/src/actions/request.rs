@@ -50,11 +50,11 @@ pub(super) async fn call(
         Some(d) => Some(eval(action, d, ctx)?),
         None => None,
     };
-    let timeout = match positive(action, ctx, r.timeout.as_ref(), "timeout")? {
+    let timeout = match number(action, ctx, r.timeout.as_ref(), "timeout", false)? {
         Some(t) => t,
         None => runner.shared.settings.limits.request_timeout,
     };
-    let retries = match positive(action, ctx, r.retries.as_ref(), "retries")? {
+    let retries = match number(action, ctx, r.retries.as_ref(), "retries", true)? {
         Some(n) if n.fract() == 0.0 && n <= MAX_RETRIES as f64 => n as u32,
         Some(n) => {
             return Err(fail(
@@ -64,7 +64,8 @@ pub(super) async fn call(
         }
         None => 0,
     };
-    let retry_delay = positive(action, ctx, r.retry_delay.as_ref(), "retry_delay")?.unwrap_or(0.5);
+    let retry_delay =
+        number(action, ctx, r.retry_delay.as_ref(), "retry_delay", false)?.unwrap_or(0.5);
     let retry_unsafe = match &r.retry_unsafe {
         Some(d) => match eval(action, d, ctx)? {
             Value::Bool(b) => b,
@@ -223,19 +224,20 @@ pub(super) async fn call(
 
 /// Most retries a request action may ask for.
 const MAX_RETRIES: u32 = 10;
-
+/// A number field (seconds, counts), if present: positive, or zero when `zero_ok`.
 /// A positive number field (seconds, counts), if present.
-fn positive(
+fn number(
     action: &Action,
     ctx: &Ctx,
     data: Option<&flowyt_core::model::Data>,
     name: &str,
+    zero_ok: bool,
 ) -> Result<Option<f64>, RunError> {
     let Some(d) = data else { return Ok(None) };
     let v = eval(action, d, ctx)?;
     v.as_f64()
         .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-        .filter(|n: &f64| n.is_finite() && *n >= 0.0 && (name == "retries" || *n > 0.0))
+        .filter(|n: &f64| n.is_finite() && (*n > 0.0 || (zero_ok && *n == 0.0)))
         .map(Some)
         .ok_or_else(|| {
             fail(
