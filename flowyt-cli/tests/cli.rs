@@ -173,9 +173,7 @@ fn check_passes_on_the_example() {
 
 #[test]
 fn check_fails_on_a_dangling_id_with_its_location() {
-    let corpus = std::env::var_os("FLOWYT_SHARED")
-        .map_or_else(|| repo().join("../shared"), PathBuf::from)
-        .join("legacy-corpus/flowyt-engine/docs/examples/workspaces/example");
+    let corpus = repo().join("fixtures/legacy/flowyt-engine/docs/examples/workspaces/example");
     let (code, out) = check(&[corpus.to_str().expect("utf-8 path")]);
     assert_eq!(code, 1, "{out}");
     assert!(
@@ -348,9 +346,7 @@ fn graph_draws_labelled_edges() {
 
 #[test]
 fn check_speaks_json_for_tools() {
-    let corpus = std::env::var_os("FLOWYT_SHARED")
-        .map_or_else(|| repo().join("../shared"), PathBuf::from)
-        .join("legacy-corpus/flowyt-engine/docs/examples/workspaces/example");
+    let corpus = repo().join("fixtures/legacy/flowyt-engine/docs/examples/workspaces/example");
     let (code, out, _) = flowyt(&["check", "--format", "json", corpus.to_str().expect("utf-8")]);
     assert_eq!(code, 1);
     let doc: Value = serde_json::from_str(&out).expect("JSON");
@@ -367,9 +363,7 @@ fn check_speaks_json_for_tools() {
 
 #[test]
 fn human_check_output_shows_the_source_line_and_a_caret() {
-    let corpus = std::env::var_os("FLOWYT_SHARED")
-        .map_or_else(|| repo().join("../shared"), PathBuf::from)
-        .join("legacy-corpus/flowyt-engine/docs/examples/workspaces/example");
+    let corpus = repo().join("fixtures/legacy/flowyt-engine/docs/examples/workspaces/example");
     let (_, out, _) = flowyt(&["check", corpus.to_str().expect("utf-8")]);
     assert!(
         out.contains("error[dangling-next]: `next_action` points to unknown action `2`"),
@@ -689,9 +683,7 @@ fn convert_prints_flow_macro_source_or_refuses_a_broken_flow() {
     assert!(out.starts_with("// Converted from examples/workspaces/github/flows/search.json by `flowyt convert`.\nflowyt_runtime::flow! {\n"), "{out}");
     assert!(out.contains("    3: request {\n"), "{out}");
     assert!(out.contains("} -> success: 4, fail: 6;"), "{out}");
-    let corpus = std::env::var_os("FLOWYT_SHARED")
-        .map_or_else(|| repo().join("../shared"), PathBuf::from)
-        .join("legacy-corpus/flowyt-engine/docs/examples/workspaces/example/flows/example.json");
+    let corpus = repo().join("fixtures/legacy/flowyt-engine/docs/examples/workspaces/example/flows/example.json");
     let (code, _, err) = flowyt(&["convert", corpus.to_str().expect("utf-8")]);
     assert_eq!(code, 1);
     assert!(err.contains("error[dangling-next]"), "{err}");

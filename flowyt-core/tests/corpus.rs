@@ -1,4 +1,4 @@
-//! Walks the whole legacy corpus (`shared/legacy-corpus`): every workspace is loaded the way
+//! Walks the whole legacy corpus (`fixtures/legacy`): every workspace is loaded the way
 //! `flowyt serve` loads it (legacy strictness) and the way `flowyt check` does (strict), every
 //! other JSON file is tried as a flow, and the outcome is compared with `fixtures/corpus.txt`.
 
@@ -12,12 +12,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 fn corpus() -> PathBuf {
-    let dir = common::shared_dir().join("legacy-corpus");
-    assert!(
-        dir.is_dir(),
-        "{} is missing: the corpus test needs shared/ beside the repository (or FLOWYT_SHARED)",
-        dir.display()
-    );
+    let dir = common::legacy_corpus();
+    assert!(dir.is_dir(), "{} is missing", dir.display());
     dir
 }
 

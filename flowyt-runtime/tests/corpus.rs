@@ -10,16 +10,8 @@ use std::path::PathBuf;
 use support::*;
 
 fn corpus() -> PathBuf {
-    let shared = std::env::var_os("FLOWYT_SHARED").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
-        PathBuf::from,
-    );
-    let dir = shared.join("legacy-corpus");
-    assert!(
-        dir.is_dir(),
-        "{} is missing (CI has shared/ beside the repository)",
-        dir.display()
-    );
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/legacy");
+    assert!(dir.is_dir(), "{} is missing", dir.display());
     dir
 }
 

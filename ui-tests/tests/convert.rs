@@ -78,12 +78,9 @@ fn canonical(text: &str) -> Value {
 
 #[test]
 fn converted_legacy_flows_compile_and_match() {
-    let shared = std::env::var_os("FLOWYT_SHARED").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
-        PathBuf::from,
-    );
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/legacy");
     let mut files = Vec::new();
-    flow_files(&shared.join("legacy-corpus"), &mut files);
+    flow_files(&corpus, &mut files);
     flow_files(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/workspaces"),
         &mut files,
@@ -91,7 +88,7 @@ fn converted_legacy_flows_compile_and_match() {
     assert!(
         files.len() > 30,
         "the legacy corpus is missing: {}",
-        shared.display()
+        corpus.display()
     );
 
     let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("convert");

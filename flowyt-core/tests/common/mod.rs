@@ -20,12 +20,9 @@ pub fn golden(path: &Path, actual: &str) -> Result<(), String> {
     }
 }
 
-/// `shared/` beside the repository (CI clones main with shared/ next to it), or `FLOWYT_SHARED`.
-pub fn shared_dir() -> PathBuf {
-    std::env::var_os("FLOWYT_SHARED").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
-        PathBuf::from,
-    )
+/// The legacy engine's example flows kept in the repository (`fixtures/legacy/`, see its README).
+pub fn legacy_corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/legacy")
 }
 
 use flowyt_core::expr::{EvalError, Expr, Scope, Template};
