@@ -4,10 +4,8 @@ mod check;
 mod dotenv;
 mod graph;
 mod publish;
-mod registry;
 mod run;
 mod serve;
-mod store;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;

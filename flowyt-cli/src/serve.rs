@@ -7,12 +7,13 @@
 use crate::dotenv;
 use crate::publish;
 use axum::Router;
-use axum::extract::{Path as AxPath, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use flowyt_runtime::core::diag::render_all;
-use flowyt_runtime::runs::{self, RunStore, TriggerError};
+use flowyt_runtime::registry;
+use flowyt_runtime::runs::{self, RunStore};
 use flowyt_runtime::{Engine, Strictness, Workspace};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -75,7 +76,7 @@ pub fn serve(
         let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
         dir.parent().unwrap_or(&dir).join("flowyt-runs.sqlite")
     });
-    let store = match crate::store::SqliteStore::open(&runs_db) {
+    let store = match runs::SqliteStore::open(&runs_db) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
@@ -262,24 +263,30 @@ async fn serve_async(
     }
     tokio::spawn(scheduler(app.clone()));
     // The embedded Eureka registry: open without a token, services must register themselves.
-    let eureka = crate::registry::Registry::new(crate::registry::Limits::default());
-    tokio::spawn(crate::registry::evict_expired(eureka.clone()));
+    let eureka = registry::Registry::new(registry::Limits::default());
+    tokio::spawn(registry::evict_expired(eureka.clone()));
+    let lookup = {
+        let app = app.clone();
+        move |name: &str| {
+            app.current()
+                .workspaces
+                .iter()
+                .find(|w| w.name() == name)
+                .cloned()
+        }
+    };
+    let runs_api = runs::api::router(lookup, app.store.clone()).route_layer(
+        axum::middleware::from_fn_with_state(app.clone(), require_token),
+    );
     let router = Router::new()
-        .nest("/eureka", crate::registry::router(eureka))
+        .nest("/eureka", registry::router(eureka))
+        .merge(runs_api)
         .route("/_workspaces/routes", get(routes))
         .route("/_engine/routes", get(routes))
         .route("/_engine/ping", get(ping))
         .route("/_engine/health", get(health))
         .route("/_engine/reload", get(reload).post(reload))
         .route("/_engine/publish", post(publish::publish))
-        .route(
-            "/_workspaces/{workspace}/flows/{flow}/runs",
-            post(trigger_run).get(list_runs),
-        )
-        .route(
-            "/_workspaces/{workspace}/flows/{flow}/runs/{run_id}",
-            get(get_run),
-        )
         .fallback(dispatch)
         .with_state(app.clone());
     #[cfg(unix)]
@@ -424,115 +431,16 @@ async fn reload(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     }
 }
 
-fn message(status: StatusCode, text: &str) -> Response {
-    (status, axum::Json(json!({ "message": text }))).into_response()
-}
-
-/// `POST /_workspaces/{workspace}/flows/{flow}/runs` with `{"run_id"?, "conf": {...}}`:
-/// starts a background run; `201 {"run_id", "status": "queued"}`.
-async fn trigger_run(
+/// Lets a request through to the operating endpoints it guards when [`App::authorized`].
+async fn require_token(
     State(app): State<Arc<App>>,
-    AxPath((workspace, flow)): AxPath<(String, String)>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
+    req: Request,
+    next: axum::middleware::Next,
 ) -> Response {
-    if !app.authorized(&headers) {
-        return unauthorized();
-    }
-    let served = app.current();
-    let Some(ws) = served.workspaces.iter().find(|w| w.name() == workspace) else {
-        return message(
-            StatusCode::NOT_FOUND,
-            &format!("unknown workspace `{workspace}`"),
-        );
-    };
-    let body: Value = if body.is_empty() {
-        json!({})
+    if app.authorized(req.headers()) {
+        next.run(req).await
     } else {
-        match serde_json::from_slice(&body) {
-            Ok(v) => v,
-            Err(e) => {
-                return message(
-                    StatusCode::BAD_REQUEST,
-                    &format!("the body is not valid JSON: {e}"),
-                );
-            }
-        }
-    };
-    let run_id = match body.get("run_id") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(id)) if !id.is_empty() && id.len() <= 200 => Some(id.clone()),
-        Some(_) => {
-            return message(
-                StatusCode::BAD_REQUEST,
-                "`run_id` must be a non-empty string",
-            );
-        }
-    };
-    let conf = body.get("conf").cloned().unwrap_or(Value::Null);
-    match runs::trigger(ws, app.store.clone(), &flow, run_id, conf) {
-        Ok(run_id) => (
-            StatusCode::CREATED,
-            axum::Json(json!({"run_id": run_id, "status": "queued"})),
-        )
-            .into_response(),
-        Err(TriggerError::UnknownFlow(f)) => message(
-            StatusCode::NOT_FOUND,
-            &format!("unknown flow `{f}` in `{workspace}`"),
-        ),
-        Err(TriggerError::BadParams { param, message }) => (
-            StatusCode::BAD_REQUEST,
-            axum::Json(json!({"message": message, "param": param})),
-        )
-            .into_response(),
-        Err(e @ TriggerError::Duplicate(_)) => message(StatusCode::CONFLICT, &e.to_string()),
-        Err(e @ TriggerError::BadConf(_)) => message(StatusCode::BAD_REQUEST, &e.to_string()),
-        Err(e @ TriggerError::Store(_)) => {
-            message(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())
-        }
-    }
-}
-
-/// `GET /_workspaces/{workspace}/flows/{flow}/runs`: the runs, newest first.
-async fn list_runs(
-    State(app): State<Arc<App>>,
-    AxPath((workspace, flow)): AxPath<(String, String)>,
-    headers: HeaderMap,
-) -> Response {
-    if !app.authorized(&headers) {
-        return unauthorized();
-    }
-    match app.store.list(&workspace, &flow) {
-        Ok(list) => {
-            let runs: Vec<Value> = list
-                .iter()
-                .map(|r| {
-                    json!({"run_id": r.run_id, "status": r.status.as_str(), "queued_at": r.queued_at,
-                           "started_at": r.started_at, "ended_at": r.ended_at, "error": r.error})
-                })
-                .collect();
-            axum::Json(json!({ "runs": runs })).into_response()
-        }
-        Err(e) => message(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
-    }
-}
-
-/// `GET /_workspaces/{workspace}/flows/{flow}/runs/{run_id}`: the whole record.
-async fn get_run(
-    State(app): State<Arc<App>>,
-    AxPath((workspace, flow, run_id)): AxPath<(String, String, String)>,
-    headers: HeaderMap,
-) -> Response {
-    if !app.authorized(&headers) {
-        return unauthorized();
-    }
-    match app.store.get(&workspace, &flow, &run_id) {
-        Ok(Some(r)) => axum::Json(r.to_json()).into_response(),
-        Ok(None) => message(
-            StatusCode::NOT_FOUND,
-            &format!("no run `{run_id}` of `{workspace}/{flow}`"),
-        ),
-        Err(e) => message(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        unauthorized()
     }
 }
 

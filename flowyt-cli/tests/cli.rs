@@ -683,7 +683,8 @@ fn convert_prints_flow_macro_source_or_refuses_a_broken_flow() {
     assert!(out.starts_with("// Converted from examples/workspaces/github/flows/search.json by `flowyt convert`.\nflowyt_runtime::flow! {\n"), "{out}");
     assert!(out.contains("    3: request {\n"), "{out}");
     assert!(out.contains("} -> success: 4, fail: 6;"), "{out}");
-    let corpus = repo().join("fixtures/legacy/flowyt-engine/docs/examples/workspaces/example/flows/example.json");
+    let corpus = repo()
+        .join("fixtures/legacy/flowyt-engine/docs/examples/workspaces/example/flows/example.json");
     let (code, _, err) = flowyt(&["convert", corpus.to_str().expect("utf-8")]);
     assert_eq!(code, 1);
     assert!(err.contains("error[dangling-next]"), "{err}");

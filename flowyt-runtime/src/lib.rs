@@ -32,6 +32,8 @@ mod engine;
 mod error;
 mod functions;
 mod http;
+#[cfg(feature = "registry")]
+pub mod registry;
 pub mod runs;
 
 /// Used by the code flowyt's macros generate. Not public API; may change in any release.

@@ -1,11 +1,27 @@
 //! Triggered runs, as Airflow's `trigger_dag`: a run of a flow started from outside with a
 //! `conf`, executed in the background, and recorded (status, times, trace, result) in a
 //! [`RunStore`] so its history survives restarts.
+//!
+//! - [`trigger`] starts a run and records it; [`api::router`] serves the runs API over HTTP
+//!   (`POST/GET /_workspaces/{ws}/flows/{flow}/runs`), as `flowyt serve` does;
+//! - [`MemoryStore`] keeps records in memory; `SqliteStore` (feature `sqlite`) in a file;
+//! - [`RunsClient`] calls the runs API of a server.
+
+pub mod api;
+mod client;
+mod memory;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+pub use client::{ClientError, RunsClient};
+pub use memory::MemoryStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
 
 use crate::{Outcome, RunInput, Workspace};
 use serde_json::{Map, Value, json};
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Where a run is in its life.
@@ -121,92 +137,6 @@ pub trait RunStore: Send + Sync + 'static {
     /// Marks every queued or running run failed with `reason` (at start-up: those runs died
     /// with the previous process). Returns how many.
     fn fail_in_flight(&self, reason: &str, now: f64) -> Result<usize, StoreError>;
-}
-
-/// A store in memory (tests, or a server that keeps no history).
-#[derive(Default)]
-pub struct MemoryStore(Mutex<Vec<RunRecord>>);
-
-impl RunStore for MemoryStore {
-    fn insert(&self, run: &RunRecord) -> Result<(), StoreError> {
-        let mut runs = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if runs
-            .iter()
-            .any(|r| r.workspace == run.workspace && r.flow == run.flow && r.run_id == run.run_id)
-        {
-            return Err(StoreError(format!("run `{}` exists", run.run_id)));
-        }
-        runs.push(run.clone());
-        Ok(())
-    }
-
-    fn update(&self, run: &RunRecord) -> Result<(), StoreError> {
-        let mut runs = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match runs
-            .iter_mut()
-            .find(|r| r.workspace == run.workspace && r.flow == run.flow && r.run_id == run.run_id)
-        {
-            Some(r) => {
-                *r = run.clone();
-                Ok(())
-            }
-            None => Err(StoreError(format!("no run `{}`", run.run_id))),
-        }
-    }
-
-    fn get(
-        &self,
-        workspace: &str,
-        flow: &str,
-        run_id: &str,
-    ) -> Result<Option<RunRecord>, StoreError> {
-        let runs = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        Ok(runs
-            .iter()
-            .find(|r| r.workspace == workspace && r.flow == flow && r.run_id == run_id)
-            .cloned())
-    }
-
-    fn list(&self, workspace: &str, flow: &str) -> Result<Vec<RunRecord>, StoreError> {
-        let runs = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut out: Vec<RunRecord> = runs
-            .iter()
-            .filter(|r| r.workspace == workspace && r.flow == flow)
-            .cloned()
-            .collect();
-        out.reverse();
-        Ok(out)
-    }
-
-    fn fail_in_flight(&self, reason: &str, now: f64) -> Result<usize, StoreError> {
-        let mut runs = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut n = 0;
-        for r in runs
-            .iter_mut()
-            .filter(|r| matches!(r.status, RunStatus::Queued | RunStatus::Running))
-        {
-            r.status = RunStatus::Failed;
-            r.error = Some(reason.to_string());
-            r.ended_at = Some(now);
-            n += 1;
-        }
-        Ok(n)
-    }
 }
 
 /// Why a trigger was refused.
@@ -350,142 +280,4 @@ pub fn trigger(
         }
     });
     Ok(run_id)
-}
-
-/// A typed client for the runs API of a `flowyt serve` (the `trigger_dag` of the seed's
-/// Airflow demo):
-///
-/// ```no_run
-/// # async fn demo() -> Result<(), flowyt_runtime::runs::ClientError> {
-/// use flowyt_runtime::runs::RunsClient;
-/// let client = RunsClient::new("http://127.0.0.1:5000", None)?;
-/// let run_id = client.trigger("demo", "notify_user", serde_json::json!({"usuario_id": 1}), None).await?;
-/// let run = client.wait("demo", "notify_user", &run_id, std::time::Duration::from_secs(30)).await?;
-/// println!("{}", run["status"]);
-/// # Ok(())
-/// # }
-/// ```
-#[derive(Clone, Debug)]
-pub struct RunsClient {
-    base: String,
-    token: Option<String>,
-    http: reqwest::Client,
-}
-
-/// Why a call to the runs API failed.
-#[derive(Debug)]
-pub enum ClientError {
-    /// No answer (connection refused, timeout).
-    Http(reqwest::Error),
-    /// The server refused the call: its status and JSON answer.
-    Refused(u16, Value),
-    /// The run did not finish in time.
-    Timeout(String),
-}
-
-impl fmt::Display for ClientError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ClientError::Http(e) => write!(f, "the server did not answer: {e}"),
-            ClientError::Refused(status, body) => {
-                let msg = body["message"].as_str().or_else(|| body["msg"].as_str());
-                write!(
-                    f,
-                    "the server answered {status}: {}",
-                    msg.map_or_else(|| body.to_string(), str::to_string)
-                )
-            }
-            ClientError::Timeout(id) => write!(f, "run `{id}` did not finish in time"),
-        }
-    }
-}
-
-impl std::error::Error for ClientError {}
-
-impl RunsClient {
-    /// A client for the server at `base` (`http://127.0.0.1:5000`), sending `token` as
-    /// `X-Flowyt-Token` when given.
-    pub fn new(base: &str, token: Option<String>) -> Result<RunsClient, ClientError> {
-        crate::client::build()
-            .map(|http| RunsClient {
-                base: base.trim_end_matches('/').to_string(),
-                token,
-                http,
-            })
-            .map_err(ClientError::Http)
-    }
-
-    fn url(&self, workspace: &str, flow: &str) -> String {
-        format!("{}/_workspaces/{workspace}/flows/{flow}/runs", self.base)
-    }
-
-    async fn call(&self, req: reqwest::RequestBuilder) -> Result<Value, ClientError> {
-        let req = match &self.token {
-            Some(t) => req.header("X-Flowyt-Token", t),
-            None => req,
-        };
-        let r = req.send().await.map_err(ClientError::Http)?;
-        let status = r.status().as_u16();
-        let body: Value = r.json().await.unwrap_or(Value::Null);
-        if (200..300).contains(&status) {
-            Ok(body)
-        } else {
-            Err(ClientError::Refused(status, body))
-        }
-    }
-
-    /// Triggers a run; returns its id.
-    pub async fn trigger(
-        &self,
-        workspace: &str,
-        flow: &str,
-        conf: Value,
-        run_id: Option<&str>,
-    ) -> Result<String, ClientError> {
-        let body = json!({"conf": conf, "run_id": run_id});
-        let answer = self
-            .call(self.http.post(self.url(workspace, flow)).json(&body))
-            .await?;
-        Ok(answer["run_id"].as_str().unwrap_or_default().to_string())
-    }
-
-    /// One run's record.
-    pub async fn run(
-        &self,
-        workspace: &str,
-        flow: &str,
-        run_id: &str,
-    ) -> Result<Value, ClientError> {
-        self.call(
-            self.http
-                .get(format!("{}/{run_id}", self.url(workspace, flow))),
-        )
-        .await
-    }
-
-    /// The runs of a flow, newest first.
-    pub async fn runs(&self, workspace: &str, flow: &str) -> Result<Value, ClientError> {
-        self.call(self.http.get(self.url(workspace, flow))).await
-    }
-
-    /// Polls a run until it is `success` or `failed`, or `limit` passes.
-    pub async fn wait(
-        &self,
-        workspace: &str,
-        flow: &str,
-        run_id: &str,
-        limit: std::time::Duration,
-    ) -> Result<Value, ClientError> {
-        let started = std::time::Instant::now();
-        loop {
-            let run = self.run(workspace, flow, run_id).await?;
-            if matches!(run["status"].as_str(), Some("success" | "failed")) {
-                return Ok(run);
-            }
-            if started.elapsed() > limit {
-                return Err(ClientError::Timeout(run_id.to_string()));
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-    }
 }

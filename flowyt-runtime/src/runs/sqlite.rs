@@ -1,7 +1,6 @@
-//! The run history of `flowyt serve`: an embedded SQLite file behind the runtime's
-//! [`RunStore`] trait.
+//! [`SqliteStore`]: run history in an embedded SQLite file (what `flowyt serve` uses).
 
-use flowyt_runtime::runs::{RunRecord, RunStatus, RunStore, StoreError};
+use super::{RunRecord, RunStatus, RunStore, StoreError};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 use std::path::Path;

@@ -1,0 +1,242 @@
+//! The Eureka REST endpoints over the [`Registry`].
+
+use super::*;
+
+/// The Eureka endpoints, at the root and under `/v2`; nest it under `/eureka`.
+/// No token is needed: services must be able to register themselves.
+pub fn router<S: Clone + Send + Sync + 'static>(registry: Arc<Registry>) -> Router<S> {
+    let limit = registry.limits.max_body;
+    Router::new()
+        .merge(routes())
+        .nest("/v2", routes())
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(registry)
+}
+
+fn routes() -> Router<Arc<Registry>> {
+    Router::new()
+        .route("/apps", get(list_apps))
+        .route("/apps/", get(list_apps))
+        .route("/apps/delta", get(delta))
+        .route("/apps/{app}", get(get_app).post(register))
+        .route(
+            "/apps/{app}/{id}",
+            get(get_instance).put(renew).delete(cancel),
+        )
+        .route(
+            "/apps/{app}/{id}/status",
+            put(set_status).delete(delete_status),
+        )
+}
+
+fn message(status: StatusCode, text: &str) -> Response {
+    (status, axum::Json(json!({ "message": text }))).into_response()
+}
+
+/// JSON when the client asks for it, else XML (Eureka's default, what py_eureka_client parses).
+fn answer(headers: &HeaderMap, body: &Value) -> Response {
+    let wants_json = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    if wants_json {
+        return axum::Json(body).into_response();
+    }
+    let mut xml = String::from(r#"<?xml version="1.0" encoding="UTF-8"?>"#);
+    if let Value::Object(root) = body {
+        for (name, value) in root {
+            to_xml(name, value, &mut xml);
+        }
+    }
+    ([(header::CONTENT_TYPE, "application/xml")], xml).into_response()
+}
+
+/// Eureka's JSON ↔ XML convention: `@name` keys are attributes, `$` is the text, arrays repeat
+/// the element. Keys that are not XML names (client metadata can hold anything) are left out.
+pub(super) fn to_xml(name: &str, value: &Value, out: &mut String) {
+    if !is_xml_name(name) {
+        return;
+    }
+    match value {
+        Value::Null => {}
+        Value::Array(items) => {
+            for item in items {
+                to_xml(name, item, out);
+            }
+        }
+        Value::Object(fields) => {
+            out.push('<');
+            out.push_str(name);
+            for (k, v) in fields {
+                if let Some(attr) = k.strip_prefix('@')
+                    && is_xml_name(attr)
+                {
+                    out.push_str(&format!(" {attr}=\"{}\"", escape(&scalar(v))));
+                }
+            }
+            out.push('>');
+            for (k, v) in fields {
+                if k == "$" {
+                    out.push_str(&escape(&scalar(v)));
+                } else if !k.starts_with('@') {
+                    to_xml(k, v, out);
+                }
+            }
+            out.push_str(&format!("</{name}>"));
+        }
+        scalar_value => {
+            out.push_str(&format!(
+                "<{name}>{}</{name}>",
+                escape(&scalar(scalar_value))
+            ));
+        }
+    }
+}
+
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn is_xml_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        && !name.to_ascii_lowercase().starts_with("xml")
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+async fn list_apps(State(reg): State<Arc<Registry>>, headers: HeaderMap) -> Response {
+    answer(&headers, &reg.applications(false))
+}
+
+async fn delta(State(reg): State<Arc<Registry>>, headers: HeaderMap) -> Response {
+    answer(&headers, &reg.applications(true))
+}
+
+async fn get_app(
+    State(reg): State<Arc<Registry>>,
+    Path(app): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match reg.application(&app) {
+        Some(body) => answer(&headers, &body),
+        None => message(
+            StatusCode::NOT_FOUND,
+            &format!(
+                "no application `{}` is registered",
+                app.to_ascii_uppercase()
+            ),
+        ),
+    }
+}
+
+async fn get_instance(
+    State(reg): State<Arc<Registry>>,
+    Path((app, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    match reg.instance(&app, &id) {
+        Some(body) => answer(&headers, &body),
+        None => unknown(&app, &id),
+    }
+}
+
+fn unknown(app: &str, id: &str) -> Response {
+    message(
+        StatusCode::NOT_FOUND,
+        &format!(
+            "no instance `{id}` of `{}` is registered",
+            app.to_ascii_uppercase()
+        ),
+    )
+}
+
+async fn register(
+    State(reg): State<Arc<Registry>>,
+    Path(app): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    match reg.register(&app, &body, Instant::now()) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(Refused::Bad(text)) => message(StatusCode::BAD_REQUEST, &text),
+        Err(Refused::Full(max)) => message(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!("the registry already holds its maximum of {max} instances"),
+        ),
+    }
+}
+
+async fn renew(
+    State(reg): State<Arc<Registry>>,
+    Path((app, id)): Path<(String, String)>,
+) -> Response {
+    if reg.renew(&app, &id, Instant::now()) {
+        StatusCode::OK.into_response()
+    } else {
+        unknown(&app, &id)
+    }
+}
+
+async fn cancel(
+    State(reg): State<Arc<Registry>>,
+    Path((app, id)): Path<(String, String)>,
+) -> Response {
+    if reg.cancel(&app, &id, Instant::now()) {
+        StatusCode::OK.into_response()
+    } else {
+        unknown(&app, &id)
+    }
+}
+
+async fn set_status(
+    State(reg): State<Arc<Registry>>,
+    Path((app, id)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let Some(value) = query
+        .get("value")
+        .filter(|v| !v.is_empty() && v.len() <= 32)
+    else {
+        return message(
+            StatusCode::BAD_REQUEST,
+            "the new status goes in `?value=` (UP, DOWN, OUT_OF_SERVICE, ...)",
+        );
+    };
+    if reg.override_status(&app, &id, Some(value), Instant::now()) {
+        StatusCode::OK.into_response()
+    } else {
+        unknown(&app, &id)
+    }
+}
+
+async fn delete_status(
+    State(reg): State<Arc<Registry>>,
+    Path((app, id)): Path<(String, String)>,
+) -> Response {
+    if reg.override_status(&app, &id, None, Instant::now()) {
+        StatusCode::OK.into_response()
+    } else {
+        unknown(&app, &id)
+    }
+}

@@ -1,0 +1,131 @@
+//! What an application mounts without the `flowyt` binary: the runs API with run history, and
+//! the embedded Eureka-compatible registry, beside its own routes in one axum app.
+
+mod support;
+
+use axum::Router;
+use flowyt_runtime::registry::{self, Limits, Registry};
+use flowyt_runtime::runs::{self, MemoryStore, RunStore};
+use flowyt_runtime::{Engine, Workspace};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+use support::*;
+
+fn greeter(engine: &Engine) -> Workspace {
+    workspace(
+        engine,
+        &settings("http://127.0.0.1:9"),
+        &json!([]),
+        &[(
+            "greet",
+            json!({"id": "g", "name": "G",
+            "params": {"who": {"type": "string", "required": true}},
+            "pipeline": [
+                start("1", json!("2")),
+                respond("2", json!({"hello": "${params.who}"}), 200)
+            ]}),
+        )],
+    )
+}
+
+async fn app_with(store: Arc<dyn RunStore>) -> String {
+    let engine = Engine::new().expect("engine");
+    let ws = greeter(&engine);
+    let lookup = move |name: &str| (name == "ws").then(|| ws.clone());
+    let eureka = Registry::new(Limits::default());
+    let app: Router = Router::new()
+        .route("/own", axum::routing::get(|| async { "mine" }))
+        .merge(runs::api::router(lookup, store))
+        .nest("/eureka", registry::router(eureka));
+    format!("http://{}", spawn(app).await)
+}
+
+async fn wait_for_end(base: &str, run_id: &str) -> serde_json::Value {
+    for _ in 0..200 {
+        let run = get(&format!("{base}/_workspaces/ws/flows/greet/runs/{run_id}"))
+            .await
+            .json();
+        if matches!(run["status"].as_str(), Some("success" | "failed")) {
+            return run;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("run `{run_id}` did not end");
+}
+
+async fn trigger_list_and_read(store: Arc<dyn RunStore>) {
+    let base = app_with(store).await;
+    assert_eq!(get(&format!("{base}/own")).await.text, "mine");
+    let url = format!("{base}/_workspaces/ws/flows/greet/runs");
+    let bad = send(client().post(&url).json(&json!({"conf": {}}))).await;
+    assert_eq!(bad.status, 400, "{}", bad.text);
+    assert_eq!(bad.json()["param"], "who");
+    let ok = send(
+        client()
+            .post(&url)
+            .json(&json!({"run_id": "r1", "conf": {"who": "ana"}})),
+    )
+    .await;
+    assert_eq!((ok.status, ok.json()["run_id"].clone()), (201, json!("r1")));
+    let dup = send(
+        client()
+            .post(&url)
+            .json(&json!({"run_id": "r1", "conf": {"who": "ana"}})),
+    )
+    .await;
+    assert_eq!(dup.status, 409);
+    let run = wait_for_end(&base, "r1").await;
+    assert_eq!(run["status"], "success");
+    assert_eq!(run["result"]["data"], json!({"hello": "ana"}));
+    let list = get(&url).await.json();
+    assert_eq!(list["runs"].as_array().map(Vec::len), Some(1));
+    let unknown = send(client().post(format!("{base}/_workspaces/nope/flows/greet/runs"))).await;
+    assert_eq!(unknown.status, 404);
+}
+
+#[tokio::test]
+async fn an_app_mounts_the_runs_api_with_a_memory_store() {
+    trigger_list_and_read(Arc::new(MemoryStore::default())).await;
+}
+
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn an_app_keeps_run_history_in_sqlite() {
+    let path = std::env::temp_dir().join(format!("flowyt-mount-{}.sqlite", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let store = runs::SqliteStore::open(&path).expect("opens");
+    trigger_list_and_read(Arc::new(store)).await;
+    let reopened = runs::SqliteStore::open(&path).expect("reopens");
+    let kept = reopened.get("ws", "greet", "r1").expect("reads");
+    assert_eq!(kept.map(|r| r.status), Some(runs::RunStatus::Success));
+    let _ = std::fs::remove_file(&path);
+}
+
+#[tokio::test]
+async fn an_app_mounts_the_registry() {
+    let base = app_with(Arc::new(MemoryStore::default())).await;
+    let instance = json!({"instance": {
+        "instanceId": "users-1", "hostName": "localhost", "app": "USERS", "ipAddr": "127.0.0.1",
+        "status": "UP", "port": {"$": 8001, "@enabled": "true"},
+        "dataCenterInfo": {"@class": "com.netflix.appinfo.InstanceInfo$DefaultDataCenterInfo", "name": "MyOwn"}
+    }});
+    let reg = send(
+        client()
+            .post(format!("{base}/eureka/apps/users"))
+            .json(&instance),
+    )
+    .await;
+    assert_eq!(reg.status, 204, "{}", reg.text);
+    let app = send(
+        client()
+            .get(format!("{base}/eureka/apps/USERS"))
+            .header("accept", "application/json"),
+    )
+    .await;
+    assert_eq!(app.status, 200);
+    assert_eq!(
+        app.json()["application"]["instance"][0]["instanceId"],
+        "users-1"
+    );
+}
