@@ -11,11 +11,11 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::post;
+use example_support::{ask, install_tls_provider, spawn};
 use flowyt_runtime::{CheckedFlow, Engine, flow, flow_action};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::error::Error;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 /// The input of `send_sms`: the action's data in the flow.
@@ -109,20 +109,6 @@ fn fake_gateway() -> Router {
     )
 }
 
-/// reqwest is built with rustls and no default crypto provider (flowyt avoids aws-lc's C
-/// build): install `ring` once before building a client. The engine does the same for its own.
-fn install_tls_provider() {
-    // Err means a provider is already installed, which is fine.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
-async fn spawn(app: Router) -> Result<SocketAddr, Box<dyn Error>> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    Ok(addr)
-}
-
 /// Starts the gateway and the flow's server, posts each body to `/notify` and returns the
 /// answers.
 async fn demo(bodies: &[Value]) -> Result<Vec<(u16, String)>, Box<dyn Error>> {
@@ -136,19 +122,10 @@ async fn demo(bodies: &[Value]) -> Result<Vec<(u16, String)>, Box<dyn Error>> {
         .build()?;
     let app = Router::new().route("/notify", post(notify().service(&engine)));
     let addr = spawn(app).await?;
-
-    let client = reqwest::Client::new();
-    let mut answers = Vec::new();
-    for body in bodies {
-        let response = client
-            .post(format!("http://{addr}/notify"))
-            .json(body)
-            .timeout(Duration::from_secs(10))
-            .send()
-            .await?;
-        answers.push((response.status().as_u16(), response.text().await?));
-    }
-    Ok(answers)
+    ask(bodies, |client, body| {
+        client.post(format!("http://{addr}/notify")).json(body)
+    })
+    .await
 }
 
 fn bodies() -> Vec<Value> {

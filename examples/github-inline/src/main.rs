@@ -7,16 +7,27 @@
 //! ```
 
 use axum::Router;
-use axum::extract::Path;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
 use axum::routing::get;
+use example_support::github;
 use flowyt_runtime::core::workspace::Settings;
 use flowyt_runtime::{CheckedFlow, Engine, flow};
-use serde_json::json;
 use std::error::Error;
-use std::net::SocketAddr;
-use std::time::Duration;
+
+/// Asks for the repositories of `octocat` and of `nobody` through a stand-in GitHub API on
+/// 127.0.0.1, and prints the answers.
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn Error>> {
+    github::run(app).await
+}
+
+/// The workspace `github` of the two flows below, its `search` flow served at
+/// `GET /getReposByUser`; `settings.env.baseUrl` says where the GitHub API is.
+fn app(settings: Settings) -> Result<Router, Box<dyn Error>> {
+    let flows = [("search", search()), ("mining", mining())];
+    let workspace = Engine::new()?.checked_workspace("github", settings, flows);
+    let service = workspace.flow("search").ok_or("no `search` flow")?;
+    Ok(Router::new().route("/getReposByUser", get(service)))
+}
 
 /// `search.json`: build the URL, call the API, keep its answer and jump to `mining`; a failed
 /// call answers 400.
@@ -60,98 +71,12 @@ fn mining() -> CheckedFlow {
     }
 }
 
-/// A stand-in for `GET https://api.github.com/users/{user}/repos`.
-fn fake_github() -> Router {
-    Router::new().route(
-        "/users/{user}/repos",
-        get(|Path(user): Path<String>| async move {
-            if user == "nobody" {
-                return (
-                    StatusCode::NOT_FOUND,
-                    axum::Json(json!({"message": "Not Found"})),
-                )
-                    .into_response();
-            }
-            axum::Json(json!([
-                {"name": format!("{user}/flowyt"), "stargazers_count": 42},
-                {"name": format!("{user}/dotfiles"), "stargazers_count": 0},
-                {"name": format!("{user}/orchestra"), "stargazers_count": 7},
-            ]))
-            .into_response()
-        }),
-    )
-}
-
-async fn spawn(app: Router) -> Result<SocketAddr, Box<dyn Error>> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    Ok(addr)
-}
-
-/// Starts the stand-in API and the flow's server, asks for each user's repositories and
-/// returns what the flow answered.
-async fn demo(users: &[&str]) -> Result<Vec<(u16, String)>, Box<dyn Error>> {
-    let github = spawn(fake_github()).await?;
-    let engine = Engine::new()?;
-    let mut settings = Settings::default();
-    settings
-        .env
-        .insert("baseUrl".into(), json!(format!("http://{github}")));
-    let workspace = engine.checked_workspace(
-        "github",
-        settings,
-        [("search", search()), ("mining", mining())],
-    );
-    let service = workspace.flow("search").ok_or("no `search` flow")?;
-    let app = Router::new().route("/getReposByUser", get(service));
-    let addr = spawn(app).await?;
-
-    // Built after the engine, which installs the TLS provider reqwest needs (rustls, `ring`).
-    let client = reqwest::Client::new();
-    let mut answers = Vec::new();
-    for user in users {
-        let response = client
-            .get(format!("http://{addr}/getReposByUser?user={user}"))
-            .timeout(Duration::from_secs(10))
-            .send()
-            .await?;
-        answers.push((response.status().as_u16(), response.text().await?));
-    }
-    Ok(answers)
-}
-
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn Error>> {
-    for (user, (status, body)) in ["octocat", "nobody"]
-        .iter()
-        .zip(demo(&["octocat", "nobody"]).await?)
-    {
-        println!("GET /getReposByUser?user={user} -> {status} {body}");
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[tokio::test]
     async fn serves_the_search_flow_against_a_local_api() {
-        let answers = demo(&["octocat", "nobody"]).await.expect("demo runs");
-        assert_eq!(
-            answers[0],
-            (
-                201,
-                r#"[{"name":"octocat/flowyt","stars":42},{"name":"octocat/orchestra","stars":7}]"#
-                    .to_string()
-            )
-        );
-        assert_eq!(answers[1].0, 400);
-        let body: serde_json::Value = serde_json::from_str(&answers[1].1).expect("JSON");
-        assert_eq!(
-            body,
-            json!({"msg": "Something went wrong", "data": {"message": "Not Found"}})
-        );
+        github::check(app).await;
     }
 }
