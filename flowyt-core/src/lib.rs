@@ -20,3 +20,8 @@ pub mod schedule;
 pub mod suggest;
 pub mod validate;
 pub mod workspace;
+
+/// This crate's README snippets, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -230,3 +230,9 @@ pub fn flow_function(attr: TokenStream, item: TokenStream) -> TokenStream {
         }
     }
 }
+
+/// This crate's README snippets, compiled and run as doc tests (private: a proc-macro crate
+/// exports only macros).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme_doctests {}
