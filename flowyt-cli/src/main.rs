@@ -25,7 +25,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve every workspace in a folder, each under /<workspace>/<route path>.
+    /// Serve every workspace in a folder, each under /WORKSPACE/ROUTE-PATH.
     #[command(
         after_help = "Examples:\n  flowyt serve                      # ./workspaces on 127.0.0.1:5000\n  flowyt serve examples/workspaces --port 8080\n  flowyt serve workspaces --strict  # refuse dangling ids and unknown kinds\n\nA `.env` beside DIR (or in the current folder) may set APP_HOST and APP_PORT;\nthe flags win over it. Its variables also answer ${env('NAME')} in settings."
     )]

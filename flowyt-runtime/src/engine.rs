@@ -89,7 +89,7 @@ pub struct RunInput {
     pub debug: bool,
     /// Sent upstream as `X-Request-ID`; generated when absent.
     pub request_id: Option<String>,
-    /// The `params` root: values already checked with [`Shared::resolve_params`].
+    /// The `params` root: values already checked with [`Workspace::resolve_params`](crate::Workspace::resolve_params).
     pub params: serde_json::Map<String, Value>,
 }
 

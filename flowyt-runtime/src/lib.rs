@@ -36,6 +36,11 @@ mod http;
 pub mod registry;
 pub mod runs;
 
+/// The README's Rust snippets, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
 /// Used by the code flowyt's macros generate. Not public API; may change in any release.
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -48,7 +53,7 @@ pub use engine::{Outcome, RunInput, RunResult};
 pub use error::{FailedAction, RunError};
 pub use flowyt_core as core;
 pub use flowyt_core::validate::Strictness;
-pub use flowyt_core::workspace::LoadError;
+pub use flowyt_core::workspace::{LoadError, Settings};
 pub use flowyt_macros::{flow, flow_action, flow_function, include_flow};
 pub use functions::Functions;
 pub use http::MASKED_ERROR;
@@ -61,7 +66,7 @@ use engine::{CompiledFlow, Shared};
 use flowyt_core::catalog::{Catalog, CustomKind};
 use flowyt_core::diag::Located;
 use flowyt_core::model::Flow;
-use flowyt_core::workspace::{self as core_ws, Route, Settings};
+use flowyt_core::workspace::{self as core_ws, Route};
 use futures_util::future::BoxFuture;
 use serde_json::{Value, json};
 use std::any::Any;
