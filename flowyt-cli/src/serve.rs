@@ -11,6 +11,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use flowyt_runtime::access::{self, Access};
 use flowyt_runtime::core::diag::render_all;
 use flowyt_runtime::registry;
 use flowyt_runtime::runs::{self, RunStore};
@@ -103,7 +104,7 @@ pub struct App {
     engine: Engine,
     strictness: Strictness,
     env: dotenv::Env,
-    secret: String,
+    secret: Option<String>,
     current: RwLock<Arc<Served>>,
     store: Arc<dyn RunStore>,
 }
@@ -202,25 +203,10 @@ impl App {
         Report { failed }
     }
 
-    /// Whether the request may use an admin endpoint (decision 14: open without a secret;
-    /// with one, `X-Flowyt-Token` or the legacy `X-Orchestryzi-Token` must match it).
-    pub fn authorized(&self, headers: &HeaderMap) -> bool {
-        if self.secret.is_empty() {
-            return true;
-        }
-        ["x-flowyt-token", "x-orchestryzi-token"]
-            .iter()
-            .filter_map(|h| headers.get(*h))
-            .any(|v| v.as_bytes() == self.secret.as_bytes())
+    /// Whether the request carries the secret (health then says more than "ok").
+    fn carries_secret(&self, access: &Access, headers: &HeaderMap) -> bool {
+        self.secret.is_some() && access.carries_secret(headers)
     }
-}
-
-pub fn unauthorized() -> Response {
-    (
-        StatusCode::UNAUTHORIZED,
-        axum::Json(json!({"msg": "You are not authorized to perform this action"})),
-    )
-        .into_response()
 }
 
 async fn serve_async(
@@ -250,7 +236,7 @@ async fn serve_async(
         } else {
             Strictness::Legacy
         },
-        secret: env.get("APP_SECRET_KEY").unwrap_or_default(),
+        secret: env.get("APP_SECRET_KEY").filter(|s| !s.is_empty()),
         env,
         current: RwLock::new(Arc::new(Served::new(Vec::new()))),
         store,
@@ -262,9 +248,34 @@ async fn serve_async(
         return ExitCode::FAILURE;
     }
     tokio::spawn(scheduler(app.clone()));
-    // The embedded Eureka registry: open without a token, services must register themselves.
+    #[cfg(unix)]
+    let term = terminate_signal();
+    let listener = match tokio::net::TcpListener::bind((host, port)).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: cannot listen on {host}:{port}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (addr, ip) = match listener.local_addr() {
+        Ok(a) => (a.to_string(), a.ip()),
+        Err(e) => {
+            eprintln!("error: cannot read the listening address: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let access = Access::new(app.secret.clone(), ip);
+    if let Some(warning) = access.startup_warning() {
+        eprintln!("{warning}");
+    }
+    // The embedded Eureka registry: fetches are public; registering, renewing and cancelling
+    // are operating actions (the token as basic-auth password, as Eureka clients send it).
     let eureka = registry::Registry::new(registry::Limits::default());
     tokio::spawn(registry::evict_expired(eureka.clone()));
+    let registry = registry::router(eureka).route_layer(axum::middleware::from_fn_with_state(
+        access.clone(),
+        access::require_for_writes,
+    ));
     let lookup = {
         let app = app.clone();
         move |name: &str| {
@@ -275,32 +286,30 @@ async fn serve_async(
                 .cloned()
         }
     };
-    let runs_api = runs::api::router(lookup, app.store.clone()).route_layer(
-        axum::middleware::from_fn_with_state(app.clone(), require_token),
-    );
-    let router = Router::new()
-        .nest("/eureka", registry::router(eureka))
-        .merge(runs_api)
+    let operating = Router::new()
         .route("/_workspaces/routes", get(routes))
         .route("/_engine/routes", get(routes))
-        .route("/_engine/ping", get(ping))
-        .route("/_engine/health", get(health))
-        .route("/_engine/reload", get(reload).post(reload))
+        .route("/_engine/reload", post(reload))
         .route("/_engine/publish", post(publish::publish))
+        .with_state(app.clone())
+        .merge(runs::api::router(lookup, app.store.clone()))
+        .route_layer(axum::middleware::from_fn_with_state(
+            access.clone(),
+            access::require,
+        ));
+    let router = Router::new()
+        .nest("/eureka", registry)
+        .merge(operating)
+        .route("/_engine/ping", get(ping))
+        .route(
+            "/_engine/health",
+            get({
+                let app = app.clone();
+                move |headers: HeaderMap| async move { health(&app, &access, &headers) }
+            }),
+        )
         .fallback(dispatch)
         .with_state(app.clone());
-    #[cfg(unix)]
-    let term = terminate_signal();
-    let listener = match tokio::net::TcpListener::bind((host, port)).await {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("error: cannot listen on {host}:{port}: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let addr = listener
-        .local_addr()
-        .map_or_else(|_| format!("{host}:{port}"), |a| a.to_string());
     println!(
         "flowyt {} serving {} workspace(s)",
         env!("CARGO_PKG_VERSION"),
@@ -366,10 +375,7 @@ async fn dispatch(State(app): State<Arc<App>>, req: Request) -> Response {
     }
 }
 
-async fn routes(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    if !app.authorized(&headers) {
-        return unauthorized();
-    }
+async fn routes(State(app): State<Arc<App>>) -> Response {
     axum::Json(app.current().listing.clone()).into_response()
 }
 
@@ -380,7 +386,11 @@ async fn ping() -> Response {
     .into_response()
 }
 
-async fn health(State(app): State<Arc<App>>) -> Response {
+/// `ok` for anyone; the served workspaces only for a caller with the secret.
+fn health(app: &App, access: &Access, headers: &HeaderMap) -> Response {
+    if !app.carries_secret(access, headers) {
+        return axum::Json(json!({"status": "ok"})).into_response();
+    }
     let names: Vec<String> = app
         .current()
         .workspaces
@@ -390,10 +400,7 @@ async fn health(State(app): State<Arc<App>>) -> Response {
     axum::Json(json!({"status": "ok", "workspaces": names})).into_response()
 }
 
-async fn reload(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    if !app.authorized(&headers) {
-        return unauthorized();
-    }
+async fn reload(State(app): State<Arc<App>>) -> Response {
     let reloader = app.clone();
     let report = match tokio::task::spawn_blocking(move || reloader.reload()).await {
         Ok(r) => r,
@@ -428,19 +435,6 @@ async fn reload(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
             })),
         )
             .into_response()
-    }
-}
-
-/// Lets a request through to the operating endpoints it guards when [`App::authorized`].
-async fn require_token(
-    State(app): State<Arc<App>>,
-    req: Request,
-    next: axum::middleware::Next,
-) -> Response {
-    if app.authorized(req.headers()) {
-        next.run(req).await
-    } else {
-        unauthorized()
     }
 }
 

@@ -461,6 +461,13 @@ fn publish_and_reload_swap_workspaces_and_refuse_bad_ones() {
                 (r.status().as_u16(), r.json::<Value>().await.unwrap_or_default())
             }
         };
+        let reload = || {
+            let req = client.post(format!("{base}/_engine/reload")).header("X-Flowyt-Token", "tok");
+            async move {
+                let r = req.send().await.expect("answer");
+                (r.status().as_u16(), r.json::<Value>().await.unwrap_or_default())
+            }
+        };
         let files = hello_workspace(r#"{"hi": 1}"#);
         let files: Vec<(&str, &str)> = files.iter().map(|(p, c)| (*p, c.as_str())).collect();
 
@@ -496,14 +503,16 @@ fn publish_and_reload_swap_workspaces_and_refuse_bad_ones() {
         )
         .expect("edit");
         assert_eq!(get("/hello/hi").await, (200, json!({"hi": 1})), "loaded once, not per request");
-        assert_eq!(get("/_engine/reload").await.0, 200);
+        assert_eq!(reload().await.0, 200);
         assert_eq!(get("/hello/hi").await, (200, json!({"hi": 2})));
         std::fs::write(dir.join("hello/flows/hi.json"), "{").expect("break");
-        let (status, body) = get("/_engine/reload").await;
+        let (status, body) = reload().await;
         assert_eq!(status, 409, "{body}");
         assert!(body["errors"]["hello"].as_str().unwrap_or("").contains("json-syntax"), "{body}");
         assert_eq!(get("/hello/hi").await, (200, json!({"hi": 2})));
-        assert_eq!(client.get(format!("{base}/_engine/reload")).send().await.expect("answer").status().as_u16(), 401);
+        assert_eq!(client.post(format!("{base}/_engine/reload")).send().await.expect("answer").status().as_u16(), 401);
+        // A state change is never a GET.
+        assert_eq!(get("/_engine/reload").await.0, 405);
     });
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);

@@ -20,6 +20,7 @@
 //! # }
 //! ```
 
+pub mod access;
 mod actions;
 mod body;
 mod checked;

@@ -1,0 +1,240 @@
+//! The operating endpoints are closed by default (issue: hardening). Each test reproduces an
+//! attack on a real `flowyt serve` process and asserts the refusal.
+
+use serde_json::{Value, json};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Server {
+    child: Child,
+    base: String,
+    stderr: std::path::PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.stderr);
+    }
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+/// `flowyt serve examples/workspaces --host HOST` with `envs`; waits until it answers.
+fn start(host: &str, envs: &[(&str, &str)]) -> Server {
+    let port = free_port();
+    let tag = format!("{}-{port}", std::process::id());
+    let stderr = std::env::temp_dir().join(format!("flowyt-access-{tag}.log"));
+    let db = std::env::temp_dir().join(format!("flowyt-access-{tag}.sqlite"));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowyt"));
+    cmd.args(["serve", "examples/workspaces", "--host", host, "--port"])
+        .arg(port.to_string())
+        .arg("--runs-db")
+        .arg(&db)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .env_remove("APP_SECRET_KEY")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&stderr).expect("log file"));
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let server = Server {
+        child: cmd.spawn().expect("flowyt starts"),
+        base: format!("http://127.0.0.1:{port}"),
+        stderr,
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "flowyt serve did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    server
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt")
+}
+
+fn client() -> reqwest::Client {
+    // Installs the TLS provider reqwest needs, as flowyt's own client does.
+    let _ = flowyt_runtime::http_client();
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client")
+}
+
+async fn status(req: reqwest::RequestBuilder) -> (u16, Value) {
+    let r = req.send().await.expect("answer");
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+const RUNS: &str = "/_workspaces/github/flows/search/runs";
+
+fn eureka_instance() -> Value {
+    json!({"instance": {
+        "instanceId": "evil-1", "hostName": "evil", "app": "USERS", "ipAddr": "127.0.0.1",
+        "status": "UP", "port": {"$": 9, "@enabled": "true"},
+        "dataCenterInfo": {"@class": "com.netflix.appinfo.InstanceInfo$DefaultDataCenterInfo", "name": "MyOwn"}
+    }})
+}
+
+#[test]
+fn without_a_secret_a_foreign_host_is_refused_dns_rebinding() {
+    let server = start("127.0.0.1", &[]);
+    let c = client();
+    rt().block_on(async {
+        let b = &server.base;
+        // The same loopback server, reached through a name that resolves to it.
+        for (method, path) in [
+            ("GET", "/_workspaces/routes"),
+            ("POST", RUNS),
+            ("GET", RUNS),
+            ("POST", "/_engine/reload"),
+            ("POST", "/eureka/apps/USERS"),
+        ] {
+            let req = c
+                .request(method.parse().expect("method"), format!("{b}{path}"))
+                .header("host", "attacker.example:5000")
+                .json(&eureka_instance());
+            let (code, body) = status(req).await;
+            assert_eq!(code, 403, "{method} {path}: {body}");
+            assert!(
+                body["msg"].as_str().unwrap_or("").contains("loopback Host"),
+                "{body}"
+            );
+        }
+        // The flows themselves are served to any Host.
+        let flow = c
+            .get(format!("{b}/github/getReposByUser?user=nobody"))
+            .header("host", "attacker.example");
+        assert_eq!(status(flow).await.0, 400);
+        // A loopback Host is let through.
+        assert_eq!(
+            status(c.get(format!("{b}/_workspaces/routes"))).await.0,
+            200
+        );
+        assert_eq!(
+            status(c.post(format!("{b}{RUNS}")).json(&json!({"conf": {}})))
+                .await
+                .0,
+            201
+        );
+    });
+}
+
+#[test]
+fn cross_site_browser_requests_are_refused() {
+    let server = start("127.0.0.1", &[]);
+    let c = client();
+    rt().block_on(async {
+        let b = &server.base;
+        let forged = c
+            .post(format!("{b}{RUNS}"))
+            .header("origin", "http://attacker.example")
+            .json(&json!({"conf": {}}));
+        assert_eq!(status(forged).await.0, 403);
+        let fetch = c
+            .post(format!("{b}/_engine/reload"))
+            .header("sec-fetch-site", "cross-site");
+        assert_eq!(status(fetch).await.0, 403);
+        let same = c
+            .post(format!("{b}/_engine/reload"))
+            .header("origin", b.as_str())
+            .header("sec-fetch-site", "same-origin");
+        assert_eq!(status(same).await.0, 200);
+        // State changes are POST only.
+        assert_eq!(status(c.get(format!("{b}/_engine/reload"))).await.0, 405);
+    });
+}
+
+#[test]
+fn a_wide_bind_without_a_secret_warns_and_closes_the_operating_endpoints() {
+    let server = start("0.0.0.0", &[]);
+    let c = client();
+    rt().block_on(async {
+        let b = &server.base;
+        let (code, body) = status(c.get(format!("{b}/_workspaces/routes"))).await;
+        assert_eq!(code, 403, "{body}");
+        assert!(
+            body["msg"]
+                .as_str()
+                .unwrap_or("")
+                .contains("APP_SECRET_KEY"),
+            "{body}"
+        );
+        assert_eq!(
+            status(c.post(format!("{b}{RUNS}")).json(&json!({})))
+                .await
+                .0,
+            403
+        );
+        let register = c
+            .post(format!("{b}/eureka/apps/USERS"))
+            .json(&eureka_instance());
+        assert_eq!(status(register).await.0, 403);
+        assert_eq!(status(c.get(format!("{b}/_engine/ping"))).await.0, 200);
+    });
+    let log = std::fs::read_to_string(&server.stderr).unwrap_or_default();
+    assert!(
+        log.contains("no APP_SECRET_KEY is set and the server listens beyond loopback"),
+        "{log}"
+    );
+}
+
+#[test]
+fn with_a_secret_the_registry_needs_it_and_health_says_only_ok() {
+    let server = start("127.0.0.1", &[("APP_SECRET_KEY", "s3cret")]);
+    let c = client();
+    rt().block_on(async {
+        let b = &server.base;
+        let apps = format!("{b}/eureka/apps/USERS");
+        // Hijack attempts: register an attacker instance, deregister a real one.
+        assert_eq!(status(c.post(&apps).json(&eureka_instance())).await.0, 401);
+        assert_eq!(status(c.delete(format!("{apps}/users-1"))).await.0, 401);
+        // An Eureka client with the secret in its URL sends it as the basic-auth password.
+        let ok = c
+            .post(&apps)
+            .basic_auth("eureka", Some("s3cret"))
+            .json(&eureka_instance());
+        assert_eq!(status(ok).await.0, 204);
+        let (code, body) = status(c.get(&apps).header("accept", "application/json")).await;
+        assert_eq!(code, 200);
+        assert_eq!(body["application"]["instance"][0]["instanceId"], "evil-1");
+        let wrong = c
+            .put(format!("{apps}/evil-1"))
+            .basic_auth("eureka", Some("guess"));
+        assert_eq!(status(wrong).await.0, 401);
+
+        assert_eq!(
+            status(c.get(format!("{b}/_engine/health"))).await,
+            (200, json!({"status": "ok"}))
+        );
+        let (code, body) = status(
+            c.get(format!("{b}/_engine/health"))
+                .header("x-flowyt-token", "s3cret"),
+        )
+        .await;
+        assert_eq!(code, 200);
+        assert!(
+            body["workspaces"].as_array().is_some_and(|w| !w.is_empty()),
+            "{body}"
+        );
+        let bearer = c
+            .get(format!("{b}/_workspaces/routes"))
+            .bearer_auth("s3cret");
+        assert_eq!(status(bearer).await.0, 200);
+        assert_eq!(
+            status(c.get(format!("{b}/_workspaces/routes"))).await.0,
+            401
+        );
+    });
+}
