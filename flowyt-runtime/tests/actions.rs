@@ -7,29 +7,22 @@ use flowyt_runtime::{ActionContext, Engine, MASKED_ERROR};
 use serde_json::{Value, json};
 use support::*;
 
-struct Fixture {
-    base: String,
-    up: String,
+/// Serves `flows` with `METHOD /t` routed to the first of them, `patch` merged into the
+/// settings and an upstream behind `env.baseUrl`.
+async fn serve_flows(patch: Value, method: &str, flows: Vec<(&str, Value)>) -> Served {
+    let mut case = Case::with_upstream()
+        .await
+        .settings(patch)
+        .route(method, "/t", flows[0].0);
+    for (name, flow) in flows {
+        case = case.flow(name, flow);
+    }
+    case.serve().await
 }
 
-/// Starts an upstream and a workspace whose `env.baseUrl` points at it.
-async fn fixture(
-    engine: Engine,
-    mut settings_patch: Value,
-    flows: Vec<(&str, Value)>,
-    method: &str,
-) -> Fixture {
-    let up = format!("http://{}", spawn(upstream()).await);
-    let mut s = settings(&up);
-    if let (Value::Object(s), Value::Object(p)) = (&mut s, settings_patch.take()) {
-        s.extend(p);
-    }
-    let routes = json!([{"method": method, "path": "/t", "flow": flows[0].0}]);
-    let ws = workspace(&engine, &s, &routes, &flows);
-    Fixture {
-        base: serve(&ws).await,
-        up,
-    }
+/// [`serve_flows`] with one flow `f` made of `actions`, on `GET /t`.
+async fn serve_get(patch: Value, actions: Vec<Value>) -> Served {
+    serve_flows(patch, "get", vec![("f", flow(actions))]).await
 }
 
 fn request(url: &str, extra: Value) -> Value {
@@ -59,14 +52,8 @@ fn github_like(url: &str, extra: Value) -> Vec<Value> {
 }
 
 async fn run_github_like(url: &str, extra: Value) -> Got {
-    let f = fixture(
-        Engine::new().expect("engine"),
-        json!({}),
-        vec![("f", flow(github_like(url, extra)))],
-        "get",
-    )
-    .await;
-    get(&format!("{}/ws/t", f.base)).await
+    let f = serve_get(json!({}), github_like(url, extra)).await;
+    f.get("/t").await
 }
 
 #[tokio::test]
@@ -161,16 +148,9 @@ async fn c35_post_json_body_and_default_headers() {
         respond("4", json!("${response.data}"), 200),
         respond("5", json!("${response.data}"), 502),
     ];
-    let f = fixture(
-        Engine::new().expect("engine"),
-        json!({}),
-        vec![("f", flow(actions))],
-        "get",
-    )
-    .await;
+    let f = serve_get(json!({}), actions).await;
     let got = send(
-        client()
-            .get(format!("{}/ws/t?x=1", f.base))
+        f.request("get", "/t?x=1")
             .header("X-Request-ID", "trace-me"),
     )
     .await;
@@ -193,14 +173,8 @@ async fn request_id_is_generated_when_absent() {
         respond("4", json!("${response.data.headers}"), 200),
         respond("5", json!({}), 502),
     ];
-    let f = fixture(
-        Engine::new().expect("engine"),
-        json!({}),
-        vec![("f", flow(actions))],
-        "get",
-    )
-    .await;
-    let id = get(&format!("{}/ws/t", f.base)).await.json()["x-request-id"]
+    let f = serve_get(json!({}), actions).await;
+    let id = f.get("/t").await.json()["x-request-id"]
         .as_str()
         .unwrap_or("")
         .to_string();
@@ -217,14 +191,8 @@ async fn c36_form_encoded_post() {
         respond("4", json!("${response.data}"), 200),
         respond("5", json!({}), 502),
     ];
-    let f = fixture(
-        Engine::new().expect("engine"),
-        json!({}),
-        vec![("f", flow(actions))],
-        "get",
-    )
-    .await;
-    let echo = get(&format!("{}/ws/t", f.base)).await.json();
+    let f = serve_get(json!({}), actions).await;
+    let echo = f.get("/t").await.json();
     assert_eq!(echo["body"], "a=1&b=2");
 }
 
@@ -235,14 +203,8 @@ async fn c37_get_data_becomes_the_query_string() {
         respond("4", json!("${response.data}"), 200),
         respond("5", json!({}), 502),
     ];
-    let f = fixture(
-        Engine::new().expect("engine"),
-        json!({}),
-        vec![("f", flow(actions))],
-        "get",
-    )
-    .await;
-    let echo = get(&format!("{}/ws/t", f.base)).await.json();
+    let f = serve_get(json!({}), actions).await;
+    let echo = f.get("/t").await.json();
     assert_eq!(
         (echo["query"].as_str(), echo["body"].as_str()),
         (Some("q=x+y&n=2"), Some(""))
@@ -261,14 +223,8 @@ async fn c38_c39_status_headers_and_response_lifetime() {
             200,
         ),
     ];
-    let f = fixture(
-        Engine::new().expect("engine"),
-        json!({}),
-        vec![("f", flow(actions))],
-        "get",
-    )
-    .await;
-    let got = get(&format!("{}/ws/t", f.base)).await.json();
+    let f = serve_get(json!({}), actions).await;
+    let got = f.get("/t").await.json();
     assert_eq!(got, json!({"s": 200, "h": "application/json", "r": null}));
 }
 
@@ -292,17 +248,11 @@ async fn run_switch(sw: Value, query: &str, body: Option<Value>, patch: Value) -
         respond("C", json!("C"), 200),
     ];
     let method = if body.is_some() { "post" } else { "get" };
-    let f = fixture(
-        Engine::new().expect("engine"),
-        patch,
-        vec![("f", flow(actions))],
-        method,
-    )
-    .await;
-    let url = format!("{}/ws/t{query}", f.base);
+    let f = serve_flows(patch, method, vec![("f", flow(actions))]).await;
+    let path = format!("/t{query}");
     match body {
-        Some(b) => send(client().post(url).json(&b)).await,
-        None => get(&url).await,
+        Some(b) => f.post(&path, &b).await,
+        None => f.get(&path).await,
     }
 }
 
@@ -410,17 +360,15 @@ fn validation(fail: Option<&str>) -> Vec<Value> {
 
 #[tokio::test]
 async fn c46_c47_validation_branches() {
-    let f = fixture(
-        Engine::new().expect("engine"),
+    let f = serve_flows(
         json!({}),
-        vec![("f", flow(validation(Some("bad"))))],
         "post",
+        vec![("f", flow(validation(Some("bad"))))],
     )
     .await;
-    let url = format!("{}/ws/t", f.base);
-    let ok = send(client().post(&url).json(&json!({"name": "a", "age": 3}))).await;
+    let ok = f.post("/t", &json!({"name": "a", "age": 3})).await;
     assert_eq!((ok.status, ok.json()), (200, json!({"valid": true})));
-    let bad = send(client().post(&url).json(&json!({"age": "x", "extra": 1}))).await;
+    let bad = f.post("/t", &json!({"age": "x", "extra": 1})).await;
     assert_eq!(bad.status, 422);
     assert_eq!(
         bad.json(),
@@ -430,14 +378,8 @@ async fn c46_c47_validation_branches() {
 
 #[tokio::test]
 async fn c48_missing_body_is_a_validation_failure_not_a_500() {
-    let f = fixture(
-        Engine::new().expect("engine"),
-        json!({}),
-        vec![("f", flow(validation(None)))],
-        "post",
-    )
-    .await;
-    let got = send(client().post(format!("{}/ws/t", f.base))).await;
+    let f = serve_flows(json!({}), "post", vec![("f", flow(validation(None)))]).await;
+    let got = send(f.request("post", "/t")).await;
     assert_eq!(got.status, 400);
     assert!(got.json()["errors"].is_object(), "{}", got.text);
 }
@@ -457,21 +399,8 @@ async fn c49_workspace_vars_survive_a_jump() {
         json!({"d": "${workspace.resp.data}", "a": "${flow.a}"}),
         200,
     )]);
-    let mut patch = json!({"debug": true});
-    patch["debug"] = json!(true);
-    let fx = fixture(
-        Engine::new().expect("engine"),
-        patch,
-        vec![("f", f1), ("g", g)],
-        "get",
-    )
-    .await;
-    let got = send(
-        client()
-            .get(format!("{}/ws/t", fx.base))
-            .header("x-flowyt-debug", "true"),
-    )
-    .await;
+    let fx = serve_flows(json!({"debug": true}), "get", vec![("f", f1), ("g", g)]).await;
+    let got = fx.debug_get("/t").await;
     let body = got.json();
     assert_eq!(body["d"], json!({"login": "octocat", "ok": true}));
     assert_eq!(body["a"], "1", "c50: flow vars persist across jumps");
@@ -479,7 +408,6 @@ async fn c49_workspace_vars_survive_a_jump() {
         .as_array()
         .map(Vec::len);
     assert_eq!(flows, Some(2));
-    let _ = fx.up;
 }
 
 #[tokio::test]
@@ -499,14 +427,8 @@ async fn c51_handle_returns_the_sub_flow_response() {
         json!({"id": "f", "action": "flow_var", "data": {"f": "1"}, "next_action": "r"}),
         respond("r", json!({"x": 1}), 201),
     ]);
-    let fx = fixture(
-        Engine::new().expect("engine"),
-        json!({}),
-        vec![("main", main), ("sub", sub)],
-        "get",
-    )
-    .await;
-    let got = get(&format!("{}/ws/t", fx.base)).await;
+    let fx = serve_flows(json!({}), "get", vec![("main", main), ("sub", sub)]).await;
+    let got = fx.get("/t").await;
     assert_eq!(
         (got.status, got.json()),
         (200, json!({"st": 201, "x": 1, "w": "1", "f": null}))
@@ -520,14 +442,8 @@ async fn c52_end_stops_the_run() {
         json!({"id": "e", "action": "end", "data": {}, "next_action": "2"}),
         respond("2", json!({"after": 1}), 200),
     ];
-    let fx = fixture(
-        Engine::new().expect("engine"),
-        json!({}),
-        vec![("f", flow(actions))],
-        "get",
-    )
-    .await;
-    let got = get(&format!("{}/ws/t", fx.base)).await;
+    let fx = serve_get(json!({}), actions).await;
+    let got = fx.get("/t").await;
     assert_eq!((got.status, got.json()), (200, json!({})));
 }
 
@@ -538,18 +454,8 @@ async fn c53_run_and_its_action_alias() {
             json!({"id": "1", "action": kind, "data": {"v": "${1+1}"}, "next_action": "2"}),
             respond("2", json!({"v": "${response.data.v}"}), 200),
         ];
-        let fx = fixture(
-            Engine::new().expect("engine"),
-            json!({}),
-            vec![("f", flow(actions))],
-            "get",
-        )
-        .await;
-        assert_eq!(
-            get(&format!("{}/ws/t", fx.base)).await.json(),
-            json!({"v": 2}),
-            "{kind}"
-        );
+        let fx = serve_get(json!({}), actions).await;
+        assert_eq!(fx.get("/t").await.json(), json!({"v": 2}), "{kind}");
     }
 }
 
@@ -561,19 +467,8 @@ async fn c54_safe_mode_aborts() {
         respond("3", json!({}), 200),
     ];
     let patch = json!({"debug": true, "safe_mode": {"enable": true, "safe_time": 0}});
-    let fx = fixture(
-        Engine::new().expect("engine"),
-        patch,
-        vec![("f", flow(actions))],
-        "get",
-    )
-    .await;
-    let got = send(
-        client()
-            .get(format!("{}/ws/t", fx.base))
-            .header("x-flowyt-debug", "true"),
-    )
-    .await;
+    let fx = serve_get(patch, actions).await;
+    let got = fx.debug_get("/t").await;
     assert_eq!(got.status, 500);
     let msg = got.json()["exception"]["message"]
         .as_str()
@@ -589,25 +484,13 @@ async fn c54_safe_mode_aborts() {
 
 #[tokio::test]
 async fn c55_settings_without_safe_mode_run() {
-    let mut s = settings(NO_UPSTREAM_BASE);
-    if let Value::Object(m) = &mut s {
-        m.remove("safe_mode");
-    }
-    let engine = Engine::new().expect("engine");
-    let ws = workspace(
-        &engine,
-        &s,
-        &json!([{"method": "get", "path": "/t", "flow": "f"}]),
-        &[("f", flow(vec![respond("1", json!({"ok": true}), 200)]))],
-    );
-    let base = serve(&ws).await;
-    assert_eq!(
-        get(&format!("{base}/ws/t")).await.json(),
-        json!({"ok": true})
-    );
+    let served = Case::new()
+        .without_setting("safe_mode")
+        .single_flow("get", vec![respond("1", json!({"ok": true}), 200)])
+        .serve()
+        .await;
+    assert_eq!(served.get("/t").await.json(), json!({"ok": true}));
 }
-
-const NO_UPSTREAM_BASE: &str = "http://127.0.0.1:9";
 
 #[tokio::test]
 async fn c56_c58_debug_trace_shape() {
@@ -615,19 +498,8 @@ async fn c56_c58_debug_trace_shape() {
         start("1", json!("2")),
         respond("2", json!({"msg": "Hello world!"}), 200),
     ];
-    let fx = fixture(
-        Engine::new().expect("engine"),
-        json!({"debug": true}),
-        vec![("f", flow(actions))],
-        "get",
-    )
-    .await;
-    let got = send(
-        client()
-            .get(format!("{}/ws/t", fx.base))
-            .header("x-flowyt-debug", "true"),
-    )
-    .await;
+    let fx = serve_get(json!({"debug": true}), actions).await;
+    let got = fx.debug_get("/t").await;
     let body = got.json();
     assert_eq!(body["msg"], "Hello world!");
     let ws = &body["__debug__"]["workspace"];
@@ -643,20 +515,8 @@ async fn c56_c58_debug_trace_shape() {
     );
     assert!(actions[1]["time_spent"].is_f64());
     // c58: a list body is wrapped.
-    let fx = fixture(
-        Engine::new().expect("engine"),
-        json!({"debug": true}),
-        vec![("f", flow(vec![respond("1", json!([1]), 200)]))],
-        "get",
-    )
-    .await;
-    let body = send(
-        client()
-            .get(format!("{}/ws/t", fx.base))
-            .header("x-flowyt-debug", "true"),
-    )
-    .await
-    .json();
+    let fx = serve_get(json!({"debug": true}), vec![respond("1", json!([1]), 200)]).await;
+    let body = fx.debug_get("/t").await.json();
     assert_eq!(body["data"], json!([1]));
     assert!(body["__debug__"].is_object());
 }
@@ -665,36 +525,14 @@ async fn c56_c58_debug_trace_shape() {
 async fn c57_c59_debug_never_leaks() {
     let actions = vec![respond("1", json!({"ok": 1}), 200)];
     // Settings debug off: no trace at all (decision 10).
-    let fx = fixture(
-        Engine::new().expect("engine"),
-        json!({}),
-        vec![("f", flow(actions.clone()))],
-        "get",
-    )
-    .await;
-    let body = send(
-        client()
-            .get(format!("{}/ws/t", fx.base))
-            .header("x-flowyt-debug", "true"),
-    )
-    .await
-    .json();
+    let fx = serve_get(json!({}), actions.clone()).await;
+    let body = fx.debug_get("/t").await.json();
     assert_eq!(body, json!({"ok": 1}));
     // Capital `True` does not turn debug on.
-    let fx = fixture(
-        Engine::new().expect("engine"),
-        json!({"debug": true}),
-        vec![("f", flow(actions))],
-        "get",
-    )
-    .await;
-    let body = send(
-        client()
-            .get(format!("{}/ws/t", fx.base))
-            .header("x-flowyt-debug", "True"),
-    )
-    .await
-    .json();
+    let fx = serve_get(json!({"debug": true}), actions).await;
+    let body = send(fx.request("get", "/t").header("x-flowyt-debug", "True"))
+        .await
+        .json();
     assert_eq!(body, json!({"ok": 1}));
 }
 
@@ -704,19 +542,8 @@ async fn a_cycle_hits_the_step_budget() {
         json!({"id": "a", "action": "flow_var", "data": {}, "next_action": "b"}),
         json!({"id": "b", "action": "flow_var", "data": {}, "next_action": "a"}),
     ];
-    let fx = fixture(
-        Engine::new().expect("engine"),
-        json!({"debug": true, "limits": {"max_steps": 50}}),
-        vec![("f", flow(actions))],
-        "get",
-    )
-    .await;
-    let got = send(
-        client()
-            .get(format!("{}/ws/t", fx.base))
-            .header("x-flowyt-debug", "true"),
-    )
-    .await;
+    let fx = serve_get(json!({"debug": true, "limits": {"max_steps": 50}}), actions).await;
+    let got = fx.debug_get("/t").await;
     assert_eq!(got.status, 500);
     assert!(
         got.json()["exception"]["message"]
@@ -733,14 +560,8 @@ async fn a_slow_run_hits_the_wall_clock_limit() {
         respond("4", json!({}), 200),
         respond("5", json!({}), 502),
     ];
-    let fx = fixture(
-        Engine::new().expect("engine"),
-        json!({"limits": {"max_seconds": 0.3}}),
-        vec![("f", flow(actions))],
-        "get",
-    )
-    .await;
-    let got = get(&format!("{}/ws/t", fx.base)).await;
+    let fx = serve_get(json!({"limits": {"max_seconds": 0.3}}), actions).await;
+    let got = fx.get("/t").await;
     assert_eq!(
         (got.status, got.json()),
         (500, json!({"exception": MASKED_ERROR}))
@@ -749,19 +570,17 @@ async fn a_slow_run_hits_the_wall_clock_limit() {
 
 #[tokio::test]
 async fn oversized_and_malformed_bodies_are_refused() {
-    let fx = fixture(
-        Engine::new().expect("engine"),
+    let body = flow(vec![respond("1", json!("${request.data}"), 200)]);
+    let fx = serve_flows(
         json!({"limits": {"max_body_bytes": 1024}}),
-        vec![("f", flow(vec![respond("1", json!("${request.data}"), 200)]))],
         "post",
+        vec![("f", body)],
     )
     .await;
-    let url = format!("{}/ws/t", fx.base);
     let big = json!({"x": "y".repeat(4096)});
-    assert_eq!(send(client().post(&url).json(&big)).await.status, 413);
+    assert_eq!(fx.post("/t", &big).await.status, 413);
     let bad = send(
-        client()
-            .post(&url)
+        fx.request("post", "/t")
             .header("content-type", "application/json")
             .body("{nope"),
     )
@@ -773,7 +592,7 @@ async fn oversized_and_malformed_bodies_are_refused() {
             .unwrap_or("")
             .contains("not valid JSON")
     );
-    let ok = send(client().post(&url).json(&json!({"a": 1}))).await;
+    let ok = fx.post("/t", &json!({"a": 1})).await;
     assert_eq!(ok.json(), json!({"a": 1}));
 }
 
@@ -802,22 +621,33 @@ async fn custom_actions_branch_on_result_and_panics_stay_contained() {
         respond("bad", json!("${response.data}"), 422),
     ];
     let boom = vec![json!({"id": "1", "action": "explode", "data": {}, "next_action": null})];
-    let fx = fixture(engine.clone(), json!({}), vec![("f", flow(actions))], "get").await;
-    let ok = get(&format!("{}/ws/t?n=3", fx.base)).await;
+    let fx = Case::with_upstream()
+        .await
+        .engine(engine.clone())
+        .single_flow("get", actions)
+        .serve()
+        .await;
+    let ok = fx.get("/t?n=3").await;
     assert_eq!(ok.json(), json!({"n": 6, "state": "state!"}), "{}", ok.text);
-    let bad = get(&format!("{}/ws/t", fx.base)).await;
+    let bad = fx.get("/t").await;
     assert_eq!(
         (bad.status, bad.json()),
         (422, json!({"error": "n must be a number"}))
     );
-    let fx = fixture(engine, json!({}), vec![("g", flow(boom))], "get").await;
-    let got = get(&format!("{}/ws/t", fx.base)).await;
+    let fx = Case::with_upstream()
+        .await
+        .engine(engine)
+        .route("get", "/t", "g")
+        .flow("g", flow(boom))
+        .serve()
+        .await;
+    let got = fx.get("/t").await;
     assert_eq!(
         (got.status, got.json()),
         (500, json!({"exception": MASKED_ERROR}))
     );
     // The server survived the panic and still answers.
-    assert_eq!(get(&format!("{}/ws/t", fx.base)).await.status, 500);
+    assert_eq!(fx.get("/t").await.status, 500);
 }
 
 #[tokio::test]
@@ -838,34 +668,14 @@ async fn loop_runs_a_sub_flow_per_item() {
             200,
         ),
     ]);
-    let fx = fixture(
-        Engine::new().expect("engine"),
-        json!({}),
-        vec![("main", main), ("double", double)],
-        "post",
-    )
-    .await;
-    let got = send(
-        client()
-            .post(format!("{}/ws/t", fx.base))
-            .json(&json!([1, 2, 3])),
-    )
-    .await;
+    let fx = serve_flows(json!({}), "post", vec![("main", main), ("double", double)]).await;
+    let got = fx.post("/t", &json!([1, 2, 3])).await;
     assert_eq!(
         got.json(),
         json!({"out": [{"i": 0, "v": 2}, {"i": 1, "v": 4}, {"i": 2, "v": 6}], "seen": 2})
     );
     // A body that is not a list fails the run cleanly.
-    assert_eq!(
-        send(
-            client()
-                .post(format!("{}/ws/t", fx.base))
-                .json(&json!({"a": 1}))
-        )
-        .await
-        .status,
-        500
-    );
+    assert_eq!(fx.post("/t", &json!({"a": 1})).await.status, 500);
 }
 
 #[tokio::test]
@@ -875,23 +685,14 @@ async fn range_loop_and_failing_iteration() {
         respond("r", json!("${response.data}"), 200),
     ]);
     let inv = flow(vec![respond("d", json!("${10 // (loop.item - 2)}"), 200)]);
-    let fx = fixture(
-        Engine::new().expect("engine"),
+    let fx = serve_flows(
         json!({"debug": true}),
-        vec![("main", main), ("inv", inv)],
         "get",
+        vec![("main", main), ("inv", inv)],
     )
     .await;
-    assert_eq!(
-        get(&format!("{}/ws/t?n=2", fx.base)).await.json(),
-        json!([-5, -10])
-    );
-    let got = send(
-        client()
-            .get(format!("{}/ws/t?n=3", fx.base))
-            .header("x-flowyt-debug", "true"),
-    )
-    .await;
+    assert_eq!(fx.get("/t?n=2").await.json(), json!([-5, -10]));
+    let got = fx.debug_get("/t?n=3").await;
     assert_eq!(got.status, 500);
     assert_eq!(
         got.json()["exception"]["message"],
@@ -913,15 +714,6 @@ async fn async_handle_discards_its_effects() {
         json!({"id": "w", "action": "workspace_var", "data": {"w": 1}, "next_action": "d"}),
         respond("d", json!({"x": 1}), 201),
     ]);
-    let fx = fixture(
-        Engine::new().expect("engine"),
-        json!({}),
-        vec![("main", main), ("sub", sub)],
-        "get",
-    )
-    .await;
-    assert_eq!(
-        get(&format!("{}/ws/t", fx.base)).await.json(),
-        json!({"r": null, "w": null})
-    );
+    let fx = serve_flows(json!({}), "get", vec![("main", main), ("sub", sub)]).await;
+    assert_eq!(fx.get("/t").await.json(), json!({"r": null, "w": null}));
 }

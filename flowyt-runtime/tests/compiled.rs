@@ -2,9 +2,10 @@
 //! time answer the same requests identically: each pair is served side by side on
 //! 127.0.0.1 and called with a real client.
 
+mod support;
+
 use axum::Router;
 use axum::extract::{Path, Query};
-use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{any, get};
 use flowyt_runtime::core::model::Flow;
@@ -13,19 +14,8 @@ use flowyt_runtime::{CheckedFlow, Engine, FlowService, flow, flow_action, includ
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::time::Duration;
-
-async fn spawn(app: Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind loopback");
-    let addr = listener.local_addr().expect("local addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    addr
-}
+use support::spawn;
 
 /// A stand-in GitHub API plus an echo route.
 fn upstream() -> Router {
@@ -34,11 +24,7 @@ fn upstream() -> Router {
             "/users/{user}/repos",
             get(|Path(user): Path<String>| async move {
                 if user == "nobody" {
-                    return (
-                        StatusCode::NOT_FOUND,
-                        axum::Json(json!({"message": "Not Found"})),
-                    )
-                        .into_response();
+                    return support::not_found();
                 }
                 axum::Json(json!([
                     {"name": format!("{user}/flowyt"), "stargazers_count": 42},
@@ -56,6 +42,16 @@ fn upstream() -> Router {
                 },
             ),
         )
+}
+
+/// Starts [`upstream`] and returns settings whose `env.KEY` is its base URL.
+async fn settings_with_upstream(key: &str) -> Settings {
+    let addr = spawn(upstream()).await;
+    let mut settings = Settings::default();
+    settings
+        .env
+        .insert(key.into(), json!(format!("http://{addr}")));
+    settings
 }
 
 /// What a client sees of an answer, minus headers that differ per response (`date`).
@@ -156,12 +152,8 @@ fn mining() -> CheckedFlow {
 
 #[tokio::test]
 async fn github_search_written_in_rust_answers_like_the_legacy_files() {
-    let github = spawn(upstream()).await;
+    let settings = settings_with_upstream("baseUrl").await;
     let engine = Engine::new().expect("engine");
-    let mut settings = Settings::default();
-    settings
-        .env
-        .insert("baseUrl".into(), json!(format!("http://{github}")));
 
     let compiled = engine.checked_workspace(
         "github",
@@ -253,12 +245,8 @@ fn varied() -> CheckedFlow {
 
 #[tokio::test]
 async fn compiled_flow_and_its_json_twin_answer_alike() {
-    let up = spawn(upstream()).await;
+    let settings = settings_with_upstream("upstream").await;
     let engine = Engine::new().expect("engine");
-    let mut settings = Settings::default();
-    settings
-        .env
-        .insert("upstream".into(), json!(format!("http://{up}")));
     let flow = varied();
     let compiled = flow.service_with(&engine, settings.clone());
     let twin = Flow::from_json_named("twin.json", flow.json(), &engine.catalog())

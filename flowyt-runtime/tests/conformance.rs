@@ -4,33 +4,23 @@
 
 mod support;
 
-use flowyt_runtime::{Engine, MASKED_ERROR};
+use flowyt_runtime::MASKED_ERROR;
 use serde_json::{Value, json};
 use support::*;
 
-const NO_UPSTREAM: &str = "http://127.0.0.1:9";
-
-async fn one(flow_actions: Vec<Value>, method: &str, query: &str) -> Got {
-    one_with(settings(NO_UPSTREAM), flow_actions, method, query, None).await
+/// Serves `actions` as flow `f` on `GET /t` and calls `/t{query}`.
+async fn one(actions: Vec<Value>, query: &str) -> Got {
+    let served = Case::new().single_flow("get", actions).serve().await;
+    served.get(&format!("/t{query}")).await
 }
 
-async fn one_with(
-    settings: Value,
-    actions: Vec<Value>,
-    method: &str,
-    query: &str,
-    body: Option<Value>,
-) -> Got {
-    let engine = Engine::new().expect("engine");
-    let routes = json!([{"method": method, "path": "/t", "flow": "f"}]);
-    let ws = workspace(&engine, &settings, &routes, &[("f", flow(actions))]);
-    let base = serve(&ws).await;
-    let url = format!("{base}/ws/t{query}");
-    let req = match method {
-        "post" => client().post(&url).json(&body.unwrap_or(Value::Null)),
-        _ => client().get(&url),
-    };
-    send(req).await
+/// Serves `actions` as flow `f` on `GET /t`, with `debug` on in the settings.
+async fn serve_debug(actions: Vec<Value>) -> Served {
+    Case::new()
+        .settings(json!({"debug": true}))
+        .single_flow("get", actions)
+        .serve()
+        .await
 }
 
 #[tokio::test]
@@ -40,7 +30,6 @@ async fn c01_response_hello_world() {
             start("1", json!("2")),
             respond("2", json!({"msg": "Hello world!"}), 200),
         ],
-        "get",
         "",
     )
     .await;
@@ -52,7 +41,7 @@ async fn c01_response_hello_world() {
 #[tokio::test]
 async fn c02_status_and_headers() {
     let r = json!({"id": "2", "action": "response", "data": {"status": 201, "headers": {"X-A": "b"}, "data": {}}, "next_action": null});
-    let got = one(vec![start("1", json!("2")), r], "get", "").await;
+    let got = one(vec![start("1", json!("2")), r], "").await;
     assert_eq!(got.status, 201);
     assert_eq!(got.headers["x-a"], "b");
     assert_eq!(got.headers["content-type"], "application/json");
@@ -65,7 +54,6 @@ async fn c03_list_body_from_template() {
             start("1", json!("2")),
             respond("2", json!("${[1, 2, 3]}"), 200),
         ],
-        "get",
         "",
     )
     .await;
@@ -74,7 +62,7 @@ async fn c03_list_body_from_template() {
 
 #[tokio::test]
 async fn c04_natural_end_is_empty_object() {
-    let got = one(vec![start("1", Value::Null)], "get", "").await;
+    let got = one(vec![start("1", Value::Null)], "").await;
     assert_eq!((got.status, got.json()), (200, json!({})));
 }
 
@@ -85,7 +73,6 @@ async fn c05_entry_is_first_action_without_start() {
             json!({"id": "a", "action": "flow_var", "data": {"x": "abc"}, "next_action": "b"}),
             respond("b", json!({"v": "${flow.x}"}), 200),
         ],
-        "get",
         "",
     )
     .await;
@@ -99,7 +86,6 @@ async fn c06_unknown_kind_is_a_no_op_when_serving() {
             json!({"id": "1", "action": "frobnicate", "data": {}, "next_action": "2"}),
             respond("2", json!({"ok": 1}), 200),
         ],
-        "get",
         "",
     )
     .await;
@@ -108,58 +94,49 @@ async fn c06_unknown_kind_is_a_no_op_when_serving() {
 
 #[tokio::test]
 async fn c07_dangling_id_is_a_masked_500() {
-    let got = one(vec![start("1", json!("2"))], "get", "").await;
+    let got = one(vec![start("1", json!("2"))], "").await;
     assert_eq!(got.status, 500);
     assert_eq!(got.json(), json!({"exception": MASKED_ERROR}));
 }
 
 #[tokio::test]
 async fn c08_unknown_path_and_wrong_method() {
-    let engine = Engine::new().expect("engine");
-    let routes = json!([{"method": "get", "path": "/t", "flow": "f"}]);
-    let ws = workspace(
-        &engine,
-        &settings(NO_UPSTREAM),
-        &routes,
-        &[("f", flow(vec![start("1", Value::Null)]))],
-    );
-    let base = serve(&ws).await;
-    assert_eq!(get(&format!("{base}/ws/nope")).await.status, 404);
-    assert_eq!(
-        send(client().post(format!("{base}/ws/t"))).await.status,
-        405
-    );
+    let served = Case::new()
+        .single_flow("get", vec![start("1", Value::Null)])
+        .serve()
+        .await;
+    assert_eq!(served.get("/nope").await.status, 404);
+    assert_eq!(send(served.request("post", "/t")).await.status, 405);
 }
 
 #[tokio::test]
 async fn c09_flask_path_params_reach_request_params() {
-    let engine = Engine::new().expect("engine");
-    let routes =
-        json!([{"method": "get", "path": "/loja/<string:loja>/livro/<int:n>", "flow": "f"}]);
     let f = flow(vec![respond(
         "1",
         json!({"loja": "${request.params.loja}", "n": "${request.params.n}"}),
         200,
     )]);
-    let ws = workspace(&engine, &settings(NO_UPSTREAM), &routes, &[("f", f)]);
-    let base = serve(&ws).await;
+    let served = Case::new()
+        .route("get", "/loja/<string:loja>/livro/<int:n>", "f")
+        .flow("f", f)
+        .serve()
+        .await;
     assert_eq!(
-        get(&format!("{base}/ws/loja/BH/livro/7")).await.json(),
+        served.get("/loja/BH/livro/7").await.json(),
         json!({"loja": "BH", "n": 7})
     );
-    assert_eq!(get(&format!("{base}/ws/loja/BH/livro/x")).await.status, 404);
+    assert_eq!(served.get("/loja/BH/livro/x").await.status, 404);
 }
 
 #[tokio::test]
 async fn c10_xml_when_asked() {
-    let engine = Engine::new().expect("engine");
-    let routes = json!([{"method": "get", "path": "/t", "flow": "f"}]);
-    let f = flow(vec![respond("1", json!({"root": {"a": "1"}}), 200)]);
-    let ws = workspace(&engine, &settings(NO_UPSTREAM), &routes, &[("f", f)]);
-    let base = serve(&ws).await;
+    let served = Case::new()
+        .single_flow("get", vec![respond("1", json!({"root": {"a": "1"}}), 200)])
+        .serve()
+        .await;
     let got = send(
-        client()
-            .get(format!("{base}/ws/t"))
+        served
+            .request("get", "/t")
             .header("Accept", "application/xml"),
     )
     .await;
@@ -177,24 +154,14 @@ async fn c12_c13_templated_url_and_missing_value() {
         json!({"url": "${env.baseUrl}/users/${request.qs.user}"}),
         200,
     )];
-    let got = one(actions.clone(), "get", "?user=octocat").await;
+    let got = one(actions.clone(), "?user=octocat").await;
     assert_eq!(
         got.json(),
         json!({"url": format!("{NO_UPSTREAM}/users/octocat")})
     );
     // Decision 2: splicing a missing value is an error naming the path and the action.
-    let mut s = settings(NO_UPSTREAM);
-    s["debug"] = json!(true);
-    let engine = Engine::new().expect("engine");
-    let routes = json!([{"method": "get", "path": "/t", "flow": "f"}]);
-    let ws = workspace(&engine, &s, &routes, &[("f", flow(actions))]);
-    let base = serve(&ws).await;
-    let got = send(
-        client()
-            .get(format!("{base}/ws/t"))
-            .header("x-flowyt-debug", "true"),
-    )
-    .await;
+    let served = serve_debug(actions).await;
+    let got = served.debug_get("/t").await;
     assert_eq!(got.status, 500);
     assert_eq!(
         got.json()["exception"]["message"],
@@ -205,7 +172,7 @@ async fn c12_c13_templated_url_and_missing_value() {
 #[tokio::test]
 async fn c14_typed_whole_templates() {
     let data = json!({"n": "${1 + 2}", "f": "${10 * 5 / 2}", "b": "${1 == 1}", "z": "${None}", "l": "${['a', 'b']}", "s": "${'x' * 3}"});
-    let got = one(vec![respond("1", data, 200)], "get", "").await;
+    let got = one(vec![respond("1", data, 200)], "").await;
     assert_eq!(
         got.json(),
         json!({"n": 3, "f": 25.0, "b": true, "z": null, "l": ["a", "b"], "s": "xxx"})
@@ -220,7 +187,7 @@ async fn c14_typed_whole_templates() {
 #[tokio::test]
 async fn c15_embedded_templates_render_like_python() {
     let data = json!({"a": "${1+1} items", "b": "ok=${1 == 1}", "c": "v=${None}"});
-    let got = one(vec![respond("1", data, 200)], "get", "").await;
+    let got = one(vec![respond("1", data, 200)], "").await;
     assert_eq!(
         got.json(),
         json!({"a": "2 items", "b": "ok=True", "c": "v=None"})
@@ -230,35 +197,27 @@ async fn c15_embedded_templates_render_like_python() {
 #[tokio::test]
 async fn c16_request_body_access() {
     let body = json!({"a": {"b": 1}, "list": [{"x": 1}]});
-    let got = one_with(
-        settings(NO_UPSTREAM),
-        vec![respond(
-            "1",
-            json!({"d": "${request.data}", "x": "${request.data.list[0].x}"}),
-            200,
-        )],
-        "post",
-        "",
-        Some(body.clone()),
-    )
-    .await;
+    let actions = vec![respond(
+        "1",
+        json!({"d": "${request.data}", "x": "${request.data.list[0].x}"}),
+        200,
+    )];
+    let served = Case::new().single_flow("post", actions).serve().await;
+    let got = served.post("/t", &body).await;
     assert_eq!(got.json(), json!({"d": body, "x": 1}));
 }
 
 #[tokio::test]
 async fn c17_c18_headers_and_repeated_query_keys() {
-    let engine = Engine::new().expect("engine");
-    let routes = json!([{"method": "get", "path": "/t", "flow": "f"}]);
-    let f = flow(vec![respond(
+    let actions = vec![respond(
         "1",
         json!({"k": "${request.headers.x_api_key}", "a": "${request.qs.a}"}),
         200,
-    )]);
-    let ws = workspace(&engine, &settings(NO_UPSTREAM), &routes, &[("f", f)]);
-    let base = serve(&ws).await;
+    )];
+    let served = Case::new().single_flow("get", actions).serve().await;
     let got = send(
-        client()
-            .get(format!("{base}/ws/t?a=1&a=2"))
+        served
+            .request("get", "/t?a=1&a=2")
             .header("X-Api-Key", "k1"),
     )
     .await;
@@ -273,7 +232,6 @@ async fn c19_strings_in_arrays_are_templated() {
             json!({"arr": ["${1+1}", {"x": "${1+1}"}]}),
             200,
         )],
-        "get",
         "",
     )
     .await;
@@ -284,7 +242,6 @@ async fn c19_strings_in_arrays_are_templated() {
 async fn c20_braces_inside_templates_work() {
     let got = one(
         vec![respond("1", json!({"v": "${ {'a': 1}['a'] }"}), 200)],
-        "get",
         "",
     )
     .await;
@@ -295,18 +252,8 @@ async fn c20_braces_inside_templates_work() {
 async fn c21_errors_in_debug_and_masked() {
     let r = json!({"id": "2", "action": "response", "data": {"status": 200, "headers": {}, "data": {"v": "${0/0}"}}, "next_action": null});
     let actions = vec![start("1", json!("2")), r];
-    let mut s = settings(NO_UPSTREAM);
-    s["debug"] = json!(true);
-    let engine = Engine::new().expect("engine");
-    let routes = json!([{"method": "get", "path": "/t", "flow": "f"}]);
-    let ws = workspace(&engine, &s, &routes, &[("f", flow(actions))]);
-    let base = serve(&ws).await;
-    let got = send(
-        client()
-            .get(format!("{base}/ws/t"))
-            .header("x-flowyt-debug", "true"),
-    )
-    .await;
+    let served = serve_debug(actions).await;
+    let got = served.debug_get("/t").await;
     assert_eq!(got.status, 500);
     let body = got.json();
     assert_eq!(
@@ -315,7 +262,7 @@ async fn c21_errors_in_debug_and_masked() {
     );
     let flows = &body["__debug__"]["workspace"]["flows"];
     assert_eq!(flows[0]["actions"][0]["name"], "start");
-    let got = get(&format!("{base}/ws/t")).await;
+    let got = served.get("/t").await;
     assert_eq!(
         (got.status, got.json()),
         (500, json!({"exception": MASKED_ERROR}))
@@ -324,12 +271,7 @@ async fn c21_errors_in_debug_and_masked() {
 
 #[tokio::test]
 async fn c22_flow_before_any_flow_var_is_missing() {
-    let got = one(
-        vec![respond("1", json!({"v": "${flow.x}"}), 200)],
-        "get",
-        "",
-    )
-    .await;
+    let got = one(vec![respond("1", json!({"v": "${flow.x}"}), 200)], "").await;
     assert_eq!(got.json(), json!({"v": null}));
 }
 
@@ -341,37 +283,32 @@ async fn c23_conditional_expression() {
         200,
     )];
     assert_eq!(
-        one(actions.clone(), "get", "?flag=true").await.json(),
+        one(actions.clone(), "?flag=true").await.json(),
         json!({"v": "yes"})
     );
-    assert_eq!(one(actions, "get", "").await.json(), json!({"v": "no"}));
+    assert_eq!(one(actions, "").await.json(), json!({"v": "no"}));
 }
 
 #[tokio::test]
 async fn c24_list_comprehension_with_filter() {
-    let got = one_with(
-        settings(NO_UPSTREAM),
-        vec![respond(
-            "1",
-            json!({"v": "${[s for s in request.data if s.ok == 'true']}"}),
-            200,
-        )],
-        "post",
-        "",
-        Some(json!([{"n": 1, "ok": "true"}, {"n": 2, "ok": "false"}])),
-    )
-    .await;
+    let actions = vec![respond(
+        "1",
+        json!({"v": "${[s for s in request.data if s.ok == 'true']}"}),
+        200,
+    )];
+    let served = Case::new().single_flow("post", actions).serve().await;
+    let got = served
+        .post(
+            "/t",
+            &json!([{"n": 1, "ok": "true"}, {"n": 2, "ok": "false"}]),
+        )
+        .await;
     assert_eq!(got.json(), json!({"v": [{"n": 1, "ok": "true"}]}));
 }
 
 #[tokio::test]
 async fn c25_empty_string_splices_as_empty() {
-    let got = one(
-        vec![respond("1", json!({"v": "pre-${''}-post"}), 200)],
-        "get",
-        "",
-    )
-    .await;
+    let got = one(vec![respond("1", json!({"v": "pre-${''}-post"}), 200)], "").await;
     assert_eq!(got.json(), json!({"v": "pre--post"}));
 }
 
@@ -381,10 +318,7 @@ async fn c27_next_action_branch_after_non_branching_action_fails() {
         vec![
             json!({"id": "1", "action": "flow_var", "data": {"x": 1}, "next_action": "${pipeline.next_action}"}),
             respond("2", json!({}), 200),
-        ],
-        "get",
-        "",
-    )
+        ], "")
     .await;
     assert_eq!(got.status, 500);
 }
@@ -396,10 +330,7 @@ async fn c28_dynamic_next_action_reads_pipeline() {
             json!({"id": "1", "action": "flow_var", "data": {"x": 1}, "next_action": "${'b' if pipeline.next_action is None else 'c'}"}),
             respond("b", json!({"went": "b"}), 200),
             respond("c", json!({"went": "c"}), 200),
-        ],
-        "get",
-        "",
-    )
+        ], "")
     .await;
     assert_eq!(got.json(), json!({"went": "b"}));
 }
@@ -408,7 +339,6 @@ async fn c28_dynamic_next_action_reads_pipeline() {
 async fn c29_empty_next_action_ends() {
     let got = one(
         vec![json!({"id": "1", "action": "flow_var", "data": {}, "next_action": ""})],
-        "get",
         "",
     )
     .await;

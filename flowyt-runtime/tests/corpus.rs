@@ -49,8 +49,8 @@ async fn docs_example_fails_cleanly_on_its_dangling_id() {
         "flowyt-engine/docs/examples/workspaces/example",
         json!({}),
     );
-    let base = serve(&ws).await;
-    let got = get(&format!("{base}/ws/example")).await;
+    let served = serve(&ws).await;
+    let got = served.get("/example").await;
     assert_eq!(
         (got.status, got.json()),
         (500, json!({"exception": MASKED_ERROR}))
@@ -59,7 +59,7 @@ async fn docs_example_fails_cleanly_on_its_dangling_id() {
 
 #[tokio::test]
 async fn docs_github_search_runs_with_a_rust_replacement_for_its_python_function() {
-    let up = format!("http://{}", spawn(upstream()).await);
+    let up = upstream_url().await;
     // The legacy `functions/treatment.py` cannot run; the same path is a Rust function here
     // (decision 12).
     let engine = Engine::builder()
@@ -80,13 +80,13 @@ async fn docs_github_search_runs_with_a_rust_replacement_for_its_python_function
         "flowyt-engine/docs/examples/workspaces/github",
         json!({"baseUrl": up}),
     );
-    let base = serve(&ws).await;
-    let got = get(&format!("{base}/ws/getReposByUser?user=octocat")).await;
+    let served = serve(&ws).await;
+    let got = served.get("/getReposByUser?user=octocat").await;
     assert_eq!(
         (got.status, got.json()),
         (201, json!(["octocat-one", "octocat-two"]))
     );
-    let got = get(&format!("{base}/ws/getReposByUser?user=nobody")).await;
+    let got = served.get("/getReposByUser?user=nobody").await;
     assert_eq!(
         (got.status, got.json()),
         (
@@ -95,12 +95,7 @@ async fn docs_github_search_runs_with_a_rust_replacement_for_its_python_function
         )
     );
     // The workspace has `debug: true`: the header adds the trace of both flows.
-    let got = send(
-        client()
-            .get(format!("{base}/ws/getReposByUser?user=octocat"))
-            .header("x-flowyt-debug", "true"),
-    )
-    .await;
+    let got = served.debug_get("/getReposByUser?user=octocat").await;
     let flows: Vec<Value> = got.json()["__debug__"]["workspace"]["flows"]
         .as_array()
         .cloned()
@@ -113,7 +108,7 @@ async fn docs_github_search_runs_with_a_rust_replacement_for_its_python_function
 
 #[tokio::test]
 async fn v0_0_1_mercado_livre_search_runs_with_its_legacy_body_format() {
-    let up = format!("http://{}", spawn(upstream()).await);
+    let up = upstream_url().await;
     let engine = Engine::new().expect("engine");
     let ws = load(
         &engine,

@@ -6,7 +6,6 @@ mod support;
 use axum::Router;
 use axum::extract::Path;
 use axum::routing::get as route_get;
-use flowyt_runtime::Engine;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -21,37 +20,31 @@ async fn instance(name: &'static str) -> String {
     format!("http://{}", spawn(app).await)
 }
 
-async fn flow_calling(service_url: &str, settings_patch: Value) -> String {
+/// Serves one flow on `GET /t` that calls `service_url`, with `settings_patch` in its settings.
+async fn flow_calling(service_url: &str, settings_patch: Value) -> Served {
     let actions = vec![
         json!({"id": "r", "action": "request", "data": {"url": service_url, "next_action_success": "ok", "next_action_fail": "ko"}, "next_action": "${pipeline.next_action}"}),
         respond("ok", json!("${response.data}"), 200),
         respond("ko", json!("${response.data}"), 502),
     ];
-    let engine = Engine::new().expect("engine");
-    let mut s = settings("http://127.0.0.1:9");
-    if let (Value::Object(s), Value::Object(p)) = (&mut s, settings_patch) {
-        s.extend(p);
-    }
-    let ws = workspace(
-        &engine,
-        &s,
-        &json!([{"method": "get", "path": "/t", "flow": "f"}]),
-        &[("f", flow(actions))],
-    );
-    serve(&ws).await
+    Case::new()
+        .settings(settings_patch)
+        .single_flow("get", actions)
+        .serve()
+        .await
 }
 
 #[tokio::test]
 async fn static_instances_are_balanced_round_robin() {
     let (a, b) = (instance("a").await, instance("b").await);
-    let base = flow_calling(
+    let served = flow_calling(
         "service://users/whoami",
         json!({"services": {"users": [a, b]}}),
     )
     .await;
     let mut seen = Vec::new();
     for _ in 0..4 {
-        seen.push(get(&format!("{base}/ws/t")).await.json()["instance"].clone());
+        seen.push(served.get("/t").await.json()["instance"].clone());
     }
     assert_eq!(seen, [json!("a"), json!("b"), json!("a"), json!("b")]);
 }
@@ -59,21 +52,21 @@ async fn static_instances_are_balanced_round_robin() {
 #[tokio::test]
 async fn a_refused_instance_fails_over_to_the_next() {
     let b = instance("b").await;
-    let base = flow_calling(
+    let served = flow_calling(
         "service://users/whoami",
         json!({"services": {"users": ["http://127.0.0.1:9", b]}}),
     )
     .await;
     for _ in 0..3 {
-        let got = get(&format!("{base}/ws/t")).await;
+        let got = served.get("/t").await;
         assert_eq!((got.status, got.json()), (200, json!({"instance": "b"})));
     }
 }
 
 #[tokio::test]
 async fn an_unknown_service_takes_the_fail_branch() {
-    let base = flow_calling("service://nobody/whoami", json!({"services": {}})).await;
-    let got = get(&format!("{base}/ws/t")).await;
+    let served = flow_calling("service://nobody/whoami", json!({"services": {}})).await;
+    let got = served.get("/t").await;
     assert_eq!(got.status, 502);
     assert_eq!(got.json()["error"], "discovery");
 }
@@ -108,16 +101,13 @@ async fn eureka_registry_resolves_up_instances_and_caches_them() {
         }),
     );
     let registry = format!("http://{}/eureka", spawn(eureka).await);
-    let base = flow_calling(
+    let served = flow_calling(
         "service://users/whoami",
         json!({"registry": {"eureka": registry, "refresh": 60}}),
     )
     .await;
     for _ in 0..3 {
-        assert_eq!(
-            get(&format!("{base}/ws/t")).await.json(),
-            json!({"instance": "a"})
-        );
+        assert_eq!(served.get("/t").await.json(), json!({"instance": "a"}));
     }
     assert_eq!(
         hits.load(Ordering::SeqCst),
@@ -125,12 +115,12 @@ async fn eureka_registry_resolves_up_instances_and_caches_them() {
         "the instance list is cached for `refresh` seconds"
     );
 
-    let base = flow_calling(
+    let served = flow_calling(
         "service://ghost/whoami",
         json!({"registry": {"eureka": registry}}),
     )
     .await;
-    let got = get(&format!("{base}/ws/t")).await;
+    let got = served.get("/t").await;
     assert_eq!(got.status, 502);
     assert_eq!(got.json()["message"], "service `ghost` is not registered");
 }

@@ -4,20 +4,18 @@
 mod support;
 
 use axum::Router;
+use flowyt_runtime::Workspace;
 use flowyt_runtime::registry::{self, Limits, Registry};
 use flowyt_runtime::runs::{self, MemoryStore, RunStore};
-use flowyt_runtime::{Engine, Workspace};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 use support::*;
 
-fn greeter(engine: &Engine) -> Workspace {
-    workspace(
-        engine,
-        &settings("http://127.0.0.1:9"),
-        &json!([]),
-        &[(
+/// A workspace without routes whose flow `greet` needs the param `who`.
+fn greeter() -> Workspace {
+    Case::new()
+        .flow(
             "greet",
             json!({"id": "g", "name": "G",
             "params": {"who": {"type": "string", "required": true}},
@@ -25,13 +23,12 @@ fn greeter(engine: &Engine) -> Workspace {
                 start("1", json!("2")),
                 respond("2", json!({"hello": "${params.who}"}), 200)
             ]}),
-        )],
-    )
+        )
+        .load()
 }
 
 async fn app_with(store: Arc<dyn RunStore>) -> String {
-    let engine = Engine::new().expect("engine");
-    let ws = greeter(&engine);
+    let ws = greeter();
     let lookup = move |name: &str| (name == "ws").then(|| ws.clone());
     let eureka = Registry::new(Limits::default());
     let app: Router = Router::new()
@@ -58,22 +55,12 @@ async fn trigger_list_and_read(store: Arc<dyn RunStore>) {
     let base = app_with(store).await;
     assert_eq!(get(&format!("{base}/own")).await.text, "mine");
     let url = format!("{base}/_workspaces/ws/flows/greet/runs");
-    let bad = send(client().post(&url).json(&json!({"conf": {}}))).await;
+    let bad = post(&url, &json!({"conf": {}})).await;
     assert_eq!(bad.status, 400, "{}", bad.text);
     assert_eq!(bad.json()["param"], "who");
-    let ok = send(
-        client()
-            .post(&url)
-            .json(&json!({"run_id": "r1", "conf": {"who": "ana"}})),
-    )
-    .await;
+    let ok = post(&url, &json!({"run_id": "r1", "conf": {"who": "ana"}})).await;
     assert_eq!((ok.status, ok.json()["run_id"].clone()), (201, json!("r1")));
-    let dup = send(
-        client()
-            .post(&url)
-            .json(&json!({"run_id": "r1", "conf": {"who": "ana"}})),
-    )
-    .await;
+    let dup = post(&url, &json!({"run_id": "r1", "conf": {"who": "ana"}})).await;
     assert_eq!(dup.status, 409);
     let run = wait_for_end(&base, "r1").await;
     assert_eq!(run["status"], "success");
@@ -110,12 +97,7 @@ async fn an_app_mounts_the_registry() {
         "status": "UP", "port": {"$": 8001, "@enabled": "true"},
         "dataCenterInfo": {"@class": "com.netflix.appinfo.InstanceInfo$DefaultDataCenterInfo", "name": "MyOwn"}
     }});
-    let reg = send(
-        client()
-            .post(format!("{base}/eureka/apps/users"))
-            .json(&instance),
-    )
-    .await;
+    let reg = post(&format!("{base}/eureka/apps/users"), &instance).await;
     assert_eq!(reg.status, 204, "{}", reg.text);
     let app = send(
         client()

@@ -2,12 +2,10 @@
 
 mod support;
 
-use flowyt_runtime::Engine;
 use serde_json::{Value, json};
 use support::*;
 
 async fn run(branches: Value) -> Got {
-    let up = format!("http://{}", spawn(upstream()).await);
     let main = flow(vec![
         json!({"id": "p", "action": "parallel", "data": {"branches": branches, "next_action_success": "ok", "next_action_fail": "ko"}, "next_action": "${pipeline.next_action}"}),
         respond(
@@ -25,15 +23,14 @@ async fn run(branches: Value) -> Got {
         json!({"id": "w", "action": "workspace_var", "data": {"from_sub": "${request.qs.tag}"}, "next_action": "r"}),
         respond("r", json!({"sub": true}), 201),
     ]);
-    let engine = Engine::new().expect("engine");
-    let ws = workspace(
-        &engine,
-        &settings(&up),
-        &json!([{"method": "get", "path": "/t", "flow": "main"}]),
-        &[("main", main), ("sub", sub)],
-    );
-    let base = serve(&ws).await;
-    get(&format!("{base}/ws/t?tag=x")).await
+    let served = Case::with_upstream()
+        .await
+        .route("get", "/t", "main")
+        .flow("main", main)
+        .flow("sub", sub)
+        .serve()
+        .await;
+    served.get("/t?tag=x").await
 }
 
 #[tokio::test]

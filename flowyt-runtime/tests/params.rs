@@ -2,11 +2,10 @@
 
 mod support;
 
-use flowyt_runtime::Engine;
 use serde_json::json;
 use support::*;
 
-async fn base() -> String {
+async fn base() -> Served {
     let f = json!({
         "params": {
             "usuario_id": {"type": "integer", "minimum": 1, "required": true},
@@ -14,31 +13,23 @@ async fn base() -> String {
         },
         "pipeline": [respond("1", json!({"id": "${params.usuario_id}", "next": "${params.usuario_id + 1}", "lang": "${params.lang}"}), 200)]
     });
-    let engine = Engine::new().expect("engine");
-    let routes = json!([{"method": "get", "path": "/t", "flow": "f"}, {"method": "post", "path": "/t", "flow": "f"}]);
-    let ws = workspace(
-        &engine,
-        &settings("http://127.0.0.1:9"),
-        &routes,
-        &[("f", f)],
-    );
-    serve(&ws).await
+    Case::new()
+        .route("get", "/t", "f")
+        .route("post", "/t", "f")
+        .flow("f", f)
+        .serve()
+        .await
 }
 
 #[tokio::test]
 async fn valid_params_reach_the_templates_typed_with_defaults() {
     let b = base().await;
-    let got = get(&format!("{b}/ws/t?usuario_id=5")).await;
+    let got = b.get("/t?usuario_id=5").await;
     assert_eq!(
         (got.status, got.json()),
         (200, json!({"id": 5, "next": 6, "lang": "pt"}))
     );
-    let got = send(
-        client()
-            .post(format!("{b}/ws/t"))
-            .json(&json!({"usuario_id": 3, "lang": "en"})),
-    )
-    .await;
+    let got = b.post("/t", &json!({"usuario_id": 3, "lang": "en"})).await;
     assert_eq!(
         (got.status, got.json()),
         (200, json!({"id": 3, "next": 4, "lang": "en"}))
@@ -71,7 +62,7 @@ async fn bad_params_are_refused_with_a_400_naming_the_param() {
             "user",
         ),
     ] {
-        let got = get(&format!("{b}/ws/t{query}")).await;
+        let got = b.get(&format!("/t{query}")).await;
         assert_eq!(
             (got.status, got.json()),
             (400, json!({"message": message, "param": param})),

@@ -2,13 +2,12 @@
 
 mod support;
 
-use flowyt_runtime::Engine;
 use serde_json::{Value, json};
 use support::*;
 
 async fn run(method: &str, path: &str, extra: Value) -> (u16, Value) {
-    let up = format!("http://{}", spawn(upstream()).await);
-    let mut data = json!({"url": format!("{up}{path}"), "method": method, "next_action_success": "ok", "next_action_fail": "ko", "retry_delay": 0.01});
+    let case = Case::with_upstream().await;
+    let mut data = json!({"url": format!("{}{path}", case.base_url()), "method": method, "next_action_success": "ok", "next_action_fail": "ko", "retry_delay": 0.01});
     if let (Value::Object(d), Value::Object(e)) = (&mut data, extra) {
         d.extend(e);
     }
@@ -25,22 +24,12 @@ async fn run(method: &str, path: &str, extra: Value) -> (u16, Value) {
             502,
         ),
     ];
-    let engine = Engine::new().expect("engine");
-    let mut s = settings(&up);
-    s["debug"] = json!(true);
-    let ws = workspace(
-        &engine,
-        &s,
-        &json!([{"method": "get", "path": "/t", "flow": "f"}]),
-        &[("f", flow(actions))],
-    );
-    let base = serve(&ws).await;
-    let got = send(
-        client()
-            .get(format!("{base}/ws/t"))
-            .header("x-flowyt-debug", "true"),
-    )
-    .await;
+    let served = case
+        .settings(json!({"debug": true}))
+        .single_flow("get", actions)
+        .serve()
+        .await;
+    let got = served.debug_get("/t").await;
     (got.status, got.json())
 }
 

@@ -1,5 +1,8 @@
 //! Real servers on 127.0.0.1 for the runtime's tests: a stand-in upstream service and a
 //! flowyt workspace mounted in an axum app, both called with a real `reqwest` client.
+//!
+//! A test describes its workspace with [`Case`] (settings, routes, flows), serves it with
+//! [`Case::serve`] and calls it through the [`Served`] it gets back.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 use axum::Router;
@@ -78,13 +81,18 @@ pub fn upstream() -> Router {
         }))
 }
 
+/// A 404 with `{"message": "Not Found"}`, as GitHub answers for an unknown user.
+pub fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(json!({"message": "Not Found"})),
+    )
+        .into_response()
+}
+
 async fn repos(Path(user): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
     if user == "nobody" {
-        return (
-            StatusCode::NOT_FOUND,
-            axum::Json(json!({"message": "Not Found"})),
-        )
-            .into_response();
+        return not_found();
     }
     axum::Json(json!([
         {"name": format!("{user}-one"), "sort": q.get("sort")},
@@ -167,50 +175,188 @@ async fn echo(headers: HeaderMap, req: Request) -> axum::Json<Value> {
     }))
 }
 
-/// The common settings of the spec's conformance tests (§9), with `env.baseUrl` pointing at `base`.
-pub fn settings(base: &str) -> Value {
-    json!({
-        "id": "w1", "name": "W", "debug": false,
-        "release": {"id": "r", "name": "v1"},
-        "integrations": {},
-        "env": {"baseUrl": base},
-        "safe_mode": {"enable": false, "safe_time": 10}
-    })
+/// Where `env.baseUrl` points when a case has no upstream: a port nothing listens on.
+pub const NO_UPSTREAM: &str = "http://127.0.0.1:9";
+
+/// Starts [`upstream`] on a free loopback port and returns its base URL.
+pub async fn upstream_url() -> String {
+    format!("http://{}", spawn(upstream()).await)
 }
 
-/// A workspace built from JSON values, loaded like `flowyt serve` loads one (legacy mode).
-pub fn workspace(
-    engine: &Engine,
-    settings: &Value,
-    routes: &Value,
-    flows: &[(&str, Value)],
-) -> Workspace {
-    let sources = Sources {
-        settings: Some(("config/settings.json".into(), settings.to_string())),
-        flows: flows
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.to_string(),
-                    format!("flows/{k}.json"),
-                    serde_json::to_string_pretty(v).expect("json"),
-                )
+/// A workspace under test, built from JSON values: settings, routes and flows.
+///
+/// ```ignore
+/// let served = Case::new()
+///     .settings(json!({"debug": true}))
+///     .route("get", "/t", "f")
+///     .flow("f", flow(actions))
+///     .serve()
+///     .await;
+/// let got = served.get("/t?x=1").await;
+/// ```
+pub struct Case {
+    engine: Option<Engine>,
+    settings: Value,
+    routes: Vec<Value>,
+    flows: Vec<(String, Value)>,
+}
+
+impl Default for Case {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Case {
+    /// A case with the common settings of the spec's conformance tests (§9), `env.baseUrl`
+    /// pointing at [`NO_UPSTREAM`], no routes and no flows, run by `Engine::new()`.
+    pub fn new() -> Self {
+        Case {
+            engine: None,
+            settings: json!({
+                "id": "w1", "name": "W", "debug": false,
+                "release": {"id": "r", "name": "v1"},
+                "integrations": {},
+                "env": {"baseUrl": NO_UPSTREAM},
+                "safe_mode": {"enable": false, "safe_time": 10}
+            }),
+            routes: Vec::new(),
+            flows: Vec::new(),
+        }
+    }
+
+    /// Like [`Case::new`], with a fresh [`upstream`] running and `env.baseUrl` pointing at it.
+    pub async fn with_upstream() -> Self {
+        let url = upstream_url().await;
+        let mut case = Self::new();
+        case.settings["env"]["baseUrl"] = json!(url);
+        case
+    }
+
+    /// The settings' `env.baseUrl`: the upstream's URL after [`Case::with_upstream`].
+    pub fn base_url(&self) -> String {
+        self.settings["env"]["baseUrl"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Runs the workspace on `engine` instead of `Engine::new()`.
+    pub fn engine(mut self, engine: Engine) -> Self {
+        self.engine = Some(engine);
+        self
+    }
+
+    /// Sets the top-level settings keys of `patch` (a JSON object), replacing what was there.
+    pub fn settings(mut self, patch: Value) -> Self {
+        if let (Value::Object(s), Value::Object(p)) = (&mut self.settings, patch) {
+            s.extend(p);
+        }
+        self
+    }
+
+    /// Drops the top-level settings key `key`.
+    pub fn without_setting(mut self, key: &str) -> Self {
+        if let Value::Object(s) = &mut self.settings {
+            s.remove(key);
+        }
+        self
+    }
+
+    /// Routes `METHOD path` (`routes.json` syntax, e.g. `"/loja/<int:n>"`) to the flow `flow`.
+    pub fn route(mut self, method: &str, path: &str, flow: &str) -> Self {
+        self.routes
+            .push(json!({"method": method, "path": path, "flow": flow}));
+        self
+    }
+
+    /// Adds the flow file `flows/NAME.json` with the given content (see [`flow`]).
+    pub fn flow(mut self, name: &str, flow: Value) -> Self {
+        self.flows.push((name.to_string(), flow));
+        self
+    }
+
+    /// The case most tests need: one flow `f` made of `actions`, routed as `METHOD /t`.
+    pub fn single_flow(self, method: &str, actions: Vec<Value>) -> Self {
+        self.route(method, "/t", "f").flow("f", flow(actions))
+    }
+
+    /// Loads the workspace like `flowyt serve` loads one (legacy mode); panics if it does not load.
+    pub fn load(self) -> Workspace {
+        let engine = self
+            .engine
+            .unwrap_or_else(|| Engine::new().expect("engine"));
+        let sources = Sources {
+            settings: Some(("config/settings.json".into(), self.settings.to_string())),
+            flows: self
+                .flows
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        format!("flows/{k}.json"),
+                        serde_json::to_string_pretty(v).expect("json"),
+                    )
+                })
+                .collect(),
+            routes: Some(("routes.json".into(), Value::Array(self.routes).to_string())),
+        };
+        let catalog: Catalog = engine.catalog();
+        let loaded =
+            CoreWorkspace::from_sources("ws", &sources, &catalog, Strictness::Legacy, &|k| {
+                std::env::var(k).ok()
             })
-            .collect(),
-        routes: Some(("routes.json".into(), routes.to_string())),
-    };
-    let catalog: Catalog = engine.catalog();
-    let loaded = CoreWorkspace::from_sources("ws", &sources, &catalog, Strictness::Legacy, &|k| {
-        std::env::var(k).ok()
-    })
-    .unwrap_or_else(|e| panic!("workspace should load:\n{e}"));
-    engine.workspace(loaded.workspace)
+            .unwrap_or_else(|e| panic!("workspace should load:\n{e}"));
+        engine.workspace(loaded.workspace)
+    }
+
+    /// Loads the workspace and serves it (see [`serve`]).
+    pub async fn serve(self) -> Served {
+        serve(&self.load()).await
+    }
 }
 
-/// Mounts `ws` under `/ws` and returns the base URL.
-pub async fn serve(ws: &Workspace) -> String {
+/// Mounts `ws` under `/ws` on a free loopback port.
+pub async fn serve(ws: &Workspace) -> Served {
     let app: Router = Router::new().nest("/ws", ws.router());
-    format!("http://{}", spawn(app).await)
+    Served {
+        base: format!("http://{}", spawn(app).await),
+    }
+}
+
+/// A workspace being served; paths are relative to its mount point `/ws`.
+pub struct Served {
+    /// `http://127.0.0.1:PORT`, without the mount point.
+    pub base: String,
+}
+
+impl Served {
+    /// The full URL of `path` (e.g. `"/t?x=1"`) under the workspace.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/ws{path}", self.base)
+    }
+
+    /// A request to `path` with `method` (`"get"`, `"post"`, …), to add headers or a body to.
+    pub fn request(&self, method: &str, path: &str) -> reqwest::RequestBuilder {
+        let method = reqwest::Method::from_bytes(method.to_ascii_uppercase().as_bytes())
+            .expect("an HTTP method");
+        client().request(method, self.url(path))
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> Got {
+        get(&self.url(path)).await
+    }
+
+    /// `GET path` asking for the debug trace (`x-flowyt-debug: true`).
+    pub async fn debug_get(&self, path: &str) -> Got {
+        send(self.request("get", path).header("x-flowyt-debug", "true")).await
+    }
+
+    /// `POST path` with `body` as JSON.
+    pub async fn post(&self, path: &str, body: &Value) -> Got {
+        post(&self.url(path), body).await
+    }
 }
 
 /// A client with a timeout on every request.
@@ -230,15 +376,23 @@ pub struct Got {
 }
 
 impl Got {
+    /// The body parsed as JSON; panics with the body if it is not JSON.
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
     }
 }
 
+/// `GET url`.
 pub async fn get(url: &str) -> Got {
     send(client().get(url)).await
 }
 
+/// `POST url` with `body` as JSON.
+pub async fn post(url: &str, body: &Value) -> Got {
+    send(client().post(url).json(body)).await
+}
+
+/// Sends `req` and reads the whole answer.
 pub async fn send(req: reqwest::RequestBuilder) -> Got {
     let r = req.send().await.expect("request reaches the server");
     Got {
