@@ -700,6 +700,30 @@ async fn range_loop_and_failing_iteration() {
     );
 }
 
+/// A loop bomb: a `range` whose count comes from the request used to allocate the whole range
+/// (10^13 aborted the process). Now it is a clean failure of that run, and the server goes on.
+#[tokio::test]
+async fn a_range_beyond_the_step_budget_fails_cleanly() {
+    let main = flow(vec![
+        json!({"id": "l", "action": "loop", "data": {"type": "range", "data": "${int(request.qs.n)}", "flow": "one"}, "next_action": "r"}),
+        respond("r", json!("${len(response.data)}"), 200),
+    ]);
+    let one = flow(vec![respond("d", json!("${loop.index}"), 200)]);
+    let fx = serve_flows(
+        json!({"debug": true}),
+        "get",
+        vec![("main", main), ("one", one)],
+    )
+    .await;
+    let got = fx.debug_get("/t?n=10000000000000").await;
+    assert_eq!(got.status, 500);
+    assert_eq!(
+        got.json()["exception"]["message"],
+        "a `range` loop of 10000000000000 items exceeds the run's step budget (10000, `limits.max_steps`)"
+    );
+    assert_eq!(fx.get("/t?n=3").await.json(), json!(3));
+}
+
 #[tokio::test]
 async fn async_handle_discards_its_effects() {
     let main = flow(vec![

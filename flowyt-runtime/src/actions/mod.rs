@@ -258,6 +258,18 @@ pub(crate) async fn execute<'a>(
                             format!("a `range` loop needs a non-negative count, found `{n}`"),
                         )
                     })?;
+                    // Each item runs at least one action, so a count beyond the step budget
+                    // can never finish: refuse it before allocating anything for it.
+                    let budget = runner.shared.settings.limits.max_steps;
+                    if count > budget {
+                        return Err(fail(
+                            action,
+                            format!(
+                                "a `range` loop of {count} items exceeds the run's step budget \
+                                 ({budget}, `limits.max_steps`)"
+                            ),
+                        ));
+                    }
                     (0..count).map(Value::from).collect()
                 }
                 other => {
