@@ -117,6 +117,11 @@ pub struct Served {
 }
 
 impl Served {
+    /// The workspace served under `name`.
+    fn workspace(&self, name: &str) -> Option<&Workspace> {
+        self.workspaces.iter().find(|w| w.name() == name)
+    }
+
     fn new(workspaces: Vec<Workspace>) -> Served {
         let mut router = Router::new();
         for ws in &workspaces {
@@ -188,8 +193,7 @@ impl App {
                         Err(diagnostics) => {
                             eprint!("{diagnostics}");
                             eprintln!("workspace `{name}` has errors and is not (re)loaded");
-                            if let Some(old) = previous.workspaces.iter().find(|w| w.name() == name)
-                            {
+                            if let Some(old) = previous.workspace(&name) {
                                 workspaces.push(old.clone());
                             }
                             failed.push((name, diagnostics));
@@ -201,11 +205,6 @@ impl App {
         }
         self.swap(Served::new(workspaces));
         Report { failed }
-    }
-
-    /// Whether the request carries the secret (health then says more than "ok").
-    fn carries_secret(&self, access: &Access, headers: &HeaderMap) -> bool {
-        self.secret.is_some() && access.carries_secret(headers)
     }
 }
 
@@ -236,7 +235,7 @@ async fn serve_async(
         } else {
             Strictness::Legacy
         },
-        secret: env.get("APP_SECRET_KEY").filter(|s| !s.is_empty()),
+        secret: env.get("APP_SECRET_KEY"),
         env,
         current: RwLock::new(Arc::new(Served::new(Vec::new()))),
         store,
@@ -278,13 +277,7 @@ async fn serve_async(
     ));
     let lookup = {
         let app = app.clone();
-        move |name: &str| {
-            app.current()
-                .workspaces
-                .iter()
-                .find(|w| w.name() == name)
-                .cloned()
-        }
+        move |name: &str| app.current().workspace(name).cloned()
     };
     let operating = Router::new()
         .route("/_workspaces/routes", get(routes))
@@ -297,19 +290,22 @@ async fn serve_async(
             access.clone(),
             access::require,
         ));
-    let router = Router::new()
-        .nest("/eureka", registry)
-        .merge(operating)
-        .route("/_engine/ping", get(ping))
-        .route(
-            "/_engine/health",
-            get({
-                let app = app.clone();
-                move |headers: HeaderMap| async move { health(&app, &access, &headers) }
-            }),
-        )
-        .fallback(dispatch)
-        .with_state(app.clone());
+    let router =
+        Router::new()
+            .nest("/eureka", registry)
+            .merge(operating)
+            .route("/_engine/ping", get(ping))
+            .route(
+                "/_engine/health",
+                get({
+                    let app = app.clone();
+                    move |headers: HeaderMap| async move {
+                        health(&app, access.carries_secret(&headers))
+                    }
+                }),
+            )
+            .fallback(dispatch)
+            .with_state(app.clone());
     println!(
         "flowyt {} serving {} workspace(s)",
         env!("CARGO_PKG_VERSION"),
@@ -387,8 +383,8 @@ async fn ping() -> Response {
 }
 
 /// `ok` for anyone; the served workspaces only for a caller with the secret.
-fn health(app: &App, access: &Access, headers: &HeaderMap) -> Response {
-    if !app.carries_secret(access, headers) {
+fn health(app: &App, with_secret: bool) -> Response {
+    if !with_secret {
         return axum::Json(json!({"status": "ok"})).into_response();
     }
     let names: Vec<String> = app

@@ -1,5 +1,6 @@
 //! Python value semantics Cerberus relies on: `str()`, `repr()`, `==`, `<`, `len()` and sets.
 
+use crate::expr::python_float_repr;
 use std::cmp::Ordering;
 use std::collections::HashSet;
 
@@ -29,7 +30,7 @@ pub(super) fn py_repr(value: &Value, depth: usize) -> String {
         Value::Bool(true) => "True".to_owned(),
         Value::Bool(false) => "False".to_owned(),
         Value::Number(n) => match to_num(value) {
-            Some(Num::Float(f)) => py_float_repr(f),
+            Some(Num::Float(f)) => python_float_repr(f),
             _ => n.to_string(),
         },
         Value::String(s) => py_repr_str(s),
@@ -93,46 +94,6 @@ fn is_printable(c: char) -> bool {
             | 0x2066..=0x206f | 0x3000 | 0xfeff | 0xfff9..=0xfffb
             | 0x600..=0x605 | 0x61c | 0x6dd | 0x70f | 0x180e
             | 0xe000..=0xf8ff | 0xf0000..=0x10ffff))
-}
-
-/// Python's `repr()` of a `float` (shortest round-trip digits, exponent outside
-/// `1e-4 <= |x| < 1e16`).
-fn py_float_repr(f: f64) -> String {
-    if f.is_nan() {
-        return "nan".to_owned();
-    }
-    if f.is_infinite() {
-        return if f > 0.0 { "inf" } else { "-inf" }.to_owned();
-    }
-    if f == 0.0 {
-        return if f.is_sign_negative() { "-0.0" } else { "0.0" }.to_owned();
-    }
-    let sci = format!("{:e}", f.abs());
-    let (mantissa, exponent) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exponent: i32 = exponent.parse().unwrap_or(0);
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    let sign = if f < 0.0 { "-" } else { "" };
-    if (-4..16).contains(&exponent) {
-        if exponent >= 0 {
-            let int_len = exponent as usize + 1;
-            if digits.len() <= int_len {
-                format!("{sign}{digits}{}.0", "0".repeat(int_len - digits.len()))
-            } else {
-                format!("{sign}{}.{}", &digits[..int_len], &digits[int_len..])
-            }
-        } else {
-            format!("{sign}0.{}{digits}", "0".repeat((-exponent - 1) as usize))
-        }
-    } else {
-        let (first, rest) = digits.split_at(1.min(digits.len()));
-        let fraction = if rest.is_empty() {
-            String::new()
-        } else {
-            format!(".{rest}")
-        };
-        let exp_sign = if exponent < 0 { '-' } else { '+' };
-        format!("{sign}{first}{fraction}e{exp_sign}{:02}", exponent.abs())
-    }
 }
 
 /// A Python number (`bool` is an `int`).
@@ -283,16 +244,16 @@ mod tests {
 
     #[test]
     fn python_renderings() {
-        assert_eq!(py_float_repr(1.0), "1.0");
-        assert_eq!(py_float_repr(1.5e-5), "1.5e-05");
-        assert_eq!(py_float_repr(1e16), "1e+16");
-        assert_eq!(py_float_repr(123456789.125), "123456789.125");
-        assert_eq!(py_float_repr(-0.0001), "-0.0001");
+        assert_eq!(python_float_repr(1.0), "1.0");
+        assert_eq!(python_float_repr(1.5e-5), "1.5e-05");
+        assert_eq!(python_float_repr(1e16), "1e+16");
+        assert_eq!(python_float_repr(123456789.125), "123456789.125");
+        assert_eq!(python_float_repr(-0.0001), "-0.0001");
         assert_eq!(
-            py_float_repr(1.2345678901234568e17),
+            python_float_repr(1.2345678901234568e17),
             "1.2345678901234568e+17"
         );
-        assert_eq!(py_float_repr(0.1), "0.1");
+        assert_eq!(python_float_repr(0.1), "0.1");
         assert_eq!(py_repr_str("it's"), "\"it's\"");
         assert_eq!(py_repr_str("c'd\"e"), "'c\\'d\"e'");
         assert_eq!(py_repr_str("\n\u{1}é\u{a0}"), "'\\n\\x01é\\xa0'");
