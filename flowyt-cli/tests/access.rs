@@ -27,12 +27,19 @@ fn free_port() -> u16 {
 
 /// `flowyt serve examples/workspaces --host HOST` with `envs`; waits until it answers.
 fn start(host: &str, envs: &[(&str, &str)]) -> Server {
+    start_in(Path::new("examples/workspaces"), host, envs)
+}
+
+/// `flowyt serve DIR --host HOST` (DIR relative to the repository) with `envs`.
+fn start_in(dir: &Path, host: &str, envs: &[(&str, &str)]) -> Server {
     let port = free_port();
     let tag = format!("{}-{port}", std::process::id());
     let stderr = std::env::temp_dir().join(format!("flowyt-access-{tag}.log"));
     let db = std::env::temp_dir().join(format!("flowyt-access-{tag}.sqlite"));
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowyt"));
-    cmd.args(["serve", "examples/workspaces", "--host", host, "--port"])
+    cmd.arg("serve")
+        .arg(dir)
+        .args(["--host", host, "--port"])
         .arg(port.to_string())
         .arg("--runs-db")
         .arg(&db)
@@ -237,4 +244,102 @@ fn with_a_secret_the_registry_needs_it_and_health_says_only_ok() {
             401
         );
     });
+}
+
+/// Writes a workspace `cpu` whose `/burn` computes for about `items` heavy actions, with
+/// `max_seconds` as its time limit. Returns the folder holding it.
+fn cpu_workspace(max_seconds: u32) -> std::path::PathBuf {
+    let root = std::env::temp_dir().join(format!("flowyt-cpu-{}", std::process::id()));
+    let ws = root.join("cpu");
+    std::fs::create_dir_all(ws.join("flows")).expect("workspace folder");
+    std::fs::create_dir_all(ws.join("config")).expect("config folder");
+    let write = |path: &str, v: Value| {
+        std::fs::write(ws.join(path), v.to_string()).expect("write workspace file");
+    };
+    write(
+        "config/settings.json",
+        json!({"name": "cpu", "debug": true, "limits": {"max_seconds": max_seconds, "max_steps": 100000}}),
+    );
+    write(
+        "routes.json",
+        json!([{"method": "get", "path": "/burn", "flow": "burn"}]),
+    );
+    let start = json!({"id": "s", "action": "start", "data": {}, "next_action": "l"});
+    write(
+        "flows/burn.json",
+        json!({"id": "burn", "name": "burn", "pipeline": [
+            start,
+            {"id": "l", "action": "loop", "data": {"type": "range", "data": 50000, "flow": "heavy"}, "next_action": "r"},
+            {"id": "r", "action": "response", "data": {"status": 200, "data": "done"}, "next_action": null}
+        ]}),
+    );
+    write(
+        "flows/heavy.json",
+        json!({"id": "heavy", "name": "heavy", "pipeline": [
+            {"id": "s", "action": "start", "data": {}, "next_action": "v"},
+            {"id": "v", "action": "flow_var", "data": {"x": "${sum([i * i for i in range(20000)])}"}, "next_action": null}
+        ]}),
+    );
+    root
+}
+
+#[test]
+fn cpu_bound_runs_stop_at_their_limit_while_ping_stays_fast() {
+    // Before: the run's future never yielded, so `max_seconds: 2` ran for minutes and two such
+    // requests held both worker threads (`/_engine/ping` took 19 s).
+    let root = cpu_workspace(2);
+    let server = start_in(&root, "127.0.0.1", &[]);
+    rt().block_on(async {
+        let _ = flowyt_runtime::http_client();
+        let c = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("client");
+        let burn = format!("{}/cpu/burn", server.base);
+        let started = Instant::now();
+        let runs = tokio::spawn({
+            let (c, burn) = (c.clone(), burn.clone());
+            async move {
+                let a = c.get(&burn).header("x-flowyt-debug", "true").send();
+                let b = c.get(&burn).header("x-flowyt-debug", "true").send();
+                let (a, b) = tokio::join!(a, b);
+                let mut out = Vec::new();
+                for r in [a, b] {
+                    let r = r.expect("the run answers");
+                    out.push((r.status().as_u16(), r.text().await.unwrap_or_default()));
+                }
+                out
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let mut slowest = Duration::ZERO;
+        for _ in 0..5 {
+            let t = Instant::now();
+            let r = c
+                .get(format!("{}/_engine/ping", server.base))
+                .send()
+                .await
+                .expect("ping answers");
+            assert_eq!(r.status(), 200);
+            slowest = slowest.max(t.elapsed());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let answers = runs.await.expect("runs task");
+        let took = started.elapsed();
+        for (status, body) in &answers {
+            assert_eq!(*status, 500, "{body}");
+            // Stopped between two actions, or inside an expression's evaluation.
+            assert!(
+                body.contains("the run took longer than the limit of 2 seconds")
+                    || body.contains("the run's time limit was reached"),
+                "{body}"
+            );
+        }
+        // Generous bounds that the old behaviour missed by an order of magnitude: this is a
+        // liveness check, not a benchmark.
+        assert!(slowest < Duration::from_secs(2), "ping took {slowest:?}");
+        assert!(took < Duration::from_secs(15), "the runs took {took:?}");
+    });
+    drop(server);
+    let _ = std::fs::remove_dir_all(root);
 }

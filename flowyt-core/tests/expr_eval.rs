@@ -929,3 +929,28 @@ fn error_ranges_point_at_the_failing_expression() {
         assert_eq!(e.range(), Some(range), "{src}: {e}");
     }
 }
+
+#[test]
+fn a_deadline_stops_a_long_evaluation_and_spares_a_short_one() {
+    use flowyt_core::expr::EvalLimits;
+    let passed = EvalLimits {
+        deadline: Some(std::time::Instant::now()),
+        ..EvalLimits::default()
+    };
+    let scope = TestScope::new();
+    let long = Expr::parse("sum([x * x for x in range(100000)])").expect("parses");
+    let e = long
+        .eval_with(&scope, &passed)
+        .expect_err("past its deadline");
+    assert!(matches!(e, EvalError::LimitExceeded { .. }), "{e:?}");
+    assert_eq!(
+        e.to_string(),
+        "the run's time limit was reached while evaluating this expression"
+    );
+    // A cheap expression never looks at the clock, so it still answers.
+    let short = Expr::parse("1 + 2").expect("parses");
+    let v = short
+        .eval_with(&scope, &passed)
+        .expect("a cheap expression answers");
+    assert_eq!(v.into_value(), json!(3));
+}

@@ -3,7 +3,7 @@
 
 use crate::functions::Functions;
 use bytes::Bytes;
-use flowyt_core::expr::Scope;
+use flowyt_core::expr::{EvalLimits, Scope};
 use serde_json::{Map, Value};
 use std::sync::{Arc, OnceLock};
 
@@ -73,6 +73,8 @@ pub(crate) struct Ctx {
     pub response: ResponseSlot,
     pub loop_item: Value,
     pub functions: Arc<Functions>,
+    /// Bounds of every evaluation in the run, with the run's deadline.
+    pub limits: EvalLimits,
 }
 
 impl Ctx {
@@ -94,6 +96,7 @@ impl Ctx {
             response: ResponseSlot::from(Value::Object(Map::new())),
             loop_item: Value::Null,
             functions,
+            limits: EvalLimits::default(),
         }
     }
 }
@@ -116,6 +119,10 @@ impl Scope for Ctx {
 
     fn call(&self, path: &[&str], args: Vec<Value>) -> Option<Result<Value, String>> {
         self.functions.call(path, &args)
+    }
+
+    fn limits(&self) -> EvalLimits {
+        self.limits
     }
 }
 

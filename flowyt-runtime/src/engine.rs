@@ -127,7 +127,13 @@ pub(crate) struct Runner<'a> {
     steps: u64,
     pub request_id: String,
     trace: Option<Vec<FlowTrace>>,
+    /// When this run last gave its worker thread back to the runtime.
+    yielded: Instant,
 }
+
+/// The longest a run computes between two yields to the runtime, so CPU-bound runs share
+/// the worker threads with everything else.
+const YIELD_EVERY: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// The end of one flow: answered, ended, or failed. A `jump` is followed inside `run_flow`.
 pub(crate) enum FlowEnd {
@@ -166,6 +172,13 @@ impl Shared {
             .is_some_and(|f| f.flow.params.is_some())
     }
 
+    fn time_limit_message(&self) -> String {
+        format!(
+            "the run took longer than the limit of {} seconds and was stopped",
+            self.settings.limits.max_seconds
+        )
+    }
+
     pub(crate) async fn run(&self, flow_key: &str, input: RunInput) -> RunResult {
         let started = Instant::now();
         let request_id = input
@@ -177,6 +190,7 @@ impl Shared {
             steps: 0,
             request_id,
             trace: input.debug.then(Vec::new),
+            yielded: started,
         };
         let mut ctx = Ctx::new(
             self.env.clone(),
@@ -186,7 +200,10 @@ impl Shared {
             self.functions.clone(),
         );
         ctx.params = Arc::new(Value::Object(input.params));
-        let limit = std::time::Duration::from_secs_f64(self.settings.limits.max_seconds);
+        // A limit too large to represent is no limit (`max_seconds` is positive when loaded).
+        let limit = std::time::Duration::try_from_secs_f64(self.settings.limits.max_seconds)
+            .unwrap_or(std::time::Duration::MAX);
+        ctx.limits.deadline = started.checked_add(limit);
         let span = tracing::info_span!("flow_run", workspace = %self.name, flow = flow_key);
         let result =
             tokio::time::timeout(limit, runner.run_flow(&mut ctx, flow_key).instrument(span)).await;
@@ -203,10 +220,7 @@ impl Shared {
             Ok(Ok(FlowEnd::Ended)) => Outcome::Ended,
             Ok(Ok(FlowEnd::Invalid(errors))) => Outcome::Invalid(errors),
             Ok(Err(e)) => Outcome::Failed(e),
-            Err(_) => Outcome::Failed(RunError::new(format!(
-                "the run took longer than the limit of {} seconds and was stopped",
-                self.settings.limits.max_seconds
-            ))),
+            Err(_) => Outcome::Failed(RunError::new(self.time_limit_message())),
         };
         if let Outcome::Failed(e) = &outcome {
             tracing::warn!(workspace = %self.name, flow = flow_key, error = %e, "flow run failed");
@@ -268,6 +282,7 @@ impl Runner<'_> {
                     ),
                 ));
             }
+            self.pace(ctx, action).await?;
             let safe_mode_expired = self.shared.settings.safe_mode.and_then(|sm| {
                 let elapsed = started.elapsed().as_secs_f64();
                 (elapsed >= sm.safe_time).then_some((sm.safe_time, elapsed))
@@ -400,6 +415,21 @@ impl Runner<'_> {
         }
     }
 
+    /// Between two actions: stops a run past its deadline, and lets other tasks run when this
+    /// one has computed for a while without waiting on anything (the run's future would
+    /// otherwise hold its worker thread, and `max_seconds` could not interrupt it).
+    async fn pace(&mut self, ctx: &Ctx, action: &Action) -> Result<(), RunError> {
+        let now = Instant::now();
+        if ctx.limits.deadline.is_some_and(|d| now >= d) {
+            return Err(fail(action, self.shared.time_limit_message()));
+        }
+        if now.duration_since(self.yielded) >= YIELD_EVERY {
+            tokio::task::yield_now().await;
+            self.yielded = Instant::now();
+        }
+        Ok(())
+    }
+
     fn record(&mut self, action: &Action, data: Value, started: Instant) {
         if let Some(flow) = self.trace.as_mut().and_then(|flows| flows.last_mut()) {
             flow.actions.push(ActionTrace {
@@ -422,6 +452,7 @@ impl Runner<'_> {
             steps: 0,
             request_id: self.request_id.clone(),
             trace: self.trace.as_ref().map(|_| Vec::new()),
+            yielded: self.yielded,
         }
     }
 

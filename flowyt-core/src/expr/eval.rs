@@ -4,6 +4,7 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::ops::Range;
 use std::rc::Rc;
+use std::time::Instant;
 
 use serde_json::{Map, Value};
 
@@ -30,6 +31,13 @@ pub trait Scope {
     fn call_name(&self, name: &str, args: Vec<Value>) -> Option<Result<Value, String>> {
         let _ = (name, args);
         None
+    }
+
+    /// The bounds on evaluations in this scope, used by [`Expr::eval`] and
+    /// [`Template::render`](super::Template::render). A run's scope sets a
+    /// [`deadline`](EvalLimits::deadline) here so a long expression stops at the run's time limit.
+    fn limits(&self) -> EvalLimits {
+        EvalLimits::default()
     }
 }
 
@@ -173,7 +181,13 @@ pub struct EvalLimits {
     /// Nesting of `lambda` calls (default 32), e.g. a `lambda` that calls itself through
     /// its argument.
     pub max_call_depth: usize,
+    /// A point in time the evaluation must not run past (default none), checked every few
+    /// thousand steps, so a CPU-heavy expression ends at its run's time limit.
+    pub deadline: Option<Instant>,
 }
+
+/// Steps between two looks at the clock when a deadline is set.
+const CLOCK_EVERY: u64 = 4096;
 
 impl Default for EvalLimits {
     fn default() -> EvalLimits {
@@ -184,17 +198,18 @@ impl Default for EvalLimits {
             max_alloc_bytes: 256 << 20,
             max_depth: 150,
             max_call_depth: 32,
+            deadline: None,
         }
     }
 }
 
 impl Expr {
-    /// Evaluates the expression with the default [`EvalLimits`].
+    /// Evaluates the expression with the scope's [`EvalLimits`] ([`Scope::limits`]).
     ///
     /// A path that does not resolve gives [`Evaluated::Missing`]; errors point into
     /// [`Expr::source`].
     pub fn eval(&self, scope: &dyn Scope) -> Result<Evaluated, EvalError> {
-        self.eval_with(scope, &EvalLimits::default())
+        self.eval_with(scope, &scope.limits())
     }
 
     /// Evaluates the expression with explicit limits.
@@ -215,6 +230,8 @@ pub(super) struct Ctx<'a> {
     pub scope: &'a dyn Scope,
     pub limits: EvalLimits,
     steps: u64,
+    /// The step count at which to look at the clock next (when there is a deadline).
+    next_clock: u64,
     alloc: u64,
     depth: usize,
     calls: usize,
@@ -263,6 +280,7 @@ impl<'a> Ctx<'a> {
             scope,
             limits,
             steps: 0,
+            next_clock: CLOCK_EVERY,
             alloc: 0,
             depth: 0,
             calls: 0,
@@ -276,6 +294,14 @@ impl<'a> Ctx<'a> {
         self.steps = self.steps.saturating_add(n);
         if self.steps > self.limits.max_steps {
             return Err(EvalError::limit("expression evaluation budget exceeded"));
+        }
+        if self.steps >= self.next_clock {
+            self.next_clock = self.steps.saturating_add(CLOCK_EVERY);
+            if self.limits.deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(EvalError::limit(
+                    "the run's time limit was reached while evaluating this expression",
+                ));
+            }
         }
         Ok(())
     }

@@ -172,7 +172,7 @@ impl Template {
             .collect()
     }
 
-    /// Renders the template with the default [`EvalLimits`].
+    /// Renders the template with the scope's [`EvalLimits`] ([`Scope::limits`]).
     ///
     /// - exactly one `${expr}`: the typed JSON value (`${1 + 2}` is `3`, `${None}` is `null`,
     ///   a missing path is `null`);
@@ -182,7 +182,7 @@ impl Template {
     ///
     /// Error ranges point into the template source.
     pub fn render(&self, scope: &dyn Scope) -> Result<Value, EvalError> {
-        self.render_with(scope, &EvalLimits::default())
+        self.render_with(scope, &scope.limits())
     }
 
     /// [`Template::render`] with explicit limits (applied to each segment).
