@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod cerberus;
 pub mod convert;
 pub mod diag;
+pub mod env_allow;
 pub mod expr;
 pub mod json;
 pub mod loc;

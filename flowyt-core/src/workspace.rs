@@ -434,6 +434,16 @@ pub fn parse_settings(
     let Some(node) = node else {
         return (settings, diags, source);
     };
+    // The server's own secret is never handed to a workspace, whatever `getenv` would say.
+    let refused = std::cell::RefCell::new(Vec::new());
+    let guarded = |name: &str| {
+        if crate::env_allow::NEVER_READABLE.contains(&name) {
+            refused.borrow_mut().push(name.to_string());
+            return None;
+        }
+        getenv(name)
+    };
+    let getenv: &dyn Fn(&str) -> Option<String> = &guarded;
     let NodeKind::Object(members) = &node.kind else {
         let at = source.push(node.span);
         diags.push(Diagnostic::error(
@@ -495,6 +505,18 @@ pub fn parse_settings(
                 )
                 .with_help(suggest::help_for(other, SETTINGS_KEYS.iter().copied())),
             ),
+        }
+        for name in refused.borrow_mut().drain(..) {
+            diags.push(
+                Diagnostic::error(
+                    Code::BadSettings,
+                    at,
+                    format!("settings may not read `{name}`: it is the server's own secret"),
+                )
+                .with_help(Some(
+                    "give the workspace its own variable (for example an API token) instead".into(),
+                )),
+            );
         }
     }
     (settings, diags, source)

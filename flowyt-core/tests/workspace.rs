@@ -204,3 +204,26 @@ fn services_and_registry_are_checked() {
         ]
     );
 }
+
+#[test]
+fn settings_never_read_the_servers_secret() {
+    // Before: `${env('APP_SECRET_KEY')}` handed the server's token to any workspace, which
+    // could then answer it back to whoever called its route.
+    let sources = Sources {
+        settings: Some((
+            "config/settings.json".into(),
+            r#"{"env": {"leak": "${env('APP_SECRET_KEY', 'fallback')}"}}"#.into(),
+        )),
+        flows: vec![("search".into(), "flows/search.json".into(), FLOW.into())],
+        routes: None,
+    };
+    let err = Workspace::from_sources("ws", &sources, &Catalog::new(), Strictness::Legacy, &|_| {
+        Some("the-token".into())
+    })
+    .expect_err("refused");
+    assert_eq!(
+        err.to_string(),
+        "config/settings.json:1:9: error[bad-settings]: settings may not read `APP_SECRET_KEY`: it is the server's own secret\n  help: give the workspace its own variable (for example an API token) instead"
+    );
+    assert!(!err.to_string().contains("the-token"));
+}
