@@ -29,23 +29,7 @@ enum Command {
     #[command(
         after_help = "Examples:\n  flowyt serve                      # ./workspaces on 127.0.0.1:5000\n  flowyt serve examples/workspaces --port 8080\n  flowyt serve workspaces --strict  # refuse dangling ids and unknown kinds\n\nA `.env` beside DIR (or in the current folder) may set APP_HOST and APP_PORT;\nthe flags win over it. Its variables also answer ${env('NAME')} in settings."
     )]
-    Serve {
-        /// A folder of workspaces, or one workspace folder.
-        #[arg(default_value = "workspaces")]
-        dir: PathBuf,
-        /// Address to listen on [default: APP_HOST from .env, else 127.0.0.1].
-        #[arg(long)]
-        host: Option<String>,
-        /// Port to listen on, 0 for any free one [default: APP_PORT from .env, else 5000].
-        #[arg(long)]
-        port: Option<u16>,
-        /// Refuse workspaces with dangling ids, unreachable actions or unknown kinds.
-        #[arg(long)]
-        strict: bool,
-        /// The SQLite file that keeps the run history [default: flowyt-runs.sqlite beside DIR].
-        #[arg(long)]
-        runs_db: Option<PathBuf>,
-    },
+    Serve(serve::ServeArgs),
     /// Trigger a run of a flow on a running `flowyt serve` (like Airflow's trigger_dag).
     #[command(
         after_help = "Examples:\n  flowyt trigger demo/notify_user --conf '{\"usuario_id\": 1}' --wait\n  flowyt trigger github/search --url http://127.0.0.1:8080 --run-id nightly-1\n\nThe token comes from --token or APP_SECRET_KEY."
@@ -140,13 +124,7 @@ pub enum Format {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve {
-            dir,
-            host,
-            port,
-            strict,
-            runs_db,
-        } => serve::serve(&dir, host, port, strict, runs_db),
+        Command::Serve(args) => serve::serve(args),
         Command::Trigger {
             target,
             conf,
@@ -318,7 +296,12 @@ pub fn workspace_dirs(dir: &std::path::Path) -> Result<Vec<PathBuf>, String> {
     let mut dirs: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| is_workspace(p))
+        // Hidden folders are never served (editors' and tools' scratch space).
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| !n.to_string_lossy().starts_with('.'))
+                && is_workspace(p)
+        })
         .collect();
     dirs.sort();
     Ok(dirs)

@@ -1,6 +1,8 @@
 //! `POST /_engine/publish`: upload a zipped workspace (legacy §2.6). The zip is unpacked
-//! into a scratch folder, checked like any workspace, and only then moved into place and
-//! swapped in; a bad upload is refused with its diagnostics and nothing changes.
+//! into a staging folder outside the served tree, checked like any workspace (published
+//! workspaces read no environment variable unless the operator allows it), measured against
+//! the disk quota, and only then moved into place and swapped in, under the deploy lock that
+//! reloads take too. A bad upload is refused with its diagnostics and nothing changes.
 
 use crate::serve::App;
 use axum::extract::{Multipart, State};
@@ -15,6 +17,56 @@ use std::sync::Arc;
 const MAX_UNPACKED: u64 = 64 * 1024 * 1024;
 /// Most files in one upload.
 const MAX_FILES: usize = 10_000;
+
+/// A file written into each published workspace: its settings then read environment
+/// variables by the published rules.
+pub const PUBLISHED_MARKER: &str = ".flowyt-published";
+
+/// Names a workspace may not take: the server's own paths.
+const RESERVED: &[&str] = &[
+    "_engine",
+    "_workspaces",
+    "_console",
+    "eureka",
+    "metrics",
+    "api",
+];
+
+/// Where and how much publishing may write.
+pub struct Limits {
+    /// Most bytes the served folder may hold after a publish.
+    pub quota: u64,
+    /// Where uploads are unpacked and checked.
+    pub staging: PathBuf,
+}
+
+/// The default staging folder: `.flowyt-staging-NAME` beside the served folder `dir` (on the
+/// same file system, so installing is a rename).
+pub fn default_staging(dir: &Path) -> PathBuf {
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let name = dir
+        .file_name()
+        .map_or_else(|| "workspaces".into(), |n| n.to_string_lossy().into_owned());
+    dir.parent()
+        .unwrap_or(&dir)
+        .join(format!(".flowyt-staging-{name}"))
+}
+
+/// Why `name` cannot name a workspace, if it cannot.
+pub fn reserved(name: &str) -> Option<String> {
+    if RESERVED.contains(&name) || name.starts_with('_') || name.starts_with('.') {
+        return Some(format!(
+            "the name `{name}` is reserved for the server's own paths (reserved: {}, and names starting with `_` or `.`)",
+            RESERVED.join(", ")
+        ));
+    }
+    None
+}
+
+/// Whether the workspace folder `dir` was published (rather than put there by the operator).
+pub fn is_published(dir: &Path) -> bool {
+    dir.join(PUBLISHED_MARKER).is_file()
+}
 
 fn bad(msg: &str) -> Response {
     (StatusCode::BAD_REQUEST, axum::Json(json!({ "msg": msg }))).into_response()
@@ -59,6 +111,9 @@ pub async fn publish(State(app): State<Arc<App>>, mut form: Multipart) -> Respon
         return bad(
             "The workspace name (the zip file name) may only use letters, digits, `-` and `_`.",
         );
+    }
+    if let Some(why) = reserved(name) {
+        return bad(&format!("The workspace cannot be published: {why}."));
     }
     let name = name.to_string();
     let worker = app.clone();
@@ -112,8 +167,14 @@ fn install(app: &App, name: &str, bytes: &[u8]) -> Result<String, Refused> {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos())
     );
-    let scratch = Scratch(app.dir.join(format!(".flowyt-upload-{name}-{unique}")));
-    unpack(bytes, &scratch.0)?;
+    let staging = &app.publish.staging;
+    std::fs::create_dir_all(staging).map_err(|e| {
+        Refused::new(format!(
+            "cannot create the staging folder (see --staging): {e}"
+        ))
+    })?;
+    let scratch = Scratch(staging.join(format!("upload-{name}-{unique}")));
+    unpack(bytes, &scratch.0, MAX_UNPACKED.min(app.publish.quota))?;
     // The zip holds the workspace itself, or one folder that does.
     let mut root = scratch.0.clone();
     if !crate::is_workspace(&root) {
@@ -132,30 +193,86 @@ fn install(app: &App, name: &str, bytes: &[u8]) -> Result<String, Refused> {
             }
         }
     }
+    std::fs::write(root.join(PUBLISHED_MARKER), b"")
+        .map_err(|e| Refused::new(format!("cannot mark the upload: {e}")))?;
     if let Err(diagnostics) = app.load_one(&root, name) {
         return Err(Refused {
             msg: format!("The workspace {name} has errors and was not published."),
             diagnostics: Some(diagnostics),
         });
     }
+    let _deploying = app.deploying();
     let target = app.dir.join(name);
-    let old = app.dir.join(format!(".flowyt-old-{name}-{unique}"));
+    let used = disk_usage(&app.dir, Some(&target));
+    let size = disk_usage(&root, None);
+    if used.saturating_add(size) > app.publish.quota {
+        return Err(Refused::new(format!(
+            "The workspace {name} ({size} bytes) does not fit: the served workspaces use {used} of the {} bytes allowed (--publish-quota).",
+            app.publish.quota
+        )));
+    }
+    let old = staging.join(format!("old-{name}-{unique}"));
     if target.exists() {
         std::fs::rename(&target, &old)
             .map_err(|e| Refused::new(format!("cannot replace `{name}`: {e}")))?;
     }
-    if let Err(e) = std::fs::rename(&root, &target) {
+    if let Err(e) = move_dir(&root, &target) {
         // Put the previous version back.
         let _ = std::fs::rename(&old, &target);
         return Err(Refused::new(format!("cannot install `{name}`: {e}")));
     }
     let _ = std::fs::remove_dir_all(&old);
-    app.reload();
+    app.reload_locked();
     Ok(name.to_string())
 }
 
+/// Renames `from` to `to`, copying when they are on different file systems.
+fn move_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    if std::fs::rename(from, to).is_ok() {
+        return Ok(());
+    }
+    copy_dir(from, to).inspect_err(|_| {
+        let _ = std::fs::remove_dir_all(to);
+    })
+}
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        let dest = to.join(entry.file_name());
+        if kind.is_dir() {
+            copy_dir(&entry.path(), &dest)?;
+        } else if kind.is_file() {
+            std::fs::copy(entry.path(), dest)?;
+        }
+    }
+    Ok(())
+}
+
+/// Bytes of the files under `dir` (symbolic links not followed), leaving out `except`.
+fn disk_usage(dir: &Path, except: Option<&Path>) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut total = 0;
+    for entry in entries.filter_map(Result::ok) {
+        let path = entry.path();
+        if except == Some(path.as_path()) {
+            continue;
+        }
+        match entry.file_type() {
+            Ok(t) if t.is_dir() => total += disk_usage(&path, None),
+            Ok(t) if t.is_file() => total += entry.metadata().map_or(0, |m| m.len()),
+            _ => {}
+        }
+    }
+    total
+}
+
 /// Unpacks `bytes` into `into`, refusing paths that leave it, and bounding size and count.
-fn unpack(bytes: &[u8], into: &Path) -> Result<(), Refused> {
+fn unpack(bytes: &[u8], into: &Path, max_unpacked: u64) -> Result<(), Refused> {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
         .map_err(|e| Refused::new(format!("The file is not a zip: {e}")))?;
     if archive.len() > MAX_FILES {
@@ -186,15 +303,15 @@ fn unpack(bytes: &[u8], into: &Path) -> Result<(), Refused> {
                 .map_err(|e| Refused::new(format!("cannot unpack: {e}")))?;
         }
         let mut content = Vec::new();
-        let remaining = MAX_UNPACKED.saturating_sub(total);
+        let remaining = max_unpacked.saturating_sub(total);
         (&mut entry)
             .take(remaining + 1)
             .read_to_end(&mut content)
             .map_err(|e| Refused::new(format!("The zip is damaged: {e}")))?;
         total += content.len() as u64;
-        if total > MAX_UNPACKED {
+        if total > max_unpacked {
             return Err(Refused::new(format!(
-                "The workspace unpacks to more than {MAX_UNPACKED} bytes."
+                "The workspace unpacks to more than {max_unpacked} bytes."
             )));
         }
         std::fs::write(&path, content).map_err(|e| Refused::new(format!("cannot unpack: {e}")))?;

@@ -13,22 +13,63 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use flowyt_runtime::access::{self, Access};
 use flowyt_runtime::core::diag::render_all;
+use flowyt_runtime::core::env_allow::{EnvAllow, NEVER_READABLE};
+use flowyt_runtime::core::workspace::Sources;
 use flowyt_runtime::registry;
 use flowyt_runtime::runs::{self, RunStore};
+use flowyt_runtime::server::ConnectionLimits;
 use flowyt_runtime::{Engine, Strictness, Workspace};
 use serde_json::{Value, json};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use tower::ServiceExt;
 
-pub fn serve(
-    dir: &Path,
-    host: Option<String>,
-    port: Option<u16>,
-    strict: bool,
-    runs_db: Option<PathBuf>,
-) -> ExitCode {
+/// `flowyt serve`'s options.
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// A folder of workspaces, or one workspace folder.
+    #[arg(default_value = "workspaces")]
+    pub dir: PathBuf,
+    /// Address to listen on [default: APP_HOST from .env, else 127.0.0.1].
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Port to listen on, 0 for any free one [default: APP_PORT from .env, else 5000].
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Refuse workspaces with dangling ids, unreachable actions or unknown kinds.
+    #[arg(long)]
+    pub strict: bool,
+    /// The SQLite file that keeps the run history [default: flowyt-runs.sqlite beside DIR].
+    #[arg(long)]
+    pub runs_db: Option<PathBuf>,
+    /// Seconds a client may take to send a request's headers, from the connection's start or
+    /// the end of its previous response (so also the keep-alive idle timeout).
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    pub header_timeout: f64,
+    /// Most connections open at once; past it new ones wait (and a line is logged).
+    #[arg(long, default_value_t = 1024, value_name = "N")]
+    pub max_connections: usize,
+    /// Seconds one request may take before it is answered 503.
+    #[arg(long, default_value_t = 300.0, value_name = "SECONDS")]
+    pub request_timeout: f64,
+    /// Most bytes all published workspaces may take on disk together.
+    #[arg(long, default_value_t = 512 * 1024 * 1024, value_name = "BYTES")]
+    pub publish_quota: u64,
+    /// Where uploads are unpacked and checked before they are served [default: a
+    /// `.flowyt-staging` folder beside DIR, outside the served tree].
+    #[arg(long, value_name = "DIR")]
+    pub staging: Option<PathBuf>,
+}
+
+pub fn serve(args: ServeArgs) -> ExitCode {
+    let (dir, host, port, runs_db) = (
+        args.dir.as_path(),
+        args.host.clone(),
+        args.port,
+        args.runs_db.clone(),
+    );
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -95,7 +136,7 @@ pub fn serve(
             return ExitCode::FAILURE;
         }
     }
-    runtime.block_on(serve_async(dir, &host, port, strict, env, Arc::new(store)))
+    runtime.block_on(serve_async(&args, &host, port, env, Arc::new(store)))
 }
 
 /// The server's state: how to load workspaces, and the set being served.
@@ -104,9 +145,76 @@ pub struct App {
     engine: Engine,
     strictness: Strictness,
     env: dotenv::Env,
+    /// Which variables `${env('NAME')}` in settings may read.
+    env_allow: EnvPolicy,
     secret: Option<String>,
     current: RwLock<Arc<Served>>,
     store: Arc<dyn RunStore>,
+    /// Held while the served set changes (publish, reload), so they never interleave.
+    deploy: Mutex<()>,
+    pub publish: publish::Limits,
+}
+
+/// What `${env('NAME')}` may read: `FLOWYT_ENV_ALLOW` for every workspace when set; else any
+/// variable for workspaces that are folders on disk and none for published ones.
+/// `APP_SECRET_KEY` never.
+struct EnvPolicy {
+    configured: Option<String>,
+    local: EnvAllow,
+    published: EnvAllow,
+}
+
+impl EnvPolicy {
+    fn new(configured: Option<String>) -> EnvPolicy {
+        match configured {
+            Some(spec) => {
+                let allow = EnvAllow::parse(&spec);
+                EnvPolicy {
+                    configured: Some(allow.to_string()),
+                    local: allow.clone(),
+                    published: allow,
+                }
+            }
+            None => EnvPolicy {
+                configured: None,
+                local: EnvAllow::any(),
+                published: EnvAllow::none(),
+            },
+        }
+    }
+
+    fn refusal(&self, name: &str, published: bool, refused: &BTreeSet<String>) -> String {
+        let names: Vec<String> = refused.iter().map(|n| format!("`{n}`")).collect();
+        let help = match (&self.configured, published) {
+            (Some(list), _) => format!(
+                "this server lets workspaces read only FLOWYT_ENV_ALLOW={list}; the operator may add names or `PREFIX_*` patterns"
+            ),
+            (None, true) => "published workspaces read no environment variables unless the operator allows them, e.g. FLOWYT_ENV_ALLOW=GITHUB_*,PORT".to_string(),
+            (None, false) => "set FLOWYT_ENV_ALLOW to allow them".to_string(),
+        };
+        format!(
+            "error: workspace `{name}` reads environment variables this server does not allow: {}\n  help: {help}\n",
+            names.join(", ")
+        )
+    }
+}
+
+/// The connection limits given on the command line.
+fn connection_limits(args: &ServeArgs) -> Result<ConnectionLimits, String> {
+    let seconds = |flag: &str, v: f64| {
+        std::time::Duration::try_from_secs_f64(v)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| format!("--{flag} must be a positive number of seconds, not {v}"))
+    };
+    if args.max_connections == 0 {
+        return Err("--max-connections must be at least 1".into());
+    }
+    Ok(ConnectionLimits {
+        header_read_timeout: seconds("header-timeout", args.header_timeout)?,
+        max_connections: args.max_connections,
+        request_timeout: seconds("request-timeout", args.request_timeout)?,
+    })
 }
 
 /// One version of the served workspaces.
@@ -158,17 +266,45 @@ impl App {
     }
 
     /// Loads one workspace folder, served under `name`.
+    /// Diagnostics name files relative to the workspace (`NAME/flows/x.json`), never the
+    /// server's folders.
     pub fn load_one(&self, dir: &Path, name: &str) -> Result<Workspace, String> {
-        let getenv = |k: &str| self.env.get(k);
-        let sources = flowyt_runtime::core::workspace::read_dir(dir).map_err(|e| e.to_string())?;
+        if let Some(why) = publish::reserved(name) {
+            return Err(format!("error: workspace `{name}`: {why}\n"));
+        }
+        let published = publish::is_published(dir);
+        let allow = if published {
+            &self.env_allow.published
+        } else {
+            &self.env_allow.local
+        };
+        let refused = std::cell::RefCell::new(BTreeSet::new());
+        let getenv = |k: &str| {
+            if allow.allows(k) {
+                self.env.get(k)
+            } else {
+                // `APP_SECRET_KEY` is refused by the loader itself, with its own message.
+                if !NEVER_READABLE.contains(&k) {
+                    refused.borrow_mut().insert(k.to_string());
+                }
+                None
+            }
+        };
+        let mut sources = flowyt_runtime::core::workspace::read_dir(dir)
+            .map_err(|e| relative(&e.to_string(), dir, name))?;
+        name_relative(&mut sources, dir, name);
         let loaded = flowyt_runtime::core::workspace::Workspace::from_sources(
             name,
             &sources,
             &self.engine.catalog(),
             self.strictness,
             &getenv,
-        )
-        .map_err(|e| render_all(&e.diagnostics))?;
+        );
+        let refused = refused.into_inner();
+        if !refused.is_empty() {
+            return Err(self.env_allow.refusal(name, published, &refused));
+        }
+        let loaded = loaded.map_err(|e| render_all(&e.diagnostics))?;
         if !loaded.warnings.is_empty() {
             eprint!("{}", render_all(&loaded.warnings));
         }
@@ -178,6 +314,18 @@ impl App {
     /// Reads every workspace of the folder again. A workspace that now has errors keeps
     /// running in its previous version; the others are replaced.
     pub fn reload(&self) -> Report {
+        let _deploying = self.deploying();
+        self.reload_locked()
+    }
+
+    /// Takes the deploy lock (a poisoned lock is still a lock: the set it guards is swapped
+    /// whole, never left half-changed).
+    pub fn deploying(&self) -> MutexGuard<'_, ()> {
+        self.deploy.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// [`App::reload`] for a caller that holds the deploy lock.
+    pub fn reload_locked(&self) -> Report {
         let previous = self.current();
         let mut workspaces = Vec::new();
         let mut failed = Vec::new();
@@ -209,13 +357,20 @@ impl App {
 }
 
 async fn serve_async(
-    dir: &Path,
+    args: &ServeArgs,
     host: &str,
     port: u16,
-    strict: bool,
     env: dotenv::Env,
     store: Arc<dyn RunStore>,
 ) -> ExitCode {
+    let dir = args.dir.as_path();
+    let limits = match connection_limits(args) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let engine = match Engine::new() {
         Ok(e) => e,
         Err(e) => {
@@ -230,15 +385,24 @@ async fn serve_async(
     let app = Arc::new(App {
         dir: dir.to_path_buf(),
         engine,
-        strictness: if strict {
+        strictness: if args.strict {
             Strictness::Strict
         } else {
             Strictness::Legacy
         },
         secret: env.get("APP_SECRET_KEY"),
+        env_allow: EnvPolicy::new(env.get("FLOWYT_ENV_ALLOW")),
         env,
         current: RwLock::new(Arc::new(Served::new(Vec::new()))),
         store,
+        deploy: Mutex::new(()),
+        publish: publish::Limits {
+            quota: args.publish_quota,
+            staging: args
+                .staging
+                .clone()
+                .unwrap_or_else(|| publish::default_staging(dir)),
+        },
     });
     app.reload();
     let served = app.current();
@@ -314,13 +478,11 @@ async fn serve_async(
     println!(" * Check available routes at http://{addr}/_workspaces/routes");
     println!(" * Running on http://{addr}/ (Press CTRL+C to quit)");
     drop(served);
-    if let Err(e) = axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown(
-            #[cfg(unix)]
-            term,
-        ))
-        .await
-    {
+    let stop = shutdown(
+        #[cfg(unix)]
+        term,
+    );
+    if let Err(e) = flowyt_runtime::server::serve(listener, router, limits, stop).await {
         eprintln!("error: server failed: {e}");
         return ExitCode::FAILURE;
     }
@@ -481,4 +643,23 @@ async fn shutdown(#[cfg(unix)] term: Option<tokio::signal::unix::Signal>) {
 #[cfg(unix)]
 fn terminate_signal() -> Option<tokio::signal::unix::Signal> {
     tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok()
+}
+
+/// `text` with the workspace folder's path shown as the workspace's name.
+fn relative(text: &str, dir: &Path, name: &str) -> String {
+    text.replace(&dir.display().to_string(), name)
+}
+
+/// Names the workspace's files `NAME/flows/x.json` instead of by their place on the server.
+fn name_relative(sources: &mut Sources, dir: &Path, name: &str) {
+    let shown = |file: &mut String| *file = relative(file, dir, name);
+    if let Some((file, _)) = &mut sources.settings {
+        shown(file);
+    }
+    if let Some((file, _)) = &mut sources.routes {
+        shown(file);
+    }
+    for (_, file, _) in &mut sources.flows {
+        shown(file);
+    }
 }

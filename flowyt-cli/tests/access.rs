@@ -3,64 +3,14 @@
 
 use serde_json::{Value, json};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-struct Server {
-    child: Child,
-    base: String,
-    stderr: std::path::PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.stderr);
-    }
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
+mod support;
+use support::{Server, start_in};
 
 /// `flowyt serve examples/workspaces --host HOST` with `envs`; waits until it answers.
 fn start(host: &str, envs: &[(&str, &str)]) -> Server {
     start_in(Path::new("examples/workspaces"), host, envs)
-}
-
-/// `flowyt serve DIR --host HOST` (DIR relative to the repository) with `envs`.
-fn start_in(dir: &Path, host: &str, envs: &[(&str, &str)]) -> Server {
-    let port = free_port();
-    let tag = format!("{}-{port}", std::process::id());
-    let stderr = std::env::temp_dir().join(format!("flowyt-access-{tag}.log"));
-    let db = std::env::temp_dir().join(format!("flowyt-access-{tag}.sqlite"));
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowyt"));
-    cmd.arg("serve")
-        .arg(dir)
-        .args(["--host", host, "--port"])
-        .arg(port.to_string())
-        .arg("--runs-db")
-        .arg(&db)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
-        .env_remove("APP_SECRET_KEY")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&stderr).expect("log file"));
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    let server = Server {
-        child: cmd.spawn().expect("flowyt starts"),
-        base: format!("http://127.0.0.1:{port}"),
-        stderr,
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "flowyt serve did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    server
 }
 
 fn rt() -> tokio::runtime::Runtime {

@@ -7,13 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+mod support;
+use support::{free_port, workspace_files, zip_of};
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
 }
 
 struct Server {
@@ -376,33 +374,8 @@ fn human_check_output_shows_the_source_line_and_a_caret() {
     assert!(out.contains("^^^"), "{out}");
 }
 
-/// A zip of `files` (path, content), stored without compression.
-fn zip_of(files: &[(&str, &str)]) -> Vec<u8> {
-    use std::io::Write as _;
-    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options =
-        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
-    for (path, content) in files {
-        w.start_file(*path, options).expect("entry");
-        w.write_all(content.as_bytes()).expect("write");
-    }
-    w.finish().expect("zip").into_inner()
-}
-
 fn hello_workspace(body: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("config/settings.json", r#"{"name": "hello"}"#.to_string()),
-        (
-            "routes.json",
-            r#"[{"method": "get", "path": "/hi", "flow": "hi"}]"#.to_string(),
-        ),
-        (
-            "flows/hi.json",
-            format!(
-                r#"{{"pipeline": [{{"id": "1", "action": "response", "data": {{"data": {body}}}, "next_action": null}}]}}"#
-            ),
-        ),
-    ]
+    workspace_files(r#"{"name": "hello"}"#, body)
 }
 
 #[test]

@@ -36,6 +36,7 @@ mod http;
 #[cfg(feature = "registry")]
 pub mod registry;
 pub mod runs;
+pub mod server;
 
 /// The README's Rust snippets, compiled and run as doc tests.
 #[cfg(doctest)]
