@@ -167,6 +167,10 @@ pub struct Settings {
     pub services: BTreeMap<String, Vec<String>>,
     /// `registry`: an Eureka server to resolve `service://NAME/path` URLs through.
     pub registry: Option<Registry>,
+    /// `mask`: more field names whose values traces and run records hide, beside the
+    /// built-in ones (`Authorization`, `Cookie`, names with `token`, `secret`, `password`...).
+    /// A trailing `*` matches a prefix; case, `-` and `_` are ignored.
+    pub mask: Vec<String>,
 }
 
 /// An Eureka registry (`"registry": {"eureka": "http://127.0.0.1:8761/eureka", "refresh": 30}`).
@@ -223,6 +227,7 @@ impl Default for Settings {
             string_compare: false,
             services: BTreeMap::new(),
             registry: None,
+            mask: Vec::new(),
         }
     }
 }
@@ -479,6 +484,19 @@ pub fn parse_settings(
                 Ok(map) => settings.services = map,
                 Err(message) => diags.push(Diagnostic::error(Code::BadSettings, at, message)),
             },
+            "mask" => match v.as_array().and_then(|items| {
+                items
+                    .iter()
+                    .map(|i| i.as_str().map(str::to_string))
+                    .collect::<Option<Vec<_>>>()
+            }) {
+                Some(names) => settings.mask = names,
+                None => diags.push(Diagnostic::error(
+                    Code::BadSettings,
+                    at,
+                    "`mask` must be a list of field names, e.g. [\"ssn\", \"card_*\"]",
+                )),
+            },
             "registry" => match registry(&interpolate(v, getenv)) {
                 Ok(r) => settings.registry = Some(r),
                 Err(message) => diags.push(Diagnostic::error(Code::BadSettings, at, message)),
@@ -534,6 +552,7 @@ const SETTINGS_KEYS: &[&str] = &[
     "string_compare",
     "services",
     "registry",
+    "mask",
     "development_language",
 ];
 

@@ -227,3 +227,15 @@ fn settings_never_read_the_servers_secret() {
     );
     assert!(!err.to_string().contains("the-token"));
 }
+
+#[test]
+fn mask_is_a_list_of_names() {
+    let loaded = load(r#"{"mask": ["ssn", "card_*"]}"#, "[]").expect("loads");
+    assert_eq!(loaded.workspace.settings.mask, ["ssn", "card_*"]);
+    assert_eq!(
+        rendered(&load(r#"{"mask": "ssn"}"#, "[]")),
+        [
+            "config/settings.json:1:10: error[bad-settings]: `mask` must be a list of field names, e.g. [\"ssn\", \"card_*\"]"
+        ]
+    );
+}

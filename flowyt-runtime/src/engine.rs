@@ -76,6 +76,8 @@ pub(crate) struct Shared {
     pub functions: Arc<Functions>,
     pub actions: CustomActions,
     pub discovery: crate::discovery::Discovery,
+    /// Hides secret-named fields in traces, failed actions and run records.
+    pub mask: crate::mask::Mask,
 }
 
 /// What one run is asked to do.
@@ -172,6 +174,13 @@ impl Shared {
             .is_some_and(|f| f.flow.params.is_some())
     }
 
+    /// Masks the secrets in the data of the action an error names.
+    pub(crate) fn mask_error(&self, e: &mut RunError) {
+        if let Some(action) = &mut e.action {
+            self.mask.apply(&mut action.data);
+        }
+    }
+
     fn time_limit_message(&self) -> String {
         format!(
             "the run took longer than the limit of {} seconds and was stopped",
@@ -219,7 +228,10 @@ impl Shared {
             },
             Ok(Ok(FlowEnd::Ended)) => Outcome::Ended,
             Ok(Ok(FlowEnd::Invalid(errors))) => Outcome::Invalid(errors),
-            Ok(Err(e)) => Outcome::Failed(e),
+            Ok(Err(mut e)) => {
+                self.mask_error(&mut e);
+                Outcome::Failed(e)
+            }
             Err(_) => Outcome::Failed(RunError::new(self.time_limit_message())),
         };
         if let Outcome::Failed(e) = &outcome {
@@ -435,7 +447,7 @@ impl Runner<'_> {
             flow.actions.push(ActionTrace {
                 id: action.id.clone(),
                 kind: action.kind_name.clone(),
-                data,
+                data: self.shared.mask.masked(data),
                 time_spent: started.elapsed().as_secs_f64(),
             });
         }
@@ -509,7 +521,10 @@ impl Runner<'_> {
             }),
             Ok(FlowEnd::Ended) => Value::Object(Map::new()),
             Ok(FlowEnd::Invalid(errors)) => json!({"data": errors, "status": 400}),
-            Err(e) => json!({"exception": e.to_json()}),
+            Err(mut e) => {
+                self.shared.mask_error(&mut e);
+                json!({"exception": e.to_json()})
+            }
         };
         (value, sub.workspace, sub_trace)
     }

@@ -33,6 +33,7 @@ mod engine;
 mod error;
 mod functions;
 mod http;
+mod mask;
 #[cfg(feature = "registry")]
 pub mod registry;
 pub mod runs;
@@ -228,6 +229,7 @@ impl Engine {
             .collect();
         let s = &ws.settings;
         let discovery = discovery::Discovery::new(s);
+        let mask = mask::Mask::new(&s.mask);
         let info = json!({
             "id": s.id,
             "name": s.name,
@@ -246,6 +248,7 @@ impl Engine {
                 functions: self.functions.clone(),
                 actions: self.actions.clone(),
                 discovery,
+                mask,
             }),
             routes: Arc::new(ws.routes),
         }
@@ -310,6 +313,11 @@ impl Workspace {
     /// The workspace name (its folder).
     pub fn name(&self) -> &str {
         &self.shared.name
+    }
+
+    /// `value` with its secret-named fields masked (see the README's "What is masked").
+    pub(crate) fn mask(&self, value: Value) -> Value {
+        self.shared.mask.masked(value)
     }
 
     /// The routes of `routes.json`.

@@ -209,7 +209,8 @@ pub fn trigger(
         workspace: ws.name().to_string(),
         flow: flow.to_string(),
         status: RunStatus::Queued,
-        conf: Value::Object(conf_map.clone()),
+        // The record keeps the conf with its secrets masked; the run gets it whole.
+        conf: ws.mask(Value::Object(conf_map.clone())),
         queued_at: now(),
         started_at: None,
         ended_at: None,
@@ -234,8 +235,8 @@ pub fn trigger(
             tracing::error!(error = %e, "cannot record a run start");
         }
         let input = RunInput {
-            request: json!({"method": "POST", "path": "", "headers": {}, "params": {}, "qs": {}, "form": {}, "data": record.conf, "debug": "true"}),
-            input: record.conf.clone(),
+            request: json!({"method": "POST", "path": "", "headers": {}, "params": {}, "qs": {}, "form": {}, "data": conf_map, "debug": "true"}),
+            input: Value::Object(conf_map),
             debug: true,
             request_id: Some(record.run_id.clone()),
             params,
@@ -249,11 +250,11 @@ pub fn trigger(
                 headers,
                 body,
             } => {
-                record.result = Some(json!({
+                record.result = Some(ws.mask(json!({
                     "status": status,
                     "headers": headers.into_iter().map(|(k, v)| (k, Value::String(v))).collect::<Map<_, _>>(),
                     "data": body.to_value(),
-                }));
+                })));
                 if status < 400 {
                     record.status = RunStatus::Success;
                 } else {
