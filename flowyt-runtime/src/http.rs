@@ -234,7 +234,7 @@ pub(crate) fn outcome_response(
     }
     let mut response = if xml {
         match to_xml(&body) {
-            Some(text) => {
+            Ok(text) => {
                 let mut r = (status, text).into_response();
                 r.headers_mut().insert(
                     header::CONTENT_TYPE,
@@ -242,10 +242,7 @@ pub(crate) fn outcome_response(
                 );
                 r
             }
-            None => message(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "An XML response needs a body with exactly one top-level key.",
-            ),
+            Err(why) => message(StatusCode::INTERNAL_SERVER_ERROR, &why),
         }
     } else {
         json_response(status, &body)
@@ -313,44 +310,50 @@ fn header_map(headers: &HeaderMap) -> Map<String, Value> {
 }
 
 /// `xmltodict.unparse`: one top-level key becomes the root element.
-fn to_xml(body: &Value) -> Option<String> {
+/// The body as XML (the legacy xmltodict shape), or why it cannot be: it must have exactly
+/// one top-level key, and every key must be a valid element name (keys come from data, so
+/// `{"a><script": 1}` is refused, never written as markup).
+fn to_xml(body: &Value) -> Result<String, String> {
     let Value::Object(map) = body else {
-        return None;
+        return Err("An XML response needs a body with exactly one top-level key.".into());
     };
     if map.len() != 1 {
-        return None;
+        return Err("An XML response needs a body with exactly one top-level key.".into());
     }
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
     for (k, v) in map {
-        xml_element(k, v, &mut out);
+        xml_element(k, v, &mut out)?;
     }
-    Some(out)
+    Ok(out)
 }
 
-fn xml_element(name: &str, v: &Value, out: &mut String) {
+fn xml_element(name: &str, v: &Value, out: &mut String) -> Result<(), String> {
+    if !crate::xml::is_name(name) {
+        let shown: String = name.chars().take(40).collect();
+        return Err(format!(
+            "An XML response cannot have an element named {shown:?}: names start with a letter or `_` and use letters, digits, `_`, `-` and `.`."
+        ));
+    }
     match v {
         Value::Array(items) => {
             for item in items {
-                xml_element(name, item, out);
+                xml_element(name, item, out)?;
             }
         }
         Value::Object(map) => {
             out.push_str(&format!("<{name}>"));
             for (k, v) in map {
-                xml_element(k, v, out);
+                xml_element(k, v, out)?;
             }
             out.push_str(&format!("</{name}>"));
         }
         Value::Null => out.push_str(&format!("<{name}></{name}>")),
         other => {
-            let text = flowyt_core::expr::python_str(other);
-            let escaped = text
-                .replace('&', "&amp;")
-                .replace('<', "&lt;")
-                .replace('>', "&gt;");
-            out.push_str(&format!("<{name}>{escaped}</{name}>"));
+            let text = crate::xml::escape_text(&flowyt_core::expr::python_str(other));
+            out.push_str(&format!("<{name}>{text}</{name}>"));
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -361,8 +364,25 @@ mod tests {
     fn xml_matches_xmltodict() {
         assert_eq!(
             to_xml(&json!({"root": {"a": "1"}})).as_deref(),
-            Some("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<root><a>1</a></root>")
+            Ok("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<root><a>1</a></root>")
         );
-        assert_eq!(to_xml(&json!({"a": 1, "b": 2})), None);
+        assert!(to_xml(&json!({"a": 1, "b": 2})).is_err());
+    }
+
+    #[test]
+    fn xml_refuses_names_from_data_that_would_be_markup() {
+        // Before: `{"a><evil/><b": 1}` became `<a><evil/><b>1</a><evil/><b>`.
+        for bad in ["a><evil/><b", "1abc", "a b", "xmlns", "", "a\"b"] {
+            let got = to_xml(&json!({"root": {bad: 1}}));
+            assert!(
+                got.as_ref()
+                    .is_err_and(|e| e.contains("cannot have an element named")),
+                "{bad:?}: {got:?}"
+            );
+        }
+        assert_eq!(
+            to_xml(&json!({"r": {"t": "<b>&'\"\u{1}"}})).as_deref(),
+            Ok("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<r><t>&lt;b&gt;&amp;'\"</t></r>")
+        );
     }
 }

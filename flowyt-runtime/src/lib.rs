@@ -38,6 +38,7 @@ mod mask;
 pub mod registry;
 pub mod runs;
 pub mod server;
+mod xml;
 
 /// The README's Rust snippets, compiled and run as doc tests.
 #[cfg(doctest)]

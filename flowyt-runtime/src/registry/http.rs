@@ -54,7 +54,7 @@ fn answer(headers: &HeaderMap, body: &Value) -> Response {
 /// Eureka's JSON ↔ XML convention: `@name` keys are attributes, `$` is the text, arrays repeat
 /// the element. Keys that are not XML names (client metadata can hold anything) are left out.
 pub(super) fn to_xml(name: &str, value: &Value, out: &mut String) {
-    if !is_xml_name(name) {
+    if !crate::xml::is_name(name) {
         return;
     }
     match value {
@@ -69,15 +69,15 @@ pub(super) fn to_xml(name: &str, value: &Value, out: &mut String) {
             out.push_str(name);
             for (k, v) in fields {
                 if let Some(attr) = k.strip_prefix('@')
-                    && is_xml_name(attr)
+                    && crate::xml::is_name(attr)
                 {
-                    out.push_str(&format!(" {attr}=\"{}\"", escape(&scalar(v))));
+                    out.push_str(&format!(" {attr}=\"{}\"", crate::xml::escape(&scalar(v))));
                 }
             }
             out.push('>');
             for (k, v) in fields {
                 if k == "$" {
-                    out.push_str(&escape(&scalar(v)));
+                    out.push_str(&crate::xml::escape(&scalar(v)));
                 } else if !k.starts_with('@') {
                     to_xml(k, v, out);
                 }
@@ -87,7 +87,7 @@ pub(super) fn to_xml(name: &str, value: &Value, out: &mut String) {
         scalar_value => {
             out.push_str(&format!(
                 "<{name}>{}</{name}>",
-                escape(&scalar(scalar_value))
+                crate::xml::escape(&scalar(scalar_value))
             ));
         }
     }
@@ -99,31 +99,6 @@ fn scalar(v: &Value) -> String {
         Value::Null => String::new(),
         other => other.to_string(),
     }
-}
-
-fn is_xml_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-        && !name.to_ascii_lowercase().starts_with("xml")
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 async fn list_apps(State(reg): State<Arc<Registry>>, headers: HeaderMap) -> Response {
