@@ -52,6 +52,7 @@ pub mod __private;
 
 pub use body::Body;
 pub use checked::{CheckedFlow, TypedAction};
+pub use client::Redirects;
 pub use custom::{ActionContext, CustomAction};
 pub use engine::{Outcome, RunInput, RunResult};
 pub use error::{FailedAction, RunError};
@@ -79,9 +80,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// A `reqwest` client configured as flowyt's own (rustls with the `ring` provider installed,
-/// connection pooling): use it for your own calls beside flowyt.
+/// connection pooling, same-origin redirects, no `Referer`): use it for your own calls beside
+/// flowyt.
 pub fn http_client() -> Result<reqwest::Client, BuildError> {
-    client::build().map_err(BuildError)
+    client::build(Redirects::default()).map_err(BuildError)
 }
 
 /// Registries and the shared HTTP client; cheap to clone.
@@ -107,6 +109,7 @@ pub struct EngineBuilder {
     functions: Functions,
     actions: HashMap<String, Arc<dyn CustomAction>>,
     state: Option<Arc<dyn Any + Send + Sync>>,
+    redirects: Redirects,
 }
 
 /// Why an engine could not be built.
@@ -143,10 +146,16 @@ impl EngineBuilder {
         self
     }
 
+    /// Which redirects `request` actions follow (default [`Redirects::SameOrigin`]).
+    pub fn redirects(mut self, redirects: Redirects) -> EngineBuilder {
+        self.redirects = redirects;
+        self
+    }
+
     /// Builds the engine and its HTTP client.
     pub fn build(self) -> Result<Engine, BuildError> {
         Ok(Engine {
-            client: client::build().map_err(BuildError)?,
+            client: client::build(self.redirects).map_err(BuildError)?,
             functions: Arc::new(self.functions),
             actions: custom::CustomActions {
                 map: self.actions,

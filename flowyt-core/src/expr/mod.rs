@@ -50,6 +50,7 @@ mod lexer;
 mod parser;
 mod pystr;
 mod template;
+pub mod url;
 mod value;
 
 pub use ast::{Expr, PathSeg};

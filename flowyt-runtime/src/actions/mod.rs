@@ -43,6 +43,18 @@ fn cont<'a>() -> Effect<'a> {
     }
 }
 
+/// Evaluates a URL: values spliced into its path or query are percent-encoded, a template
+/// that starts it is kept as is (see `flowyt_core::expr::url`).
+pub(crate) fn eval_url(action: &Action, data: &Data, scope: &dyn Scope) -> Result<Value, RunError> {
+    match data {
+        Data::Template(t) => t
+            .template
+            .render_url(scope)
+            .map_err(|e| eval_error(action, &e)),
+        other => eval(action, other, scope),
+    }
+}
+
 /// Evaluates action data against the context.
 pub(crate) fn eval(action: &Action, data: &Data, scope: &dyn Scope) -> Result<Value, RunError> {
     match data {

@@ -4,7 +4,7 @@
 //! error or an invalid URL takes `next_action_fail`, with `response.status` 0 when there was
 //! no HTTP answer and `response.data` saying what happened.
 
-use super::{Effect, eval, header_pairs};
+use super::{Effect, eval, eval_url, header_pairs};
 use crate::context::{Ctx, ResponseSlot};
 use crate::engine::{Runner, fail};
 use crate::error::RunError;
@@ -43,7 +43,7 @@ pub(super) async fn call(
     action: &Action,
     r: &Request,
 ) -> Result<(ResponseSlot, bool, Value), RunError> {
-    let url = eval(action, &r.url, ctx)?;
+    let url = eval_url(action, &r.url, ctx)?;
     let method_v = eval(action, &r.method, ctx)?;
     let headers_v = eval(action, &r.headers, ctx)?;
     let body = match &r.body {

@@ -57,7 +57,7 @@ impl RunsClient {
     /// A client for the server at `base` (`http://127.0.0.1:5000`), sending `token` as
     /// `X-Flowyt-Token` when given.
     pub fn new(base: &str, token: Option<String>) -> Result<RunsClient, ClientError> {
-        crate::client::build()
+        crate::client::build(crate::Redirects::default())
             .map(|http| RunsClient {
                 base: base.trim_end_matches('/').to_string(),
                 token,

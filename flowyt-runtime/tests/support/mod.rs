@@ -74,6 +74,12 @@ pub fn upstream() -> Router {
             }),
         )
         .route("/echo", any(echo))
+        .route(
+            "/away",
+            get_route(|Query(q): Query<HashMap<String, String>>| async move {
+                Redirect::temporary(q.get("to").map_or("/", String::as_str))
+            }),
+        )
         .route("/flaky/{key}/{failures}", any(flaky))
         .route("/barrier/{key}", get_route(barrier))
         .route("/{site}/search", get_route(|Path(site): Path<String>, Query(q): Query<HashMap<String, String>>| async move {
