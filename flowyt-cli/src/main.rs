@@ -99,6 +99,11 @@ enum Command {
         /// The flow file.
         flow: PathBuf,
     },
+    /// Manage the run history.
+    Runs {
+        #[command(subcommand)]
+        action: RunsCommand,
+    },
     /// Draw a flow: actions, kinds and labelled edges.
     #[command(
         after_help = "Examples:\n  flowyt graph flows/search.json                 # Mermaid, for Markdown docs\n  flowyt graph flows/search.json --format dot | dot -Tsvg > search.svg"
@@ -109,6 +114,23 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = graph::GraphFormat::Mermaid)]
         format: graph::GraphFormat,
+    },
+}
+
+/// `flowyt runs ...`.
+#[derive(Subcommand)]
+enum RunsCommand {
+    /// Delete the runs that ended more than DAYS days ago.
+    #[command(
+        after_help = "Examples:\n  flowyt runs prune --runs-db flowyt-runs.sqlite --older-than 30\n\n`flowyt serve` prunes by itself every hour (see its --retention-days)."
+    )]
+    Prune {
+        /// The SQLite run history (what `flowyt serve --runs-db` writes).
+        #[arg(long)]
+        runs_db: PathBuf,
+        /// Age in days of the runs to delete.
+        #[arg(long, value_name = "DAYS")]
+        older_than: f64,
     },
 }
 
@@ -153,6 +175,37 @@ fn main() -> ExitCode {
         }),
         Command::Graph { flow, format } => graph::graph(&flow, format),
         Command::Convert { flow } => convert(&flow),
+        Command::Runs {
+            action:
+                RunsCommand::Prune {
+                    runs_db,
+                    older_than,
+                },
+        } => prune(&runs_db, older_than),
+    }
+}
+
+/// `flowyt runs prune`.
+fn prune(runs_db: &std::path::Path, older_than: f64) -> ExitCode {
+    use flowyt_runtime::runs::{RunStore, SqliteStore, now};
+    if !(older_than.is_finite() && older_than >= 0.0) {
+        eprintln!("error: --older-than must be a number of days, not {older_than}");
+        return ExitCode::FAILURE;
+    }
+    if !runs_db.is_file() {
+        eprintln!("error: no run history at `{}`", runs_db.display());
+        return ExitCode::FAILURE;
+    }
+    let pruned = SqliteStore::open(runs_db).and_then(|s| s.prune(now() - older_than * 86_400.0));
+    match pruned {
+        Ok(n) => {
+            println!("deleted {n} run(s) that ended more than {older_than} days ago");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -57,6 +57,10 @@ pub struct ServeArgs {
     /// Most bytes all published workspaces may take on disk together.
     #[arg(long, default_value_t = 512 * 1024 * 1024, value_name = "BYTES")]
     pub publish_quota: u64,
+    /// Days a finished run stays in the history; older ones are deleted every hour (0 keeps
+    /// them forever).
+    #[arg(long, default_value_t = 30.0, value_name = "DAYS")]
+    pub retention_days: f64,
     /// Where uploads are unpacked and checked before they are served [default: a
     /// `.flowyt-staging` folder beside DIR, outside the served tree].
     #[arg(long, value_name = "DIR")]
@@ -411,6 +415,9 @@ async fn serve_async(
         return ExitCode::FAILURE;
     }
     tokio::spawn(scheduler(app.clone()));
+    if args.retention_days > 0.0 {
+        tokio::spawn(retention(app.store.clone(), args.retention_days));
+    }
     #[cfg(unix)]
     let term = terminate_signal();
     let listener = match tokio::net::TcpListener::bind((host, port)).await {
@@ -520,6 +527,20 @@ async fn scheduler(app: Arc<App>) {
                 }
                 next.insert(id, schedule.next_after(now).unwrap_or(f64::INFINITY));
             }
+        }
+    }
+}
+
+/// Deletes the runs older than `days` at start-up and every hour after.
+async fn retention(store: Arc<dyn RunStore>, days: f64) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        let cutoff = runs::now() - days * 86_400.0;
+        match runs::blocking(&store, move |s| s.prune(cutoff)).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, days, "old runs deleted"),
+            Err(e) => tracing::warn!(error = %e, "cannot delete old runs"),
         }
     }
 }

@@ -722,3 +722,59 @@ fn scheduled_flows_run_by_themselves() {
     drop(server);
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[test]
+fn runs_prune_deletes_only_old_finished_runs() {
+    use flowyt_runtime::runs::{RunRecord, RunStatus, RunStore, SqliteStore, now};
+    let db = std::env::temp_dir().join(format!("flowyt-prune-{}.sqlite", std::process::id()));
+    let _ = std::fs::remove_file(&db);
+    let run = |id: &str, ended: Option<f64>| RunRecord {
+        run_id: id.into(),
+        workspace: "w".into(),
+        flow: "f".into(),
+        status: if ended.is_some() {
+            RunStatus::Success
+        } else {
+            RunStatus::Running
+        },
+        conf: json!({}),
+        queued_at: 1.0,
+        started_at: Some(1.0),
+        ended_at: ended,
+        result: None,
+        trace: None,
+        error: None,
+    };
+    {
+        let store = SqliteStore::open(&db).expect("opens");
+        store
+            .insert(&run("old", Some(now() - 40.0 * 86_400.0)))
+            .expect("insert");
+        store
+            .insert(&run("recent", Some(now() - 86_400.0)))
+            .expect("insert");
+        store.insert(&run("running", None)).expect("insert");
+    }
+    let db_arg = db.to_str().expect("utf-8");
+    let (code, out, err) = flowyt(&["runs", "prune", "--runs-db", db_arg, "--older-than", "30"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.trim(),
+        "deleted 1 run(s) that ended more than 30 days ago"
+    );
+    let store = SqliteStore::open(&db).expect("opens");
+    assert!(store.get("w", "f", "old").expect("get").is_none());
+    assert!(store.get("w", "f", "recent").expect("get").is_some());
+    assert!(store.get("w", "f", "running").expect("get").is_some());
+    let (code, _, err) = flowyt(&[
+        "runs",
+        "prune",
+        "--runs-db",
+        "/nonexistent/x.sqlite",
+        "--older-than",
+        "1",
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no run history at"), "{err}");
+    let _ = std::fs::remove_file(&db);
+}

@@ -14,10 +14,11 @@
 //! # }
 //! ```
 
-use super::{RunStore, TriggerError, trigger};
+use super::{Page, RunStore, TriggerError, blocking, trigger};
 use crate::Workspace;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -108,7 +109,20 @@ async fn trigger_run(
         }
     };
     let conf = body.get("conf").cloned().unwrap_or(Value::Null);
-    match trigger(&ws, api.store.clone(), &flow, run_id, conf) {
+    let store = api.store.clone();
+    let (handle, flow_key) = (tokio::runtime::Handle::current(), flow.clone());
+    // The trigger reads and writes the store: off the async workers.
+    let triggered = tokio::task::spawn_blocking(move || {
+        let _entered = handle.enter();
+        trigger(&ws, store, &flow_key, run_id, conf)
+    })
+    .await
+    .unwrap_or_else(|e| {
+        Err(TriggerError::Store(super::StoreError(format!(
+            "the trigger failed: {e}"
+        ))))
+    });
+    match triggered {
         Ok(run_id) => (
             StatusCode::CREATED,
             axum::Json(json!({"run_id": run_id, "status": "queued"})),
@@ -131,12 +145,29 @@ async fn trigger_run(
     }
 }
 
+/// `?limit=N&offset=M` of a list (default 100 from 0, at most [`Page::MAX_LIMIT`]).
+#[derive(serde::Deserialize)]
+struct PageQuery {
+    limit: Option<usize>,
+    offset: Option<usize>,
+}
+
 async fn list_runs(
     State(api): State<Api>,
     Path((workspace, flow)): Path<(String, String)>,
+    query: Result<Query<PageQuery>, QueryRejection>,
 ) -> Response {
-    match api.store.list(&workspace, &flow) {
+    let Ok(Query(q)) = query else {
+        return message(
+            StatusCode::BAD_REQUEST,
+            "`limit` and `offset` must be non-negative integers",
+        );
+    };
+    let page = Page::new(q.limit.unwrap_or(100), q.offset.unwrap_or(0));
+    let listed = blocking(&api.store, move |s| s.list(&workspace, &flow, page)).await;
+    match listed {
         Ok(list) => {
+            let next = (list.len() == page.limit).then(|| page.offset + page.limit);
             let runs: Vec<Value> = list
                 .iter()
                 .map(|r| {
@@ -144,7 +175,13 @@ async fn list_runs(
                            "started_at": r.started_at, "ended_at": r.ended_at, "error": r.error})
                 })
                 .collect();
-            axum::Json(json!({ "runs": runs })).into_response()
+            axum::Json(json!({
+                "runs": runs,
+                "limit": page.limit,
+                "offset": page.offset,
+                "next_offset": next,
+            }))
+            .into_response()
         }
         Err(e) => message(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
@@ -154,7 +191,9 @@ async fn get_run(
     State(api): State<Api>,
     Path((workspace, flow, run_id)): Path<(String, String, String)>,
 ) -> Response {
-    match api.store.get(&workspace, &flow, &run_id) {
+    let key = (workspace.clone(), flow.clone(), run_id.clone());
+    let found = blocking(&api.store, move |s| s.get(&key.0, &key.1, &key.2)).await;
+    match found {
         Ok(Some(r)) => axum::Json(r.to_json()).into_response(),
         Ok(None) => message(
             StatusCode::NOT_FOUND,

@@ -1,6 +1,6 @@
 //! [`MemoryStore`]: run records in memory, for tests and servers that keep no history.
 
-use super::{RunRecord, RunStatus, RunStore, StoreError};
+use super::{Page, RunRecord, RunStatus, RunStore, StoreError};
 use std::sync::Mutex;
 
 /// A store in memory (tests, or a server that keeps no history).
@@ -56,18 +56,29 @@ impl RunStore for MemoryStore {
             .cloned())
     }
 
-    fn list(&self, workspace: &str, flow: &str) -> Result<Vec<RunRecord>, StoreError> {
+    fn list(&self, workspace: &str, flow: &str, page: Page) -> Result<Vec<RunRecord>, StoreError> {
         let runs = self
             .0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut out: Vec<RunRecord> = runs
+        Ok(runs
             .iter()
+            .rev()
             .filter(|r| r.workspace == workspace && r.flow == flow)
-            .cloned()
-            .collect();
-        out.reverse();
-        Ok(out)
+            .skip(page.offset)
+            .take(page.limit)
+            .map(|r| r.clone().summary())
+            .collect())
+    }
+
+    fn prune(&self, ended_before: f64) -> Result<usize, StoreError> {
+        let mut runs = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let before = runs.len();
+        runs.retain(|r| r.ended_at.is_none_or(|t| t >= ended_before));
+        Ok(before - runs.len())
     }
 
     fn fail_in_flight(&self, reason: &str, now: f64) -> Result<usize, StoreError> {

@@ -14,6 +14,9 @@ mod memory;
 mod sqlite;
 
 pub use client::{ClientError, RunsClient};
+
+/// Largest `conf` a trigger accepts, in bytes of JSON.
+pub const MAX_CONF_BYTES: usize = 64 * 1024;
 pub use memory::MemoryStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
@@ -106,6 +109,56 @@ impl RunRecord {
     }
 }
 
+/// Which slice of a list to return.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Page {
+    /// Most items (at most [`Page::MAX_LIMIT`]).
+    pub limit: usize,
+    /// Items to skip.
+    pub offset: usize,
+}
+
+impl Page {
+    /// The largest page.
+    pub const MAX_LIMIT: usize = 500;
+
+    /// `limit` items after `offset`, the limit clamped to 1..=[`Page::MAX_LIMIT`].
+    pub fn new(limit: usize, offset: usize) -> Page {
+        Page {
+            limit: limit.clamp(1, Page::MAX_LIMIT),
+            offset,
+        }
+    }
+}
+
+impl Default for Page {
+    /// The first 100.
+    fn default() -> Page {
+        Page::new(100, 0)
+    }
+}
+
+impl RunRecord {
+    /// The record without its large parts (`conf`, `result`, `trace`), as lists show it.
+    pub fn summary(mut self) -> RunRecord {
+        self.conf = Value::Null;
+        self.result = None;
+        self.trace = None;
+        self
+    }
+}
+
+/// Runs a store call on the blocking pool, so a slow disk never stalls the async runtime.
+pub async fn blocking<T: Send + 'static>(
+    store: &Arc<dyn RunStore>,
+    f: impl FnOnce(&dyn RunStore) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || f(store.as_ref()))
+        .await
+        .map_err(|e| StoreError(format!("the store call failed: {e}")))?
+}
+
 /// A store failure.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoreError(pub String);
@@ -132,8 +185,11 @@ pub trait RunStore: Send + Sync + 'static {
         flow: &str,
         run_id: &str,
     ) -> Result<Option<RunRecord>, StoreError>;
-    /// The runs of a flow, newest first.
-    fn list(&self, workspace: &str, flow: &str) -> Result<Vec<RunRecord>, StoreError>;
+    /// A page of a flow's runs, newest first, as summaries: `conf`, `result` and `trace`
+    /// are left out (`null`/`None`); read one run with [`RunStore::get`] for those.
+    fn list(&self, workspace: &str, flow: &str, page: Page) -> Result<Vec<RunRecord>, StoreError>;
+    /// Deletes the runs that ended before `ended_before` (Unix seconds). Returns how many.
+    fn prune(&self, ended_before: f64) -> Result<usize, StoreError>;
     /// Marks every queued or running run failed with `reason` (at start-up: those runs died
     /// with the previous process). Returns how many.
     fn fail_in_flight(&self, reason: &str, now: f64) -> Result<usize, StoreError>;
@@ -192,6 +248,12 @@ pub fn trigger(
     if !ws.flow_keys().any(|k| k == flow) {
         return Err(TriggerError::UnknownFlow(flow.to_string()));
     }
+    let size = serde_json::to_vec(&conf).map_or(usize::MAX, |v| v.len());
+    if size > MAX_CONF_BYTES {
+        return Err(TriggerError::BadConf(format!(
+            "`conf` is {size} bytes of JSON; the limit is {MAX_CONF_BYTES}"
+        )));
+    }
     let conf_map: Map<String, Value> = match &conf {
         Value::Object(m) => m.clone(),
         Value::Null => Map::new(),
@@ -231,7 +293,8 @@ pub fn trigger(
     tokio::spawn(async move {
         record.status = RunStatus::Running;
         record.started_at = Some(now());
-        if let Err(e) = store.update(&record) {
+        let started = record.clone();
+        if let Err(e) = blocking(&store, move |s| s.update(&started)).await {
             tracing::error!(error = %e, "cannot record a run start");
         }
         let input = RunInput {
@@ -276,7 +339,7 @@ pub fn trigger(
                 record.error = Some(e.to_string());
             }
         }
-        if let Err(e) = store.update(&record) {
+        if let Err(e) = blocking(&store, move |s| s.update(&record)).await {
             tracing::error!(error = %e, "cannot record a run end");
         }
     });

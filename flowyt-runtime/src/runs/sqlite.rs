@@ -1,6 +1,6 @@
 //! [`SqliteStore`]: run history in an embedded SQLite file (what `flowyt serve` uses).
 
-use super::{RunRecord, RunStatus, RunStore, StoreError};
+use super::{Page, RunRecord, RunStatus, RunStore, StoreError};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 use std::path::Path;
@@ -142,13 +142,27 @@ impl RunStore for SqliteStore {
         })
     }
 
-    fn list(&self, workspace: &str, flow: &str) -> Result<Vec<RunRecord>, StoreError> {
+    fn list(&self, workspace: &str, flow: &str, page: Page) -> Result<Vec<RunRecord>, StoreError> {
+        // Only the summary columns are read: conf, result and trace may be large.
         self.with(|c| {
-            let mut stmt = c.prepare(&format!(
-                "SELECT {COLUMNS} FROM runs WHERE workspace = ?1 AND flow = ?2 ORDER BY queued_at DESC, rowid DESC"
-            ))?;
-            let rows = stmt.query_map(params![workspace, flow], row)?;
+            let mut stmt = c.prepare(
+                "SELECT workspace, flow, run_id, status, 'null', queued_at, started_at, ended_at, NULL, NULL, error
+                 FROM runs WHERE workspace = ?1 AND flow = ?2
+                 ORDER BY queued_at DESC, rowid DESC LIMIT ?3 OFFSET ?4",
+            )?;
+            let limit = i64::try_from(page.limit).unwrap_or(i64::MAX);
+            let offset = i64::try_from(page.offset).unwrap_or(i64::MAX);
+            let rows = stmt.query_map(params![workspace, flow, limit, offset], row)?;
             rows.collect()
+        })
+    }
+
+    fn prune(&self, ended_before: f64) -> Result<usize, StoreError> {
+        self.with(|c| {
+            c.execute(
+                "DELETE FROM runs WHERE ended_at IS NOT NULL AND ended_at < ?1",
+                params![ended_before],
+            )
         })
     }
 
@@ -197,7 +211,10 @@ mod tests {
             (got.status, got.error.as_deref(), got.ended_at),
             (RunStatus::Failed, Some("died"), Some(3.0))
         );
-        assert_eq!(store.list("w", "f").expect("list").len(), 1);
+        assert_eq!(
+            store.list("w", "f", Page::default()).expect("list").len(),
+            1
+        );
         assert_eq!(store.get("w", "f", "nope").expect("get"), None);
         let _ = std::fs::remove_file(&path);
     }
