@@ -370,3 +370,34 @@ fn bad_connection_settings_are_refused_at_start() {
         "{err}"
     );
 }
+
+#[test]
+fn one_client_cannot_fill_the_registry() {
+    // Before: 1,000 junk registrations from one client locked real services out for an hour.
+    let folder = Folder::new("registry");
+    folder.put("home", &workspace_files("{}", "1"));
+    let server = serve(&folder, &[], &[]);
+    rt().block_on(async {
+        let c = client();
+        let mut last = 0;
+        for i in 0..101 {
+            let app = format!("JUNK{}", i % 3);
+            let instance = json!({"instance": {
+                "instanceId": format!("junk-{i}"), "hostName": "evil", "app": app, "ipAddr": "127.0.0.1",
+                "status": "UP", "port": {"$": 9, "@enabled": "true"},
+                "dataCenterInfo": {"@class": "com.netflix.appinfo.InstanceInfo$DefaultDataCenterInfo", "name": "MyOwn"}
+            }});
+            let r = c
+                .post(format!("{}/eureka/apps/{app}", server.base))
+                .json(&instance)
+                .send()
+                .await
+                .expect("answer");
+            last = r.status().as_u16();
+            if i < 100 {
+                assert_eq!(last, 204, "registration {i}");
+            }
+        }
+        assert_eq!(last, 429, "the 101st registration from one client is refused");
+    });
+}

@@ -18,7 +18,7 @@
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{ConnectInfo, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -95,7 +95,7 @@ pub async fn serve(
                 }
             }
         };
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(s) => s,
                 Err(e) => {
@@ -117,7 +117,9 @@ pub async fn serve(
             hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                 let router = router.clone();
                 async move {
-                    let req = req.map(Body::new);
+                    let mut req = req.map(Body::new);
+                    // What axum's `ConnectInfo` extractor reads (the registry's per-client cap).
+                    req.extensions_mut().insert(ConnectInfo(peer));
                     Ok::<_, Infallible>(answer_within(router, req, timeout).await)
                 }
             });

@@ -150,14 +150,24 @@ fn unknown(app: &str, id: &str) -> Response {
 async fn register(
     State(reg): State<Arc<Registry>>,
     Path(app): Path<String>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     body: axum::body::Bytes,
 ) -> Response {
-    match reg.register(&app, &body, Instant::now()) {
+    let client = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
+    match reg.register(&app, &body, Instant::now(), client) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(Refused::Bad(text)) => message(StatusCode::BAD_REQUEST, &text),
         Err(Refused::Full(max)) => message(
             StatusCode::SERVICE_UNAVAILABLE,
             &format!("the registry already holds its maximum of {max} instances"),
+        ),
+        Err(Refused::AppFull(max)) => message(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!("`{app}` already has its maximum of {max} instances"),
+        ),
+        Err(Refused::ClientFull(max)) => message(
+            StatusCode::TOO_MANY_REQUESTS,
+            &format!("this client already registered its maximum of {max} instances"),
         ),
     }
 }

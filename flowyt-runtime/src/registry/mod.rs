@@ -22,12 +22,14 @@ mod tests;
 pub use http::router;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::Extension;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -36,6 +38,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 pub struct Limits {
     /// Instances held at once, over all applications.
     pub max_instances: usize,
+    /// Instances of one application.
+    pub max_per_app: usize,
+    /// Instances registered from one client address (when the server knows it: see
+    /// [`crate::server::serve`], or axum's `into_make_service_with_connect_info`).
+    pub max_per_client: usize,
     /// Largest request body, in bytes.
     pub max_body: usize,
     /// Longest application name or instance id.
@@ -48,9 +55,12 @@ impl Default for Limits {
     fn default() -> Limits {
         Limits {
             max_instances: 1000,
+            max_per_app: 100,
+            max_per_client: 100,
             max_body: 16 * 1024,
             max_name: 200,
-            max_lease: Duration::from_secs(3600),
+            // Clients renew every 30 s by default; a dead or junk instance goes in minutes.
+            max_lease: Duration::from_secs(300),
         }
     }
 }
@@ -68,6 +78,8 @@ struct Lease {
     duration: Duration,
     /// The status the client reported, restored when an override is deleted.
     reported: String,
+    /// The address that registered it, when known.
+    owner: Option<IpAddr>,
 }
 
 #[derive(Debug, Default)]
@@ -92,6 +104,8 @@ pub struct Registry {
 enum Refused {
     Bad(String),
     Full(usize),
+    AppFull(usize),
+    ClientFull(usize),
 }
 
 fn now_ms() -> u64 {
@@ -114,7 +128,13 @@ impl Registry {
     }
 
     /// Registers (or replaces) an instance of `app` from a `{"instance": {...}}` body.
-    fn register(&self, app: &str, body: &[u8], now: Instant) -> Result<(), Refused> {
+    fn register(
+        &self,
+        app: &str,
+        body: &[u8],
+        now: Instant,
+        client: Option<IpAddr>,
+    ) -> Result<(), Refused> {
         let app = app.to_ascii_uppercase();
         if app.is_empty() || app.len() > self.limits.max_name {
             return Err(Refused::Bad(format!(
@@ -192,8 +212,24 @@ impl Registry {
         let mut inner = self.lock();
         let exists = inner.apps.get(&app).is_some_and(|a| a.contains_key(&id));
         let count: usize = inner.apps.values().map(BTreeMap::len).sum();
-        if !exists && count >= self.limits.max_instances {
-            return Err(Refused::Full(self.limits.max_instances));
+        if !exists {
+            if count >= self.limits.max_instances {
+                return Err(Refused::Full(self.limits.max_instances));
+            }
+            if inner.apps.get(&app).map_or(0, BTreeMap::len) >= self.limits.max_per_app {
+                return Err(Refused::AppFull(self.limits.max_per_app));
+            }
+            let from_client = |ip: IpAddr| {
+                inner
+                    .apps
+                    .values()
+                    .flat_map(BTreeMap::values)
+                    .filter(|l| l.owner == Some(ip))
+                    .count()
+            };
+            if client.is_some_and(|ip| from_client(ip) >= self.limits.max_per_client) {
+                return Err(Refused::ClientFull(self.limits.max_per_client));
+            }
         }
         let ms = now_ms();
         let mut lease_info = match instance.remove("leaseInfo") {
@@ -219,6 +255,7 @@ impl Registry {
             renewed: now,
             duration,
             reported: status,
+            owner: client,
         };
         inner.apps.entry(app.clone()).or_default().insert(id, lease);
         changed(&mut inner, now, app, instance);

@@ -20,9 +20,9 @@ fn body(id: &str, port: u16, lease: u64) -> Vec<u8> {
 fn registered_instances_are_listed_under_the_upper_cased_name() {
     let reg = Registry::new(Limits::default());
     let now = Instant::now();
-    reg.register("users", &body("a", 8001, 30), now)
+    reg.register("users", &body("a", 8001, 30), now, None)
         .expect("ok");
-    reg.register("Users", &body("b", 8002, 30), now)
+    reg.register("Users", &body("b", 8002, 30), now, None)
         .expect("ok");
     let app = reg.application("USERS").expect("registered");
     assert_eq!(app["application"]["name"], "USERS");
@@ -45,7 +45,7 @@ fn renew_and_cancel_answer_false_for_unknown_instances() {
     let reg = Registry::new(Limits::default());
     let now = Instant::now();
     assert!(!reg.renew("USERS", "a", now));
-    reg.register("USERS", &body("a", 8001, 30), now)
+    reg.register("USERS", &body("a", 8001, 30), now, None)
         .expect("ok");
     assert!(reg.renew("users", "a", now));
     assert!(!reg.renew("USERS", "zzz", now));
@@ -66,14 +66,14 @@ fn renew_and_cancel_answer_false_for_unknown_instances() {
 fn leases_expire_unless_renewed() {
     let reg = Registry::new(Limits::default());
     let t0 = Instant::now();
-    reg.register("USERS", &body("a", 8001, 3), t0).expect("ok");
-    reg.register("USERS", &body("b", 8002, 3), t0).expect("ok");
+    reg.register("USERS", &body("a", 8001, 3), t0, None).expect("ok");
+    reg.register("USERS", &body("b", 8002, 3), t0, None).expect("ok");
     let mut no_lease = serde_json::from_slice::<Value>(&body("c", 8003, 0)).expect("json");
     no_lease["instance"]
         .as_object_mut()
         .expect("object")
         .remove("leaseInfo");
-    reg.register("USERS", no_lease.to_string().as_bytes(), t0)
+    reg.register("USERS", no_lease.to_string().as_bytes(), t0, None)
         .expect("ok");
     assert!(reg.evict(t0 + Duration::from_secs(2)).is_empty());
     assert!(reg.renew("USERS", "b", t0 + Duration::from_secs(2)));
@@ -95,7 +95,7 @@ fn leases_expire_unless_renewed() {
 fn malformed_registrations_are_refused_with_a_reason() {
     let reg = Registry::new(Limits::default());
     let now = Instant::now();
-    let refused = |b: &str| match reg.register("USERS", b.as_bytes(), now) {
+    let refused = |b: &str| match reg.register("USERS", b.as_bytes(), now, None) {
         Err(Refused::Bad(m)) => m,
         other => panic!("expected a refusal for {b}, got {other:?}"),
     };
@@ -125,21 +125,60 @@ fn the_instance_count_is_bounded() {
         ..Limits::default()
     });
     let now = Instant::now();
-    reg.register("A", &body("1", 1, 30), now).expect("ok");
-    reg.register("B", &body("2", 2, 30), now).expect("ok");
+    reg.register("A", &body("1", 1, 30), now, None).expect("ok");
+    reg.register("B", &body("2", 2, 30), now, None).expect("ok");
     assert_eq!(
-        reg.register("C", &body("3", 3, 30), now),
+        reg.register("C", &body("3", 3, 30), now, None),
         Err(Refused::Full(2))
     );
     // Re-registering a known instance is still accepted.
-    reg.register("A", &body("1", 1, 30), now).expect("ok");
+    reg.register("A", &body("1", 1, 30), now, None).expect("ok");
+}
+
+#[test]
+fn one_app_and_one_client_cannot_fill_the_registry() {
+    // Before: 1,000 junk registrations from one client locked real services out for an hour.
+    let reg = Registry::new(Limits {
+        max_per_app: 2,
+        max_per_client: 3,
+        ..Limits::default()
+    });
+    let now = Instant::now();
+    let junk: Option<IpAddr> = "10.0.0.66".parse().ok();
+    let real: Option<IpAddr> = "10.0.0.1".parse().ok();
+    reg.register("JUNK", &body("1", 1, 30), now, junk).expect("ok");
+    reg.register("JUNK", &body("2", 2, 30), now, junk).expect("ok");
+    assert_eq!(
+        reg.register("JUNK", &body("3", 3, 30), now, junk),
+        Err(Refused::AppFull(2))
+    );
+    reg.register("JUNK2", &body("4", 4, 30), now, junk).expect("ok");
+    assert_eq!(
+        reg.register("JUNK3", &body("5", 5, 30), now, junk),
+        Err(Refused::ClientFull(3))
+    );
+    // Another client still registers; a known instance still renews its registration.
+    reg.register("USERS", &body("u1", 8001, 30), now, real).expect("ok");
+    reg.register("JUNK", &body("1", 1, 30), now, junk).expect("ok");
+}
+
+#[test]
+fn leases_last_minutes_at_most() {
+    let reg = Registry::new(Limits::default());
+    let now = Instant::now();
+    reg.register("USERS", &body("a", 8001, 3600), now, None).expect("ok");
+    let app = reg.application("USERS").expect("registered");
+    assert_eq!(
+        app["application"]["instance"][0]["leaseInfo"]["durationInSecs"],
+        300
+    );
 }
 
 #[test]
 fn status_overrides_change_and_restore_the_status() {
     let reg = Registry::new(Limits::default());
     let now = Instant::now();
-    reg.register("USERS", &body("a", 8001, 30), now)
+    reg.register("USERS", &body("a", 8001, 30), now, None)
         .expect("ok");
     assert!(reg.override_status("USERS", "a", Some("OUT_OF_SERVICE"), now));
     assert_eq!(
