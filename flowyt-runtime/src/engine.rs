@@ -131,7 +131,14 @@ pub(crate) struct Runner<'a> {
     trace: Option<Vec<FlowTrace>>,
     /// When this run last gave its worker thread back to the runtime.
     yielded: Instant,
+    /// Trace entries recorded so far.
+    recorded: usize,
 }
+
+/// Most actions one run's trace records.
+const MAX_TRACE_ACTIONS: usize = 1000;
+/// Largest data (bytes of JSON) one trace entry keeps.
+const MAX_TRACE_DATA: usize = 64 * 1024;
 
 /// The longest a run computes between two yields to the runtime, so CPU-bound runs share
 /// the worker threads with everything else.
@@ -200,6 +207,7 @@ impl Shared {
             request_id,
             trace: input.debug.then(Vec::new),
             yielded: started,
+            recorded: 0,
         };
         let mut ctx = Ctx::new(
             self.env.clone(),
@@ -443,11 +451,30 @@ impl Runner<'_> {
     }
 
     fn record(&mut self, action: &Action, data: Value, started: Instant) {
+        if self.trace.is_none() {
+            return;
+        }
+        // A trace is bounded: so many entries per run, so many bytes per entry (a loop of
+        // thousands of steps, or one huge body, would otherwise fill memory and the store).
+        self.recorded += 1;
+        let data = if self.recorded > MAX_TRACE_ACTIONS {
+            if self.recorded > MAX_TRACE_ACTIONS + 1 {
+                return;
+            }
+            json!({"truncated": format!("the trace keeps the first {MAX_TRACE_ACTIONS} actions of a run")})
+        } else {
+            let size = serde_json::to_vec(&data).map_or(usize::MAX, |v| v.len());
+            if size > MAX_TRACE_DATA {
+                json!({"truncated": format!("{size} bytes of data, more than a trace keeps ({MAX_TRACE_DATA})")})
+            } else {
+                self.shared.mask.masked(data)
+            }
+        };
         if let Some(flow) = self.trace.as_mut().and_then(|flows| flows.last_mut()) {
             flow.actions.push(ActionTrace {
                 id: action.id.clone(),
                 kind: action.kind_name.clone(),
-                data: self.shared.mask.masked(data),
+                data,
                 time_spent: started.elapsed().as_secs_f64(),
             });
         }
@@ -465,6 +492,7 @@ impl Runner<'_> {
             request_id: self.request_id.clone(),
             trace: self.trace.as_ref().map(|_| Vec::new()),
             yielded: self.yielded,
+            recorded: self.recorded,
         }
     }
 

@@ -741,3 +741,35 @@ async fn async_handle_discards_its_effects() {
     let fx = serve_flows(json!({}), "get", vec![("main", main), ("sub", sub)]).await;
     assert_eq!(fx.get("/t").await.json(), json!({"r": null, "w": null}));
 }
+
+#[tokio::test]
+async fn debug_traces_are_bounded_in_entries_and_bytes() {
+    // A cycle of 2 × 1,200 actions and one large value: the trace keeps 1,000 entries (and a
+    // note), and an entry's data past 64 KiB is replaced by its size.
+    let actions = vec![
+        json!({"id": "big", "action": "flow_var", "data": {"blob": "${'x' * 100000}"}, "next_action": "c"}),
+        json!({"id": "c", "action": "flow_var", "data": {"n": "${(flow.n or 0) + 1}"}, "next_action": "s"}),
+        json!({"id": "s", "action": "switch", "data": {"conditions": [
+            {"operator": "less_than", "first_expression": "${flow.n}", "second_expression": 1200, "next_action": "c"}
+        ], "next_action_else": "r"}, "next_action": "${pipeline.next_action}"}),
+        respond("r", json!("${flow.n}"), 200),
+    ];
+    let fx = serve_get(json!({"debug": true}), actions).await;
+    let got = fx.debug_get("/t").await;
+    assert_eq!(got.status, 200, "{}", got.text);
+    let body = got.json();
+    assert_eq!(body["data"], 1200);
+    let entries = body["__debug__"]["workspace"]["flows"][0]["actions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(entries.len(), 1001);
+    assert_eq!(
+        entries[0]["data"]["truncated"],
+        "100011 bytes of data, more than a trace keeps (65536)"
+    );
+    assert_eq!(
+        entries[1000]["data"]["truncated"],
+        "the trace keeps the first 1000 actions of a run"
+    );
+}

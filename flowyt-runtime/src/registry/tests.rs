@@ -66,8 +66,10 @@ fn renew_and_cancel_answer_false_for_unknown_instances() {
 fn leases_expire_unless_renewed() {
     let reg = Registry::new(Limits::default());
     let t0 = Instant::now();
-    reg.register("USERS", &body("a", 8001, 3), t0, None).expect("ok");
-    reg.register("USERS", &body("b", 8002, 3), t0, None).expect("ok");
+    reg.register("USERS", &body("a", 8001, 3), t0, None)
+        .expect("ok");
+    reg.register("USERS", &body("b", 8002, 3), t0, None)
+        .expect("ok");
     let mut no_lease = serde_json::from_slice::<Value>(&body("c", 8003, 0)).expect("json");
     no_lease["instance"]
         .as_object_mut()
@@ -146,27 +148,33 @@ fn one_app_and_one_client_cannot_fill_the_registry() {
     let now = Instant::now();
     let junk: Option<IpAddr> = "10.0.0.66".parse().ok();
     let real: Option<IpAddr> = "10.0.0.1".parse().ok();
-    reg.register("JUNK", &body("1", 1, 30), now, junk).expect("ok");
-    reg.register("JUNK", &body("2", 2, 30), now, junk).expect("ok");
+    reg.register("JUNK", &body("1", 1, 30), now, junk)
+        .expect("ok");
+    reg.register("JUNK", &body("2", 2, 30), now, junk)
+        .expect("ok");
     assert_eq!(
         reg.register("JUNK", &body("3", 3, 30), now, junk),
         Err(Refused::AppFull(2))
     );
-    reg.register("JUNK2", &body("4", 4, 30), now, junk).expect("ok");
+    reg.register("JUNK2", &body("4", 4, 30), now, junk)
+        .expect("ok");
     assert_eq!(
         reg.register("JUNK3", &body("5", 5, 30), now, junk),
         Err(Refused::ClientFull(3))
     );
     // Another client still registers; a known instance still renews its registration.
-    reg.register("USERS", &body("u1", 8001, 30), now, real).expect("ok");
-    reg.register("JUNK", &body("1", 1, 30), now, junk).expect("ok");
+    reg.register("USERS", &body("u1", 8001, 30), now, real)
+        .expect("ok");
+    reg.register("JUNK", &body("1", 1, 30), now, junk)
+        .expect("ok");
 }
 
 #[test]
 fn leases_last_minutes_at_most() {
     let reg = Registry::new(Limits::default());
     let now = Instant::now();
-    reg.register("USERS", &body("a", 8001, 3600), now, None).expect("ok");
+    reg.register("USERS", &body("a", 8001, 3600), now, None)
+        .expect("ok");
     let app = reg.application("USERS").expect("registered");
     assert_eq!(
         app["application"]["instance"][0]["leaseInfo"]["durationInSecs"],
