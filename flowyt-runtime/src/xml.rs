@@ -14,6 +14,7 @@ pub(crate) fn is_name(name: &str) -> bool {
 }
 
 /// `text` escaped for a quoted attribute value (or element content).
+#[cfg(feature = "registry")]
 pub(crate) fn escape(text: &str) -> String {
     escape_with(text, true)
 }
