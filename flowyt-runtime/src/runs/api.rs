@@ -139,6 +139,7 @@ async fn trigger_run(
             .into_response(),
         Err(e @ TriggerError::Duplicate(_)) => message(StatusCode::CONFLICT, &e.to_string()),
         Err(e @ TriggerError::BadConf(_)) => message(StatusCode::BAD_REQUEST, &e.to_string()),
+        Err(e @ TriggerError::Busy(_)) => message(StatusCode::TOO_MANY_REQUESTS, &e.to_string()),
         Err(e @ TriggerError::Store(_)) => {
             message(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())
         }

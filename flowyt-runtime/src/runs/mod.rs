@@ -24,7 +24,8 @@ pub use sqlite::SqliteStore;
 use crate::{Outcome, RunInput, Workspace};
 use serde_json::{Map, Value, json};
 use std::fmt;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Where a run is in its life.
@@ -211,6 +212,8 @@ pub enum TriggerError {
     BadConf(String),
     /// The run id is taken.
     Duplicate(String),
+    /// Too many runs are waiting for a turn (the limit).
+    Busy(usize),
     /// The store failed.
     Store(StoreError),
 }
@@ -222,6 +225,10 @@ impl fmt::Display for TriggerError {
             TriggerError::BadParams { message, .. } => f.write_str(message),
             TriggerError::BadConf(m) => f.write_str(m),
             TriggerError::Duplicate(id) => write!(f, "run `{id}` exists already"),
+            TriggerError::Busy(max) => write!(
+                f,
+                "{max} runs are already waiting for a turn; try again when some have finished"
+            ),
             TriggerError::Store(e) => write!(f, "{e}"),
         }
     }
@@ -236,9 +243,67 @@ pub fn now() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
+/// How many triggered runs execute at once, and how many may wait for a turn; past that a
+/// trigger is refused ([`TriggerError::Busy`]) instead of piling up work without bound.
+#[derive(Clone, Debug)]
+pub struct Slots {
+    running: Arc<tokio::sync::Semaphore>,
+    waiting: Arc<AtomicUsize>,
+    max_waiting: usize,
+}
+
+impl Slots {
+    /// At most `max_running` runs at once (at least 1) and `max_waiting` waiting.
+    pub fn new(max_running: usize, max_waiting: usize) -> Slots {
+        Slots {
+            running: Arc::new(tokio::sync::Semaphore::new(max_running.max(1))),
+            waiting: Arc::new(AtomicUsize::new(0)),
+            max_waiting,
+        }
+    }
+
+    /// The process-wide slots [`trigger`] uses: 32 running, 1,000 waiting.
+    pub fn shared() -> &'static Slots {
+        static SHARED: OnceLock<Slots> = OnceLock::new();
+        SHARED.get_or_init(|| Slots::new(32, 1000))
+    }
+
+    /// Takes a place in the waiting line, or says the line is full.
+    fn enter(&self) -> Result<Waiting, TriggerError> {
+        let before = self.waiting.fetch_add(1, Ordering::SeqCst);
+        if before >= self.max_waiting {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(TriggerError::Busy(self.max_waiting));
+        }
+        Ok(Waiting(self.waiting.clone()))
+    }
+}
+
+/// A place in the waiting line, given back when dropped.
+struct Waiting(Arc<AtomicUsize>);
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// Starts a background run of `flow` in `ws` with `conf` (an object: the params, also the
-/// `input` root), recorded in `store`. Returns the run id (`run_id` or a new UUID).
+/// `input` root), recorded in `store`. Returns the run id (`run_id` or a new UUID). Runs share
+/// the process-wide [`Slots::shared`].
 pub fn trigger(
+    ws: &Workspace,
+    store: Arc<dyn RunStore>,
+    flow: &str,
+    run_id: Option<String>,
+    conf: Value,
+) -> Result<String, TriggerError> {
+    trigger_in(Slots::shared(), ws, store, flow, run_id, conf)
+}
+
+/// [`trigger`] within `slots`: the run stays `queued` until a slot is free.
+pub fn trigger_in(
+    slots: &Slots,
     ws: &Workspace,
     store: Arc<dyn RunStore>,
     flow: &str,
@@ -287,10 +352,15 @@ pub fn trigger(
     {
         return Err(TriggerError::Duplicate(run_id));
     }
+    let waiting = slots.enter()?;
     store.insert(&record).map_err(TriggerError::Store)?;
     let ws = ws.clone();
     let flow = flow.to_string();
+    let running = slots.running.clone();
     tokio::spawn(async move {
+        // The semaphore is never closed, so this waits for a turn and never fails.
+        let _slot = running.acquire_owned().await.ok();
+        drop(waiting);
         record.status = RunStatus::Running;
         record.started_at = Some(now());
         let started = record.clone();
