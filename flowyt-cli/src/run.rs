@@ -148,6 +148,7 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
             debug: args.debug,
             request_id: None,
             params,
+            time_limit: None,
         },
     ));
     if let Some(trace) = &result.trace {

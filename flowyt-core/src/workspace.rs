@@ -245,6 +245,8 @@ pub struct Route {
     pub params: Vec<(String, String)>,
     /// The flow key it runs.
     pub flow: String,
+    /// `timeout` (seconds): this route's run limit, when shorter than `limits.max_seconds`.
+    pub timeout: Option<std::time::Duration>,
 }
 
 /// A loaded workspace: settings, flows by key, routes.
@@ -819,6 +821,26 @@ pub fn parse_routes(
             );
             continue;
         }
+        let timeout = match item.get("timeout") {
+            None => None,
+            Some(n) => match n
+                .to_value()
+                .as_f64()
+                .and_then(|t| std::time::Duration::try_from_secs_f64(t).ok())
+                .filter(|d| !d.is_zero())
+            {
+                Some(d) => Some(d),
+                None => {
+                    let at = source.push(n.span);
+                    diags.push(Diagnostic::error(
+                        Code::BadRoute,
+                        at,
+                        "a route's `timeout` must be a positive number of seconds",
+                    ));
+                    continue;
+                }
+            },
+        };
         if let Some(prev) = routes
             .iter()
             .find(|r| r.method == method_up && r.axum_path == axum_path)
@@ -840,6 +862,7 @@ pub fn parse_routes(
             axum_path,
             params,
             flow: flow.to_string(),
+            timeout,
         });
     }
     (routes, diags, source)

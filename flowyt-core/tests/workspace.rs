@@ -239,3 +239,25 @@ fn mask_is_a_list_of_names() {
         ]
     );
 }
+
+#[test]
+fn a_route_timeout_is_a_positive_number_of_seconds() {
+    let loaded = load(
+        "{}",
+        r#"[{"method": "get", "path": "/a", "flow": "search", "timeout": 2.5}]"#,
+    )
+    .expect("loads");
+    assert_eq!(
+        loaded.workspace.routes[0].timeout,
+        Some(std::time::Duration::from_millis(2500))
+    );
+    assert_eq!(
+        rendered(&load(
+            "{}",
+            r#"[{"method": "get", "path": "/a", "flow": "search", "timeout": 0}]"#
+        )),
+        [
+            "routes.json:1:63: error[bad-route]: a route's `timeout` must be a positive number of seconds"
+        ]
+    );
+}

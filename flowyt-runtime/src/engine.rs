@@ -93,6 +93,9 @@ pub struct RunInput {
     pub request_id: Option<String>,
     /// The `params` root: values already checked with [`Workspace::resolve_params`](crate::Workspace::resolve_params).
     pub params: serde_json::Map<String, Value>,
+    /// A limit shorter than the workspace's `limits.max_seconds` for this run (a route's
+    /// `timeout`); `None` keeps the workspace's.
+    pub time_limit: Option<std::time::Duration>,
 }
 
 /// How a run ended.
@@ -133,6 +136,8 @@ pub(crate) struct Runner<'a> {
     yielded: Instant,
     /// Trace entries recorded so far.
     recorded: usize,
+    /// The run's time limit.
+    limit: std::time::Duration,
 }
 
 /// Most actions one run's trace records.
@@ -188,10 +193,10 @@ impl Shared {
         }
     }
 
-    fn time_limit_message(&self) -> String {
+    fn time_limit_message(limit: std::time::Duration) -> String {
         format!(
             "the run took longer than the limit of {} seconds and was stopped",
-            self.settings.limits.max_seconds
+            limit.as_secs_f64()
         )
     }
 
@@ -208,6 +213,7 @@ impl Shared {
             trace: input.debug.then(Vec::new),
             yielded: started,
             recorded: 0,
+            limit: std::time::Duration::MAX,
         };
         let mut ctx = Ctx::new(
             self.env.clone(),
@@ -217,10 +223,13 @@ impl Shared {
             self.functions.clone(),
         );
         ctx.params = Arc::new(Value::Object(input.params));
-        // A limit too large to represent is no limit (`max_seconds` is positive when loaded).
+        // A limit too large to represent is no limit (`max_seconds` is positive when loaded);
+        // a route's own `timeout` may shorten it.
         let limit = std::time::Duration::try_from_secs_f64(self.settings.limits.max_seconds)
-            .unwrap_or(std::time::Duration::MAX);
+            .unwrap_or(std::time::Duration::MAX)
+            .min(input.time_limit.unwrap_or(std::time::Duration::MAX));
         ctx.limits.deadline = started.checked_add(limit);
+        runner.limit = limit;
         let span = tracing::info_span!("flow_run", workspace = %self.name, flow = flow_key);
         let result =
             tokio::time::timeout(limit, runner.run_flow(&mut ctx, flow_key).instrument(span)).await;
@@ -240,7 +249,7 @@ impl Shared {
                 self.mask_error(&mut e);
                 Outcome::Failed(e)
             }
-            Err(_) => Outcome::Failed(RunError::new(self.time_limit_message())),
+            Err(_) => Outcome::Failed(RunError::new(Shared::time_limit_message(limit))),
         };
         if let Outcome::Failed(e) = &outcome {
             tracing::warn!(workspace = %self.name, flow = flow_key, error = %e, "flow run failed");
@@ -441,7 +450,7 @@ impl Runner<'_> {
     async fn pace(&mut self, ctx: &Ctx, action: &Action) -> Result<(), RunError> {
         let now = Instant::now();
         if ctx.limits.deadline.is_some_and(|d| now >= d) {
-            return Err(fail(action, self.shared.time_limit_message()));
+            return Err(fail(action, Shared::time_limit_message(self.limit)));
         }
         if now.duration_since(self.yielded) >= YIELD_EVERY {
             tokio::task::yield_now().await;
@@ -493,6 +502,7 @@ impl Runner<'_> {
             trace: self.trace.as_ref().map(|_| Vec::new()),
             yielded: self.yielded,
             recorded: self.recorded,
+            limit: self.limit,
         }
     }
 

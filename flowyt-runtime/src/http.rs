@@ -24,9 +24,11 @@ pub(crate) async fn handle(
     shared: Arc<Shared>,
     key: Arc<str>,
     params: Arc<[(String, String)]>,
+    time_limit: Option<std::time::Duration>,
     req: Request<Body>,
 ) -> Response {
-    let run = AssertUnwindSafe(handle_inner(&shared, &key, &params, req)).catch_unwind();
+    let run =
+        AssertUnwindSafe(handle_inner(&shared, &key, &params, time_limit, req)).catch_unwind();
     match run.await {
         Ok(response) => response,
         Err(_) => {
@@ -43,6 +45,7 @@ async fn handle_inner(
     shared: &Shared,
     key: &str,
     converters: &[(String, String)],
+    time_limit: Option<std::time::Duration>,
     req: Request<Body>,
 ) -> Response {
     let (mut parts, body) = req.into_parts();
@@ -166,6 +169,7 @@ async fn handle_inner(
                 debug,
                 request_id: request_id.clone(),
                 params: flow_params,
+                time_limit,
             },
         )
         .await;

@@ -298,6 +298,7 @@ impl Engine {
             shared: ws.shared,
             key: Arc::from("main"),
             params: Arc::from(Vec::new()),
+            time_limit: None,
         }
     }
 }
@@ -370,6 +371,7 @@ impl Workspace {
             shared: self.shared.clone(),
             key: Arc::from(key),
             params: Arc::from(Vec::new()),
+            time_limit: None,
         })
     }
 
@@ -384,6 +386,7 @@ impl Workspace {
                 shared: self.shared.clone(),
                 key: Arc::from(route.flow.as_str()),
                 params: Arc::from(route.params.clone()),
+                time_limit: route.timeout,
             };
             match by_path.iter_mut().find(|(p, _)| *p == route.axum_path) {
                 Some((_, mr)) => *mr = std::mem::take(mr).on(filter, service),
@@ -415,6 +418,8 @@ pub struct FlowService {
     shared: Arc<Shared>,
     key: Arc<str>,
     params: Arc<[(String, String)]>,
+    /// The route's `timeout`, if it has one.
+    time_limit: Option<std::time::Duration>,
 }
 
 impl std::fmt::Debug for FlowService {
@@ -437,6 +442,12 @@ impl<S: Clone + Send + Sync + 'static> Handler<(), S> for FlowService {
     type Future = BoxFuture<'static, Response>;
 
     fn call(self, req: axum::http::Request<axum::body::Body>, _state: S) -> Self::Future {
-        Box::pin(http::handle(self.shared, self.key, self.params, req))
+        Box::pin(http::handle(
+            self.shared,
+            self.key,
+            self.params,
+            self.time_limit,
+            req,
+        ))
     }
 }

@@ -569,6 +569,31 @@ async fn a_slow_run_hits_the_wall_clock_limit() {
 }
 
 #[tokio::test]
+async fn a_route_timeout_shortens_the_run_limit_of_that_route_only() {
+    let actions = vec![
+        request("${env.baseUrl}/slow", json!({"timeout": 1})),
+        respond("4", json!("answered"), 200),
+        respond("5", json!("upstream gave up"), 502),
+    ];
+    let fx = Case::with_upstream()
+        .await
+        .settings(json!({"debug": true}))
+        .route_entry(json!({"method": "get", "path": "/quick", "flow": "f", "timeout": 0.2}))
+        .route("get", "/patient", "f")
+        .flow("f", flow(actions))
+        .serve()
+        .await;
+    let quick = fx.debug_get("/quick").await;
+    assert_eq!(quick.status, 500, "{}", quick.text);
+    assert_eq!(
+        quick.json()["exception"]["message"],
+        "the run took longer than the limit of 0.2 seconds and was stopped"
+    );
+    // The other route keeps the workspace's 60 s: the upstream's own timeout answers first.
+    assert_eq!(fx.get("/patient").await.json(), json!("upstream gave up"));
+}
+
+#[tokio::test]
 async fn oversized_and_malformed_bodies_are_refused() {
     let body = flow(vec![respond("1", json!("${request.data}"), 200)]);
     let fx = serve_flows(

@@ -373,6 +373,7 @@ pub fn trigger_in(
             debug: true,
             request_id: Some(record.run_id.clone()),
             params,
+            time_limit: None,
         };
         let result = ws.run(&flow, input).await;
         record.ended_at = Some(now());

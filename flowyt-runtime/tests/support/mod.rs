@@ -276,6 +276,12 @@ impl Case {
         self
     }
 
+    /// Adds a `routes.json` entry as written (for fields beyond method, path and flow).
+    pub fn route_entry(mut self, entry: Value) -> Self {
+        self.routes.push(entry);
+        self
+    }
+
     /// Adds the flow file `flows/NAME.json` with the given content (see [`flow`]).
     pub fn flow(mut self, name: &str, flow: Value) -> Self {
         self.flows.push((name.to_string(), flow));
