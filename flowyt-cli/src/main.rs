@@ -196,7 +196,18 @@ fn prune(runs_db: &std::path::Path, older_than: f64) -> ExitCode {
         eprintln!("error: no run history at `{}`", runs_db.display());
         return ExitCode::FAILURE;
     }
-    let pruned = SqliteStore::open(runs_db).and_then(|s| s.prune(now() - older_than * 86_400.0));
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let pruned = SqliteStore::open(runs_db)
+        .and_then(|s| runtime.block_on(s.prune(now() - older_than * 86_400.0)));
     match pruned {
         Ok(n) => {
             println!("deleted {n} run(s) that ended more than {older_than} days ago");

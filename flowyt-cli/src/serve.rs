@@ -129,10 +129,11 @@ pub fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match store.fail_in_flight(
+    let failed = runtime.block_on(store.fail_in_flight(
         "the server stopped while the run was in flight",
         runs::now(),
-    ) {
+    ));
+    match failed {
         Ok(0) => {}
         Ok(n) => eprintln!("{n} run(s) in flight when the server last stopped are marked failed"),
         Err(e) => {
@@ -517,7 +518,7 @@ async fn scheduler(app: Arc<App>) {
                     continue;
                 }
                 let run_id = format!("scheduled-{}", (now * 1000.0) as u64);
-                match runs::trigger(ws, app.store.clone(), key, Some(run_id), Value::Null) {
+                match runs::trigger(ws, app.store.clone(), key, Some(run_id), Value::Null).await {
                     Ok(run_id) => {
                         tracing::info!(workspace = %id.0, flow = %id.1, %run_id, "scheduled run started")
                     }
@@ -537,7 +538,7 @@ async fn retention(store: Arc<dyn RunStore>, days: f64) {
     loop {
         tick.tick().await;
         let cutoff = runs::now() - days * 86_400.0;
-        match runs::blocking(&store, move |s| s.prune(cutoff)).await {
+        match store.prune(cutoff).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(deleted = n, days, "old runs deleted"),
             Err(e) => tracing::warn!(error = %e, "cannot delete old runs"),

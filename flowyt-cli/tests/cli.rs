@@ -745,15 +745,19 @@ fn runs_prune_deletes_only_old_finished_runs() {
         trace: None,
         error: None,
     };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
     {
         let store = SqliteStore::open(&db).expect("opens");
-        store
-            .insert(&run("old", Some(now() - 40.0 * 86_400.0)))
-            .expect("insert");
-        store
-            .insert(&run("recent", Some(now() - 86_400.0)))
-            .expect("insert");
-        store.insert(&run("running", None)).expect("insert");
+        for r in [
+            run("old", Some(now() - 40.0 * 86_400.0)),
+            run("recent", Some(now() - 86_400.0)),
+            run("running", None),
+        ] {
+            rt.block_on(store.insert(&r)).expect("insert");
+        }
     }
     let db_arg = db.to_str().expect("utf-8");
     let (code, out, err) = flowyt(&["runs", "prune", "--runs-db", db_arg, "--older-than", "30"]);
@@ -763,9 +767,10 @@ fn runs_prune_deletes_only_old_finished_runs() {
         "deleted 1 run(s) that ended more than 30 days ago"
     );
     let store = SqliteStore::open(&db).expect("opens");
-    assert!(store.get("w", "f", "old").expect("get").is_none());
-    assert!(store.get("w", "f", "recent").expect("get").is_some());
-    assert!(store.get("w", "f", "running").expect("get").is_some());
+    let exists = |id: &str| rt.block_on(store.get("w", "f", id)).expect("get").is_some();
+    assert!(!exists("old"));
+    assert!(exists("recent"));
+    assert!(exists("running"));
     let (code, _, err) = flowyt(&[
         "runs",
         "prune",

@@ -97,10 +97,14 @@ async fn run_records_mask_the_conf_and_the_result() {
         Some("r1".into()),
         json!({"user": "ana", "password": "pw-1"}),
     )
+    .await
     .expect("triggered");
     let mut record = None;
     for _ in 0..200 {
-        if let Some(r) = store.get("ws", "login", &run_id).expect("store answers")
+        if let Some(r) = store
+            .get("ws", "login", &run_id)
+            .await
+            .expect("store answers")
             && matches!(r.status, runs::RunStatus::Success | runs::RunStatus::Failed)
         {
             record = Some(r);

@@ -126,8 +126,8 @@ async fn pages_summaries_bounds_and_pruning(store: Arc<dyn RunStore>) {
     assert!(huge.text.contains("the limit is 65536"), "{}", huge.text);
     assert_eq!(get(&format!("{url}/huge")).await.status, 404);
     // Retention: runs that ended before the cut-off go, the others stay.
-    assert_eq!(store.prune(0.0).expect("prune"), 0);
-    assert_eq!(store.prune(runs::now() + 1.0).expect("prune"), 5);
+    assert_eq!(store.prune(0.0).await.expect("prune"), 0);
+    assert_eq!(store.prune(runs::now() + 1.0).await.expect("prune"), 5);
     assert_eq!(get(&format!("{url}/p0")).await.status, 404);
 }
 
@@ -154,7 +154,7 @@ async fn an_app_keeps_run_history_in_sqlite() {
     let store = runs::SqliteStore::open(&path).expect("opens");
     trigger_list_and_read(Arc::new(store)).await;
     let reopened = runs::SqliteStore::open(&path).expect("reopens");
-    let kept = reopened.get("ws", "greet", "r1").expect("reads");
+    let kept = reopened.get("ws", "greet", "r1").await.expect("reads");
     assert_eq!(kept.map(|r| r.status), Some(runs::RunStatus::Success));
     let _ = std::fs::remove_file(&path);
 }

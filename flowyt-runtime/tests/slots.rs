@@ -38,29 +38,33 @@ async fn runs_wait_for_a_slot_and_a_full_line_is_refused() {
             json!({}),
         )
     };
-    trigger("a").expect("runs");
+    trigger("a").await.expect("runs");
     // Let `a` take the slot (until then it is itself the one waiting).
     tokio::time::sleep(Duration::from_millis(50)).await;
-    trigger("b").expect("waits");
-    assert_eq!(trigger("c"), Err(TriggerError::Busy(1)));
-    assert!(store.get("ws", "wait", "c").expect("store").is_none());
+    trigger("b").await.expect("waits");
+    assert_eq!(trigger("c").await, Err(TriggerError::Busy(1)));
+    assert!(store.get("ws", "wait", "c").await.expect("store").is_none());
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let status = |id: &str| {
-        store
-            .get("ws", "wait", id)
-            .expect("store")
-            .map(|r| r.status)
+    let status = |id: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .get("ws", "wait", id)
+                .await
+                .expect("store")
+                .map(|r| r.status)
+        }
     };
-    assert_eq!(status("a"), Some(RunStatus::Running));
-    assert_eq!(status("b"), Some(RunStatus::Queued));
+    assert_eq!(status("a").await, Some(RunStatus::Running));
+    assert_eq!(status("b").await, Some(RunStatus::Queued));
     // When `a` ends, `b` gets the slot and the line has room again.
     for _ in 0..100 {
-        if status("b") == Some(RunStatus::Success) {
+        if status("b").await == Some(RunStatus::Success) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(status("a"), Some(RunStatus::Success));
-    assert_eq!(status("b"), Some(RunStatus::Success));
-    trigger("d").expect("room again");
+    assert_eq!(status("a").await, Some(RunStatus::Success));
+    assert_eq!(status("b").await, Some(RunStatus::Success));
+    trigger("d").await.expect("room again");
 }

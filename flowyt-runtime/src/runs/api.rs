@@ -14,7 +14,7 @@
 //! # }
 //! ```
 
-use super::{Page, RunStore, TriggerError, blocking, trigger};
+use super::{Page, RunStore, TriggerError, trigger};
 use crate::Workspace;
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
@@ -109,19 +109,7 @@ async fn trigger_run(
         }
     };
     let conf = body.get("conf").cloned().unwrap_or(Value::Null);
-    let store = api.store.clone();
-    let (handle, flow_key) = (tokio::runtime::Handle::current(), flow.clone());
-    // The trigger reads and writes the store: off the async workers.
-    let triggered = tokio::task::spawn_blocking(move || {
-        let _entered = handle.enter();
-        trigger(&ws, store, &flow_key, run_id, conf)
-    })
-    .await
-    .unwrap_or_else(|e| {
-        Err(TriggerError::Store(super::StoreError(format!(
-            "the trigger failed: {e}"
-        ))))
-    });
+    let triggered = trigger(&ws, api.store.clone(), &flow, run_id, conf).await;
     match triggered {
         Ok(run_id) => (
             StatusCode::CREATED,
@@ -165,7 +153,7 @@ async fn list_runs(
         );
     };
     let page = Page::new(q.limit.unwrap_or(100), q.offset.unwrap_or(0));
-    let listed = blocking(&api.store, move |s| s.list(&workspace, &flow, page)).await;
+    let listed = api.store.list(&workspace, &flow, page).await;
     match listed {
         Ok(list) => {
             let next = (list.len() == page.limit).then(|| page.offset + page.limit);
@@ -192,8 +180,7 @@ async fn get_run(
     State(api): State<Api>,
     Path((workspace, flow, run_id)): Path<(String, String, String)>,
 ) -> Response {
-    let key = (workspace.clone(), flow.clone(), run_id.clone());
-    let found = blocking(&api.store, move |s| s.get(&key.0, &key.1, &key.2)).await;
+    let found = api.store.get(&workspace, &flow, &run_id).await;
     match found {
         Ok(Some(r)) => axum::Json(r.to_json()).into_response(),
         Ok(None) => message(

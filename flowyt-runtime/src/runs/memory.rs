@@ -1,14 +1,15 @@
 //! [`MemoryStore`]: run records in memory, for tests and servers that keep no history.
 
-use super::{Page, RunRecord, RunStatus, RunStore, StoreError};
+use super::{Page, RunRecord, RunStatus, RunStore, StoreError, StoreFuture};
+use std::future::ready;
 use std::sync::Mutex;
 
 /// A store in memory (tests, or a server that keeps no history).
 #[derive(Default)]
 pub struct MemoryStore(Mutex<Vec<RunRecord>>);
 
-impl RunStore for MemoryStore {
-    fn insert(&self, run: &RunRecord) -> Result<(), StoreError> {
+impl MemoryStore {
+    fn insert_now(&self, run: &RunRecord) -> Result<(), StoreError> {
         let mut runs = self
             .0
             .lock()
@@ -23,7 +24,7 @@ impl RunStore for MemoryStore {
         Ok(())
     }
 
-    fn update(&self, run: &RunRecord) -> Result<(), StoreError> {
+    fn update_now(&self, run: &RunRecord) -> Result<(), StoreError> {
         let mut runs = self
             .0
             .lock()
@@ -40,7 +41,7 @@ impl RunStore for MemoryStore {
         }
     }
 
-    fn get(
+    fn get_now(
         &self,
         workspace: &str,
         flow: &str,
@@ -56,7 +57,12 @@ impl RunStore for MemoryStore {
             .cloned())
     }
 
-    fn list(&self, workspace: &str, flow: &str, page: Page) -> Result<Vec<RunRecord>, StoreError> {
+    fn list_now(
+        &self,
+        workspace: &str,
+        flow: &str,
+        page: Page,
+    ) -> Result<Vec<RunRecord>, StoreError> {
         let runs = self
             .0
             .lock()
@@ -71,7 +77,7 @@ impl RunStore for MemoryStore {
             .collect())
     }
 
-    fn prune(&self, ended_before: f64) -> Result<usize, StoreError> {
+    fn prune_now(&self, ended_before: f64) -> Result<usize, StoreError> {
         let mut runs = self
             .0
             .lock()
@@ -81,7 +87,7 @@ impl RunStore for MemoryStore {
         Ok(before - runs.len())
     }
 
-    fn fail_in_flight(&self, reason: &str, now: f64) -> Result<usize, StoreError> {
+    fn fail_in_flight_now(&self, reason: &str, now: f64) -> Result<usize, StoreError> {
         let mut runs = self
             .0
             .lock()
@@ -97,5 +103,41 @@ impl RunStore for MemoryStore {
             n += 1;
         }
         Ok(n)
+    }
+}
+
+impl RunStore for MemoryStore {
+    fn insert<'a>(&'a self, run: &'a RunRecord) -> StoreFuture<'a, ()> {
+        Box::pin(ready(self.insert_now(run)))
+    }
+
+    fn update<'a>(&'a self, run: &'a RunRecord) -> StoreFuture<'a, ()> {
+        Box::pin(ready(self.update_now(run)))
+    }
+
+    fn get<'a>(
+        &'a self,
+        workspace: &'a str,
+        flow: &'a str,
+        run_id: &'a str,
+    ) -> StoreFuture<'a, Option<RunRecord>> {
+        Box::pin(ready(self.get_now(workspace, flow, run_id)))
+    }
+
+    fn list<'a>(
+        &'a self,
+        workspace: &'a str,
+        flow: &'a str,
+        page: Page,
+    ) -> StoreFuture<'a, Vec<RunRecord>> {
+        Box::pin(ready(self.list_now(workspace, flow, page)))
+    }
+
+    fn prune(&self, ended_before: f64) -> StoreFuture<'_, usize> {
+        Box::pin(ready(self.prune_now(ended_before)))
+    }
+
+    fn fail_in_flight<'a>(&'a self, reason: &'a str, now: f64) -> StoreFuture<'a, usize> {
+        Box::pin(ready(self.fail_in_flight_now(reason, now)))
     }
 }

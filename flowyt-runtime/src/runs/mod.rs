@@ -24,6 +24,8 @@ pub use sqlite::SqliteStore;
 use crate::{Outcome, RunInput, Workspace};
 use serde_json::{Map, Value, json};
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -149,16 +151,9 @@ impl RunRecord {
     }
 }
 
-/// Runs a store call on the blocking pool, so a slow disk never stalls the async runtime.
-pub async fn blocking<T: Send + 'static>(
-    store: &Arc<dyn RunStore>,
-    f: impl FnOnce(&dyn RunStore) -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, StoreError> {
-    let store = store.clone();
-    tokio::task::spawn_blocking(move || f(store.as_ref()))
-        .await
-        .map_err(|e| StoreError(format!("the store call failed: {e}")))?
-}
+/// What a [`RunStore`] call returns: a boxed future, so stores can be used as
+/// `Arc<dyn RunStore>`.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
 /// A store failure.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -176,24 +171,29 @@ impl std::error::Error for StoreError {}
 /// several instances run side by side.
 pub trait RunStore: Send + Sync + 'static {
     /// Adds a new run; fails if `(workspace, flow, run_id)` exists.
-    fn insert(&self, run: &RunRecord) -> Result<(), StoreError>;
+    fn insert<'a>(&'a self, run: &'a RunRecord) -> StoreFuture<'a, ()>;
     /// Replaces a run's record.
-    fn update(&self, run: &RunRecord) -> Result<(), StoreError>;
+    fn update<'a>(&'a self, run: &'a RunRecord) -> StoreFuture<'a, ()>;
     /// One run.
-    fn get(
-        &self,
-        workspace: &str,
-        flow: &str,
-        run_id: &str,
-    ) -> Result<Option<RunRecord>, StoreError>;
+    fn get<'a>(
+        &'a self,
+        workspace: &'a str,
+        flow: &'a str,
+        run_id: &'a str,
+    ) -> StoreFuture<'a, Option<RunRecord>>;
     /// A page of a flow's runs, newest first, as summaries: `conf`, `result` and `trace`
     /// are left out (`null`/`None`); read one run with [`RunStore::get`] for those.
-    fn list(&self, workspace: &str, flow: &str, page: Page) -> Result<Vec<RunRecord>, StoreError>;
+    fn list<'a>(
+        &'a self,
+        workspace: &'a str,
+        flow: &'a str,
+        page: Page,
+    ) -> StoreFuture<'a, Vec<RunRecord>>;
     /// Deletes the runs that ended before `ended_before` (Unix seconds). Returns how many.
-    fn prune(&self, ended_before: f64) -> Result<usize, StoreError>;
+    fn prune(&self, ended_before: f64) -> StoreFuture<'_, usize>;
     /// Marks every queued or running run failed with `reason` (at start-up: those runs died
     /// with the previous process). Returns how many.
-    fn fail_in_flight(&self, reason: &str, now: f64) -> Result<usize, StoreError>;
+    fn fail_in_flight<'a>(&'a self, reason: &'a str, now: f64) -> StoreFuture<'a, usize>;
 }
 
 /// Why a trigger was refused.
@@ -291,18 +291,18 @@ impl Drop for Waiting {
 /// Starts a background run of `flow` in `ws` with `conf` (an object: the params, also the
 /// `input` root), recorded in `store`. Returns the run id (`run_id` or a new UUID). Runs share
 /// the process-wide [`Slots::shared`].
-pub fn trigger(
+pub async fn trigger(
     ws: &Workspace,
     store: Arc<dyn RunStore>,
     flow: &str,
     run_id: Option<String>,
     conf: Value,
 ) -> Result<String, TriggerError> {
-    trigger_in(Slots::shared(), ws, store, flow, run_id, conf)
+    trigger_in(Slots::shared(), ws, store, flow, run_id, conf).await
 }
 
 /// [`trigger`] within `slots`: the run stays `queued` until a slot is free.
-pub fn trigger_in(
+pub async fn trigger_in(
     slots: &Slots,
     ws: &Workspace,
     store: Arc<dyn RunStore>,
@@ -347,13 +347,14 @@ pub fn trigger_in(
     };
     if store
         .get(&record.workspace, flow, &run_id)
+        .await
         .map_err(TriggerError::Store)?
         .is_some()
     {
         return Err(TriggerError::Duplicate(run_id));
     }
     let waiting = slots.enter()?;
-    store.insert(&record).map_err(TriggerError::Store)?;
+    store.insert(&record).await.map_err(TriggerError::Store)?;
     let ws = ws.clone();
     let flow = flow.to_string();
     let running = slots.running.clone();
@@ -363,8 +364,7 @@ pub fn trigger_in(
         drop(waiting);
         record.status = RunStatus::Running;
         record.started_at = Some(now());
-        let started = record.clone();
-        if let Err(e) = blocking(&store, move |s| s.update(&started)).await {
+        if let Err(e) = store.update(&record).await {
             tracing::error!(error = %e, "cannot record a run start");
         }
         let input = RunInput {
@@ -410,7 +410,7 @@ pub fn trigger_in(
                 record.error = Some(e.to_string());
             }
         }
-        if let Err(e) = blocking(&store, move |s| s.update(&record)).await {
+        if let Err(e) = store.update(&record).await {
             tracing::error!(error = %e, "cannot record a run end");
         }
     });

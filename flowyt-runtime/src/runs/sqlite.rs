@@ -1,14 +1,16 @@
 //! [`SqliteStore`]: run history in an embedded SQLite file (what `flowyt serve` uses).
 
-use super::{Page, RunRecord, RunStatus, RunStore, StoreError};
+use super::{Page, RunRecord, RunStatus, RunStore, StoreError, StoreFuture};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-/// Run records in one SQLite file.
+/// Run records in one SQLite file. Every call runs on tokio's blocking pool, so a slow disk
+/// never stalls the async workers; cheap to clone (clones share the connection).
+#[derive(Clone)]
 pub struct SqliteStore {
-    conn: Mutex<Connection>,
+    conn: Arc<Mutex<Connection>>,
 }
 
 fn err(e: impl std::fmt::Display) -> StoreError {
@@ -39,7 +41,7 @@ impl SqliteStore {
         )
         .map_err(err)?;
         Ok(SqliteStore {
-            conn: Mutex::new(conn),
+            conn: Arc::new(Mutex::new(conn)),
         })
     }
 
@@ -106,8 +108,8 @@ impl SqliteStore {
     }
 }
 
-impl RunStore for SqliteStore {
-    fn insert(&self, run: &RunRecord) -> Result<(), StoreError> {
+impl SqliteStore {
+    fn insert_now(&self, run: &RunRecord) -> Result<(), StoreError> {
         self.write(
             &format!(
                 "INSERT INTO runs ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
@@ -116,7 +118,7 @@ impl RunStore for SqliteStore {
         )
     }
 
-    fn update(&self, run: &RunRecord) -> Result<(), StoreError> {
+    fn update_now(&self, run: &RunRecord) -> Result<(), StoreError> {
         self.write(
             "UPDATE runs SET status = ?4, conf = ?5, queued_at = ?6, started_at = ?7, ended_at = ?8,
              result = ?9, trace = ?10, error = ?11 WHERE workspace = ?1 AND flow = ?2 AND run_id = ?3",
@@ -124,7 +126,7 @@ impl RunStore for SqliteStore {
         )
     }
 
-    fn get(
+    fn get_now(
         &self,
         workspace: &str,
         flow: &str,
@@ -142,7 +144,12 @@ impl RunStore for SqliteStore {
         })
     }
 
-    fn list(&self, workspace: &str, flow: &str, page: Page) -> Result<Vec<RunRecord>, StoreError> {
+    fn list_now(
+        &self,
+        workspace: &str,
+        flow: &str,
+        page: Page,
+    ) -> Result<Vec<RunRecord>, StoreError> {
         // Only the summary columns are read: conf, result and trace may be large.
         self.with(|c| {
             let mut stmt = c.prepare(
@@ -157,7 +164,7 @@ impl RunStore for SqliteStore {
         })
     }
 
-    fn prune(&self, ended_before: f64) -> Result<usize, StoreError> {
+    fn prune_now(&self, ended_before: f64) -> Result<usize, StoreError> {
         self.with(|c| {
             c.execute(
                 "DELETE FROM runs WHERE ended_at IS NOT NULL AND ended_at < ?1",
@@ -166,7 +173,7 @@ impl RunStore for SqliteStore {
         })
     }
 
-    fn fail_in_flight(&self, reason: &str, now: f64) -> Result<usize, StoreError> {
+    fn fail_in_flight_now(&self, reason: &str, now: f64) -> Result<usize, StoreError> {
         self.with(|c| {
             c.execute(
                 "UPDATE runs SET status = 'failed', error = ?1, ended_at = ?2 WHERE status IN ('queued', 'running')",
@@ -176,13 +183,67 @@ impl RunStore for SqliteStore {
     }
 }
 
+/// Runs `f` on a clone of the store on the blocking pool.
+fn off_thread<T: Send + 'static>(
+    store: &SqliteStore,
+    f: impl FnOnce(&SqliteStore) -> Result<T, StoreError> + Send + 'static,
+) -> StoreFuture<'static, T> {
+    let store = store.clone();
+    Box::pin(async move {
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| StoreError(format!("the store call failed: {e}")))?
+    })
+}
+
+impl RunStore for SqliteStore {
+    fn insert<'a>(&'a self, run: &'a RunRecord) -> StoreFuture<'a, ()> {
+        let run = run.clone();
+        off_thread(self, move |s| s.insert_now(&run))
+    }
+
+    fn update<'a>(&'a self, run: &'a RunRecord) -> StoreFuture<'a, ()> {
+        let run = run.clone();
+        off_thread(self, move |s| s.update_now(&run))
+    }
+
+    fn get<'a>(
+        &'a self,
+        workspace: &'a str,
+        flow: &'a str,
+        run_id: &'a str,
+    ) -> StoreFuture<'a, Option<RunRecord>> {
+        let key = (workspace.to_string(), flow.to_string(), run_id.to_string());
+        off_thread(self, move |s| s.get_now(&key.0, &key.1, &key.2))
+    }
+
+    fn list<'a>(
+        &'a self,
+        workspace: &'a str,
+        flow: &'a str,
+        page: Page,
+    ) -> StoreFuture<'a, Vec<RunRecord>> {
+        let key = (workspace.to_string(), flow.to_string());
+        off_thread(self, move |s| s.list_now(&key.0, &key.1, page))
+    }
+
+    fn prune(&self, ended_before: f64) -> StoreFuture<'_, usize> {
+        off_thread(self, move |s| s.prune_now(ended_before))
+    }
+
+    fn fail_in_flight<'a>(&'a self, reason: &'a str, now: f64) -> StoreFuture<'a, usize> {
+        let reason = reason.to_string();
+        off_thread(self, move |s| s.fail_in_flight_now(&reason, now))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
 
-    #[test]
-    fn records_survive_reopening_and_in_flight_runs_fail() {
+    #[tokio::test]
+    async fn records_survive_reopening_and_in_flight_runs_fail() {
         let path = std::env::temp_dir().join(format!("flowyt-store-{}.sqlite", std::process::id()));
         let _ = std::fs::remove_file(&path);
         let run = RunRecord {
@@ -200,22 +261,33 @@ mod tests {
         };
         {
             let store = SqliteStore::open(&path).expect("opens");
-            store.insert(&run).expect("insert");
-            assert!(store.insert(&run).is_err(), "run ids are unique");
+            store.insert(&run).await.expect("insert");
+            assert!(store.insert(&run).await.is_err(), "run ids are unique");
         }
         let store = SqliteStore::open(&path).expect("reopens");
-        assert_eq!(store.get("w", "f", "r1").expect("get"), Some(run.clone()));
-        assert_eq!(store.fail_in_flight("died", 3.0).expect("fail"), 1);
-        let got = store.get("w", "f", "r1").expect("get").expect("exists");
+        assert_eq!(
+            store.get("w", "f", "r1").await.expect("get"),
+            Some(run.clone())
+        );
+        assert_eq!(store.fail_in_flight("died", 3.0).await.expect("fail"), 1);
+        let got = store
+            .get("w", "f", "r1")
+            .await
+            .expect("get")
+            .expect("exists");
         assert_eq!(
             (got.status, got.error.as_deref(), got.ended_at),
             (RunStatus::Failed, Some("died"), Some(3.0))
         );
         assert_eq!(
-            store.list("w", "f", Page::default()).expect("list").len(),
+            store
+                .list("w", "f", Page::default())
+                .await
+                .expect("list")
+                .len(),
             1
         );
-        assert_eq!(store.get("w", "f", "nope").expect("get"), None);
+        assert_eq!(store.get("w", "f", "nope").await.expect("get"), None);
         let _ = std::fs::remove_file(&path);
     }
 }
