@@ -21,9 +21,13 @@ pub(super) fn validate_nested(
     value: &Value,
     errors: &mut ErrorList,
 ) -> bool {
-    let child_doc_path = extended(lv.doc_path, std::slice::from_ref(key));
-    let child_schema_path =
-        |rule: RuleName| extended(lv.schema_path, &[key.clone(), Key::rule(rule)]);
+    let parent = Parent {
+        ctx,
+        lv,
+        key,
+        doc_path: extended(lv.doc_path, std::slice::from_ref(key)),
+    };
+    let inherited = (lv.allow_unknown, lv.require_all);
     let fail = |errors: &mut ErrorList, message: String| {
         errors.push(leaf(lv, key, rule.name, message));
     };
@@ -59,18 +63,8 @@ pub(super) fn validate_nested(
                         .enumerate()
                         .map(|(i, v)| (Key::Int(i), v))
                         .collect();
-                    let sp = child_schema_path(RuleName::Items);
-                    let child = Level {
-                        doc_path: &child_doc_path,
-                        schema_path: &sp,
-                        allow_unknown: lv.allow_unknown,
-                        require_all: lv.require_all,
-                        is_root: false,
-                    };
-                    let found = child_errors(ctx, LevelSchema::Items(items), &child_doc, &child);
-                    if !found.is_empty() {
-                        errors.push(group(lv, key, RuleName::Items, found));
-                    }
+                    let child = parent.level(RuleName::Items, inherited);
+                    parent.descend(errors, child, LevelSchema::Items(items), &child_doc, &[]);
                 }
             }
         }
@@ -80,20 +74,9 @@ pub(super) fn validate_nested(
                     .keys()
                     .map(|k| (Key::Str(k.clone()), Cow::Owned(Value::String(k.clone()))))
                     .collect();
-                let sp = child_schema_path(RuleName::Keysrules);
-                let child = Level {
-                    doc_path: &child_doc_path,
-                    schema_path: &sp,
-                    allow_unknown: lv.allow_unknown,
-                    require_all: lv.require_all,
-                    is_root: false,
-                };
-                let mut found =
-                    child_errors(ctx, LevelSchema::Uniform(key_rules), &child_doc, &child);
-                if !found.is_empty() {
-                    drop_schema_nodes(&mut found, lv.schema_path.len(), &[2, 4]);
-                    errors.push(group(lv, key, RuleName::Keysrules, found));
-                }
+                let child = parent.level(RuleName::Keysrules, inherited);
+                let schema = LevelSchema::Uniform(key_rules);
+                parent.descend(errors, child, schema, &child_doc, &[2, 4]);
             }
         }
         Kind::Valuesrules(value_rules) => {
@@ -102,24 +85,12 @@ pub(super) fn validate_nested(
                     .iter()
                     .map(|(k, v)| (Key::Str(k.clone()), Cow::Borrowed(v)))
                     .collect();
-                let sp = child_schema_path(RuleName::Valuesrules);
-                let child = Level {
-                    doc_path: &child_doc_path,
-                    schema_path: &sp,
-                    allow_unknown: lv.allow_unknown,
-                    require_all: lv.require_all,
-                    is_root: false,
-                };
-                let mut found =
-                    child_errors(ctx, LevelSchema::Uniform(value_rules), &child_doc, &child);
-                if !found.is_empty() {
-                    drop_schema_nodes(&mut found, lv.schema_path.len(), &[2]);
-                    errors.push(group(lv, key, RuleName::Valuesrules, found));
-                }
+                let child = parent.level(RuleName::Valuesrules, inherited);
+                let schema = LevelSchema::Uniform(value_rules);
+                parent.descend(errors, child, schema, &child_doc, &[2]);
             }
         }
         Kind::Schema(sub) => {
-            let sp = child_schema_path(RuleName::Schema);
             match value {
                 Value::Array(items) => match &sub.rules {
                     Some(item_rules) => {
@@ -128,19 +99,9 @@ pub(super) fn validate_nested(
                             .enumerate()
                             .map(|(i, v)| (Key::Int(i), Cow::Borrowed(v)))
                             .collect();
-                        let child = Level {
-                            doc_path: &child_doc_path,
-                            schema_path: &sp,
-                            allow_unknown: lv.allow_unknown,
-                            require_all: lv.require_all,
-                            is_root: false,
-                        };
-                        let mut found =
-                            child_errors(ctx, LevelSchema::Uniform(item_rules), &child_doc, &child);
-                        if !found.is_empty() {
-                            drop_schema_nodes(&mut found, lv.schema_path.len(), &[2]);
-                            errors.push(group(lv, key, RuleName::Schema, found));
-                        }
+                        let child = parent.level(RuleName::Schema, inherited);
+                        let schema = LevelSchema::Uniform(item_rules);
+                        parent.descend(errors, child, schema, &child_doc, &[2]);
                     }
                     None => {
                         if !items.is_empty() {
@@ -155,18 +116,14 @@ pub(super) fn validate_nested(
                             .iter()
                             .map(|(k, v)| (Key::Str(k.clone()), Cow::Borrowed(v)))
                             .collect();
-                        let child = Level {
-                            doc_path: &child_doc_path,
-                            schema_path: &sp,
-                            allow_unknown: rules.allow_unknown.unwrap_or(lv.allow_unknown),
-                            require_all: rules.require_all.unwrap_or(lv.require_all),
-                            is_root: false,
-                        };
-                        let found =
-                            child_errors(ctx, LevelSchema::Mapping(mapping), &child_doc, &child);
-                        if !found.is_empty() {
-                            errors.push(group(lv, key, RuleName::Schema, found));
-                        }
+                        // A mapping's own `allow_unknown`/`require_all` apply below it.
+                        let own = (
+                            rules.allow_unknown.unwrap_or(lv.allow_unknown),
+                            rules.require_all.unwrap_or(lv.require_all),
+                        );
+                        let child = parent.level(RuleName::Schema, own);
+                        let schema = LevelSchema::Mapping(mapping);
+                        parent.descend(errors, child, schema, &child_doc, &[]);
                     }
                     None => {
                         fail(errors, "must be of dict type".to_owned());
@@ -179,4 +136,55 @@ pub(super) fn validate_nested(
         _ => {}
     }
     false
+}
+
+/// The field whose nested rule runs a child validator.
+struct Parent<'a> {
+    ctx: &'a Ctx<'a>,
+    lv: &'a Level<'a>,
+    key: &'a Key,
+    /// The document path of the child level.
+    doc_path: Vec<Key>,
+}
+
+/// A child level: its schema path (under `rule`) and its `(allow_unknown, require_all)`.
+struct Child {
+    rule: RuleName,
+    schema_path: Vec<Key>,
+    bounds: (bool, bool),
+}
+
+impl Parent<'_> {
+    fn level(&self, rule: RuleName, bounds: (bool, bool)) -> Child {
+        Child {
+            rule,
+            schema_path: extended(self.lv.schema_path, &[self.key.clone(), Key::rule(rule)]),
+            bounds,
+        }
+    }
+
+    /// Validates `doc` one level down under `schema` and adds what it finds to `errors` as
+    /// one group for the child's rule, without the schema nodes at `drop` (as Cerberus
+    /// reports them).
+    fn descend(
+        &self,
+        errors: &mut ErrorList,
+        child: Child,
+        schema: LevelSchema<'_>,
+        doc: &[(Key, Cow<'_, Value>)],
+        drop: &[usize],
+    ) {
+        let level = Level {
+            doc_path: &self.doc_path,
+            schema_path: &child.schema_path,
+            allow_unknown: child.bounds.0,
+            require_all: child.bounds.1,
+            is_root: false,
+        };
+        let mut found = child_errors(self.ctx, schema, doc, &level);
+        if !found.is_empty() {
+            drop_schema_nodes(&mut found, self.lv.schema_path.len(), drop);
+            errors.push(group(self.lv, self.key, child.rule, found));
+        }
+    }
 }
