@@ -185,6 +185,19 @@ fn main() -> ExitCode {
     }
 }
 
+/// A tokio runtime for one command (`multi_thread` for `serve`), or why none could start.
+pub fn runtime(multi_thread: bool) -> Result<tokio::runtime::Runtime, String> {
+    let mut builder = if multi_thread {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    builder
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
 /// `flowyt runs prune`.
 fn prune(runs_db: &std::path::Path, older_than: f64) -> ExitCode {
     use flowyt_runtime::runs::{RunStore, SqliteStore, now};
@@ -196,13 +209,10 @@ fn prune(runs_db: &std::path::Path, older_than: f64) -> ExitCode {
         eprintln!("error: no run history at `{}`", runs_db.display());
         return ExitCode::FAILURE;
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime(false) {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            eprintln!("error: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -242,13 +252,10 @@ fn trigger(
     let token = token
         .or_else(|| std::env::var("APP_SECRET_KEY").ok())
         .filter(|t| !t.is_empty());
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime(false) {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            eprintln!("error: {e}");
             return ExitCode::FAILURE;
         }
     };

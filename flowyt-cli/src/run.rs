@@ -136,10 +136,7 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
         Ok(p) => p,
         Err(e) => return Err(e.message),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let runtime = crate::runtime(false)?;
     let result = runtime.block_on(ws.run(
         &key,
         RunInput {

@@ -107,13 +107,10 @@ pub fn serve(args: ServeArgs) -> ExitCode {
             }
         },
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::runtime(true) {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            eprintln!("error: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -164,7 +161,8 @@ pub struct App {
 /// variable for workspaces that are folders on disk and none for published ones.
 /// `APP_SECRET_KEY` never.
 struct EnvPolicy {
-    configured: Option<String>,
+    /// Whether `FLOWYT_ENV_ALLOW` was given (then `local` and `published` are both that list).
+    configured: bool,
     local: EnvAllow,
     published: EnvAllow,
 }
@@ -175,27 +173,30 @@ impl EnvPolicy {
             Some(spec) => {
                 let allow = EnvAllow::parse(&spec);
                 EnvPolicy {
-                    configured: Some(allow.to_string()),
+                    configured: true,
                     local: allow.clone(),
                     published: allow,
                 }
             }
             None => EnvPolicy {
-                configured: None,
+                configured: false,
                 local: EnvAllow::any(),
                 published: EnvAllow::none(),
             },
         }
     }
 
-    fn refusal(&self, name: &str, published: bool, refused: &BTreeSet<String>) -> String {
+    /// Why workspace `name` may not load. Only a configured list or a published workspace
+    /// refuses anything (unconfigured, local workspaces read any variable).
+    fn refusal(&self, name: &str, refused: &BTreeSet<String>) -> String {
         let names: Vec<String> = refused.iter().map(|n| format!("`{n}`")).collect();
-        let help = match (&self.configured, published) {
-            (Some(list), _) => format!(
-                "this server lets workspaces read only FLOWYT_ENV_ALLOW={list}; the operator may add names or `PREFIX_*` patterns"
-            ),
-            (None, true) => "published workspaces read no environment variables unless the operator allows them, e.g. FLOWYT_ENV_ALLOW=GITHUB_*,PORT".to_string(),
-            (None, false) => "set FLOWYT_ENV_ALLOW to allow them".to_string(),
+        let help = if self.configured {
+            format!(
+                "this server lets workspaces read only FLOWYT_ENV_ALLOW={}; the operator may add names or `PREFIX_*` patterns",
+                self.published
+            )
+        } else {
+            "published workspaces read no environment variables unless the operator allows them, e.g. FLOWYT_ENV_ALLOW=GITHUB_*,PORT".to_string()
         };
         format!(
             "error: workspace `{name}` reads environment variables this server does not allow: {}\n  help: {help}\n",
@@ -307,7 +308,7 @@ impl App {
         );
         let refused = refused.into_inner();
         if !refused.is_empty() {
-            return Err(self.env_allow.refusal(name, published, &refused));
+            return Err(self.env_allow.refusal(name, &refused));
         }
         let loaded = loaded.map_err(|e| render_all(&e.diagnostics))?;
         if !loaded.warnings.is_empty() {

@@ -6,27 +6,15 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 mod support;
-use support::{Server, start_in};
+use support::{Server, rt, start_in};
 
 /// `flowyt serve examples/workspaces --host HOST` with `envs`; waits until it answers.
 fn start(host: &str, envs: &[(&str, &str)]) -> Server {
     start_in(Path::new("examples/workspaces"), host, envs)
 }
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("rt")
-}
-
 fn client() -> reqwest::Client {
-    // Installs the TLS provider reqwest needs, as flowyt's own client does.
-    let _ = flowyt_runtime::http_client();
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .expect("client")
+    support::client(10)
 }
 
 async fn status(req: reqwest::RequestBuilder) -> (u16, Value) {
@@ -240,11 +228,7 @@ fn cpu_bound_runs_stop_at_their_limit_while_ping_stays_fast() {
     let root = cpu_workspace(2);
     let server = start_in(&root, "127.0.0.1", &[]);
     rt().block_on(async {
-        let _ = flowyt_runtime::http_client();
-        let c = reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .expect("client");
+        let c = support::client(60);
         let burn = format!("{}/cpu/burn", server.base);
         let started = Instant::now();
         let runs = tokio::spawn({

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 mod support;
-use support::{free_port, workspace_files, zip_of};
+use support::{free_port, rt, workspace_files, zip_of};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -81,10 +81,7 @@ fn serve() -> Server {
 }
 
 fn get(url: &str) -> (u16, Value) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("rt");
+    let rt = rt();
     rt.block_on(async {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
@@ -190,10 +187,7 @@ fn routes_listing_needs_the_token_when_a_secret_is_set() {
         &[("APP_SECRET_KEY", "s3cret")],
         free_port(),
     );
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("rt");
+    let rt = rt();
     let (denied, allowed, legacy) = rt.block_on(async {
         let client = reqwest::Client::new();
         let url = format!("{}/_workspaces/routes", server.base);
@@ -409,10 +403,7 @@ fn publish_and_reload_swap_workspaces_and_refuse_bad_ones() {
         free_port(),
     );
     let base = server.base.clone();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("rt");
+    let rt = rt();
     rt.block_on(async {
         let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("client");
         let publish = |name: &str, zip: Vec<u8>, token: Option<&str>| {
@@ -530,10 +521,7 @@ fn triggered_runs_are_validated_recorded_and_survive_a_restart() {
     .expect("write");
     let db = root.join("runs.sqlite");
     let workspaces = root.join("workspaces");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("rt");
+    let rt = rt();
     let server = serve_dir(&workspaces, &db);
     let base = server.base.clone();
     let client = flowyt_runtime::runs::RunsClient::new(&base, None).expect("client");
@@ -689,10 +677,7 @@ fn scheduled_flows_run_by_themselves() {
     let db = root.join("runs.sqlite");
     let server = serve_dir(&root.join("workspaces"), &db);
     let client = flowyt_runtime::runs::RunsClient::new(&server.base, None).expect("client");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("rt");
+    let rt = rt();
     let runs = rt.block_on(async {
         for _ in 0..100 {
             let listed = client.runs("clock", "tick").await.expect("list");
@@ -745,10 +730,7 @@ fn runs_prune_deletes_only_old_finished_runs() {
         trace: None,
         error: None,
     };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("rt");
+    let rt = rt();
     {
         let store = SqliteStore::open(&db).expect("opens");
         for r in [

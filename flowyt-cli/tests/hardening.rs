@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 mod support;
-use support::{Server, start_with, workspace_files, zip_of};
+use support::{Server, rt, start_with, workspace_files, zip_of};
 
 /// An empty served folder of its own, removed when dropped.
 struct Folder(PathBuf);
@@ -43,19 +43,8 @@ impl Drop for Folder {
     }
 }
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("rt")
-}
-
 fn client() -> reqwest::Client {
-    let _ = flowyt_runtime::http_client();
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .expect("client")
+    support::client(20)
 }
 
 async fn publish(base: &str, file_name: &str, files: &[(&str, String)]) -> (u16, Value) {

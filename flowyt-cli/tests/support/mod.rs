@@ -6,6 +6,24 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// A single-threaded tokio runtime for a test's async part.
+pub fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt")
+}
+
+/// A reqwest client giving up after `seconds`; installs the TLS provider reqwest needs, as
+/// flowyt's own client does.
+pub fn client(seconds: u64) -> reqwest::Client {
+    let _ = flowyt_runtime::http_client();
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(seconds))
+        .build()
+        .expect("client")
+}
+
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
