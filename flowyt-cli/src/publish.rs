@@ -174,7 +174,7 @@ fn install(app: &App, name: &str, bytes: &[u8]) -> Result<String, Refused> {
         ))
     })?;
     let scratch = Scratch(staging.join(format!("upload-{name}-{unique}")));
-    unpack(bytes, &scratch.0, MAX_UNPACKED.min(app.publish.quota))?;
+    let size = unpack(bytes, &scratch.0, MAX_UNPACKED.min(app.publish.quota))?;
     // The zip holds the workspace itself, or one folder that does.
     let mut root = scratch.0.clone();
     if !crate::is_workspace(&root) {
@@ -204,7 +204,6 @@ fn install(app: &App, name: &str, bytes: &[u8]) -> Result<String, Refused> {
     let _deploying = app.deploying();
     let target = app.dir.join(name);
     let used = disk_usage(&app.dir, Some(&target));
-    let size = disk_usage(&root, None);
     if used.saturating_add(size) > app.publish.quota {
         return Err(Refused::new(format!(
             "The workspace {name} ({size} bytes) does not fit: the served workspaces use {used} of the {} bytes allowed (--publish-quota).",
@@ -272,7 +271,8 @@ fn disk_usage(dir: &Path, except: Option<&Path>) -> u64 {
 }
 
 /// Unpacks `bytes` into `into`, refusing paths that leave it, and bounding size and count.
-fn unpack(bytes: &[u8], into: &Path, max_unpacked: u64) -> Result<(), Refused> {
+/// Returns the bytes written.
+fn unpack(bytes: &[u8], into: &Path, max_unpacked: u64) -> Result<u64, Refused> {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
         .map_err(|e| Refused::new(format!("The file is not a zip: {e}")))?;
     if archive.len() > MAX_FILES {
@@ -316,5 +316,5 @@ fn unpack(bytes: &[u8], into: &Path, max_unpacked: u64) -> Result<(), Refused> {
         }
         std::fs::write(&path, content).map_err(|e| Refused::new(format!("cannot unpack: {e}")))?;
     }
-    Ok(())
+    Ok(total)
 }
