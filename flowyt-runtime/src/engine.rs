@@ -472,7 +472,7 @@ impl Runner<'_> {
             }
             json!({"truncated": format!("the trace keeps the first {MAX_TRACE_ACTIONS} actions of a run")})
         } else {
-            let size = serde_json::to_vec(&data).map_or(usize::MAX, |v| v.len());
+            let size = crate::body::json_len(&data);
             if size > MAX_TRACE_DATA {
                 json!({"truncated": format!("{size} bytes of data, more than a trace keeps ({MAX_TRACE_DATA})")})
             } else {

@@ -313,7 +313,7 @@ pub async fn trigger_in(
     if !ws.flow_keys().any(|k| k == flow) {
         return Err(TriggerError::UnknownFlow(flow.to_string()));
     }
-    let size = serde_json::to_vec(&conf).map_or(usize::MAX, |v| v.len());
+    let size = crate::body::json_len(&conf);
     if size > MAX_CONF_BYTES {
         return Err(TriggerError::BadConf(format!(
             "`conf` is {size} bytes of JSON; the limit is {MAX_CONF_BYTES}"
