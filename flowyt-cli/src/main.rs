@@ -6,6 +6,7 @@ mod graph;
 mod publish;
 mod run;
 mod serve;
+mod store;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -125,9 +126,8 @@ enum RunsCommand {
         after_help = "Examples:\n  flowyt runs prune --runs-db flowyt-runs.sqlite --older-than 30\n\n`flowyt serve` prunes by itself every hour (see its --retention-days)."
     )]
     Prune {
-        /// The SQLite run history (what `flowyt serve --runs-db` writes).
-        #[arg(long)]
-        runs_db: PathBuf,
+        #[command(flatten)]
+        store: store::StoreArgs,
         /// Age in days of the runs to delete.
         #[arg(long, value_name = "DAYS")]
         older_than: f64,
@@ -176,12 +176,8 @@ fn main() -> ExitCode {
         Command::Graph { flow, format } => graph::graph(&flow, format),
         Command::Convert { flow } => convert(&flow),
         Command::Runs {
-            action:
-                RunsCommand::Prune {
-                    runs_db,
-                    older_than,
-                },
-        } => prune(&runs_db, older_than),
+            action: RunsCommand::Prune { store, older_than },
+        } => prune(&store, older_than),
     }
 }
 
@@ -199,14 +195,20 @@ pub fn runtime(multi_thread: bool) -> Result<tokio::runtime::Runtime, String> {
 }
 
 /// `flowyt runs prune`.
-fn prune(runs_db: &std::path::Path, older_than: f64) -> ExitCode {
-    use flowyt_runtime::runs::{RunStore, SqliteStore, now};
+fn prune(store: &store::StoreArgs, older_than: f64) -> ExitCode {
+    use flowyt_runtime::runs::{RunStore, now};
     if !(older_than.is_finite() && older_than >= 0.0) {
         eprintln!("error: --older-than must be a number of days, not {older_than}");
         return ExitCode::FAILURE;
     }
-    if !runs_db.is_file() {
-        eprintln!("error: no run history at `{}`", runs_db.display());
+    if !store.given() {
+        eprintln!("error: name the store: --store URL (or FLOWYT_STORE) or --runs-db PATH");
+        return ExitCode::FAILURE;
+    }
+    if let Some(file) = store.file()
+        && !file.is_file()
+    {
+        eprintln!("error: no run history at `{}`", file.display());
         return ExitCode::FAILURE;
     }
     let runtime = match runtime(false) {
@@ -216,8 +218,16 @@ fn prune(runs_db: &std::path::Path, older_than: f64) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let pruned = SqliteStore::open(runs_db)
-        .and_then(|s| runtime.block_on(s.prune(now() - older_than * 86_400.0)));
+    let url = store.url(PathBuf::new);
+    let pruned = runtime.block_on(async {
+        let s = store::open(&url).await?;
+        let n = s
+            .prune(now() - older_than * 86_400.0)
+            .await
+            .map_err(|e| e.to_string());
+        s.close().await;
+        n
+    });
     match pruned {
         Ok(n) => {
             println!("deleted {n} run(s) that ended more than {older_than} days ago");

@@ -41,9 +41,20 @@ pub struct ServeArgs {
     /// Refuse workspaces with dangling ids, unreachable actions or unknown kinds.
     #[arg(long)]
     pub strict: bool,
-    /// The SQLite file that keeps the run history [default: flowyt-runs.sqlite beside DIR].
-    #[arg(long)]
-    pub runs_db: Option<PathBuf>,
+    /// The store [default: the SQLite file flowyt-runs.sqlite beside DIR].
+    #[command(flatten)]
+    pub store: crate::store::StoreArgs,
+    /// Seconds a claimed run's lease lasts; a run whose instance dies resumes on another
+    /// instance after this (renewed every third of it while the run is alive).
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    pub lease: f64,
+    /// On SIGTERM, seconds the runs in flight get to finish before they are handed back to
+    /// the queue for another instance to resume.
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    pub grace: f64,
+    /// Triggered runs this instance executes at once.
+    #[arg(long, default_value_t = 32, value_name = "N")]
+    pub max_running: usize,
     /// Seconds a client may take to send a request's headers, from the connection's start or
     /// the end of its previous response (so also the keep-alive idle timeout).
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
@@ -68,12 +79,7 @@ pub struct ServeArgs {
 }
 
 pub fn serve(args: ServeArgs) -> ExitCode {
-    let (dir, host, port, runs_db) = (
-        args.dir.as_path(),
-        args.host.clone(),
-        args.port,
-        args.runs_db.clone(),
-    );
+    let (dir, host, port) = (args.dir.as_path(), args.host.clone(), args.port);
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -115,30 +121,26 @@ pub fn serve(args: ServeArgs) -> ExitCode {
         }
     };
     // The run history lives beside the workspaces folder unless told otherwise.
-    let runs_db = runs_db.unwrap_or_else(|| {
+    let url = args.store.url(|| {
         let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
         dir.parent().unwrap_or(&dir).join("flowyt-runs.sqlite")
     });
-    let store = match runs::SqliteStore::open(&runs_db) {
+    let store = match runtime.block_on(crate::store::open(&url)) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let failed = runtime.block_on(store.fail_in_flight(
-        "the server stopped while the run was in flight",
-        runs::now(),
+    let code = runtime.block_on(serve_async(
+        &args,
+        &host,
+        port,
+        env,
+        Arc::new(store.clone()),
     ));
-    match failed {
-        Ok(0) => {}
-        Ok(n) => eprintln!("{n} run(s) in flight when the server last stopped are marked failed"),
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-    }
-    runtime.block_on(serve_async(&args, &host, port, env, Arc::new(store)))
+    runtime.block_on(store.close());
+    code
 }
 
 /// The server's state: how to load workspaces, and the set being served.
@@ -201,6 +203,48 @@ impl EnvPolicy {
         format!(
             "error: workspace `{name}` reads environment variables this server does not allow: {}\n  help: {help}\n",
             names.join(", ")
+        )
+    }
+}
+
+/// How this instance works the run queue, from the command line.
+fn runs_options(args: &ServeArgs) -> Result<runs::RunsOptions, String> {
+    let lease = std::time::Duration::try_from_secs_f64(args.lease)
+        .ok()
+        .filter(|d| d.as_secs_f64() >= 1.0)
+        .ok_or_else(|| format!("--lease must be at least 1 second, not {}", args.lease))?;
+    if args.max_running == 0 {
+        return Err("--max-running must be at least 1".into());
+    }
+    Ok(runs::RunsOptions {
+        lease,
+        max_running: args.max_running,
+        ..runs::RunsOptions::default()
+    })
+}
+
+/// The grace period of a shutdown.
+fn grace(args: &ServeArgs) -> Result<std::time::Duration, String> {
+    std::time::Duration::try_from_secs_f64(args.grace)
+        .map_err(|_| format!("--grace must be a number of seconds, not {}", args.grace))
+}
+
+/// The served workspaces, as the run queue looks them up.
+struct ServedWorkspaces(Arc<App>);
+
+impl runs::api::Workspaces for ServedWorkspaces {
+    fn workspace(&self, name: &str) -> Option<Workspace> {
+        self.0.current().workspace(name).cloned()
+    }
+
+    fn names(&self) -> Option<Vec<String>> {
+        Some(
+            self.0
+                .current()
+                .workspaces
+                .iter()
+                .map(|w| w.name().to_string())
+                .collect(),
         )
     }
 }
@@ -370,8 +414,9 @@ async fn serve_async(
     store: Arc<dyn RunStore>,
 ) -> ExitCode {
     let dir = args.dir.as_path();
-    let limits = match connection_limits(args) {
-        Ok(l) => l,
+    let options = connection_limits(args).and_then(|l| Ok((l, runs_options(args)?, grace(args)?)));
+    let (limits, runs_options, grace) = match options {
+        Ok(o) => o,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::FAILURE;
@@ -416,7 +461,15 @@ async fn serve_async(
         eprintln!("error: no workspace to serve in `{}`", dir.display());
         return ExitCode::FAILURE;
     }
-    tokio::spawn(scheduler(app.clone()));
+    let runs = runs::Runs::start(
+        app.store.clone(),
+        ServedWorkspaces(app.clone()),
+        runs_options,
+    );
+    tokio::spawn(runs::schedules::run(runs.clone(), {
+        let app = app.clone();
+        move || app.current().workspaces.clone()
+    }));
     if args.retention_days > 0.0 {
         tokio::spawn(retention(app.store.clone(), args.retention_days));
     }
@@ -448,17 +501,13 @@ async fn serve_async(
         access.clone(),
         access::require_for_writes,
     ));
-    let lookup = {
-        let app = app.clone();
-        move |name: &str| app.current().workspace(name).cloned()
-    };
     let operating = Router::new()
         .route("/_workspaces/routes", get(routes))
         .route("/_engine/routes", get(routes))
         .route("/_engine/reload", post(reload))
         .route("/_engine/publish", post(publish::publish))
         .with_state(app.clone())
-        .merge(runs::api::router(lookup, app.store.clone()))
+        .merge(runs::api::router(runs.clone()))
         .route_layer(axum::middleware::from_fn_with_state(
             access.clone(),
             access::require,
@@ -487,50 +536,45 @@ async fn serve_async(
     println!(" * Check available routes at http://{addr}/_workspaces/routes");
     println!(" * Running on http://{addr}/ (Press CTRL+C to quit)");
     drop(served);
-    let stop = shutdown(
-        #[cfg(unix)]
-        term,
-    );
-    if let Err(e) = flowyt_runtime::server::serve(listener, router, limits, stop).await {
+    // On a signal the server stops taking connections and, at the same time, the run queue
+    // stops claiming, lets its runs finish for the grace period and hands back the rest.
+    let (stopped, stop) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown(
+            #[cfg(unix)]
+            term,
+        )
+        .await;
+        let _ = stopped.send(true);
+    });
+    let mut http_stop = stop.clone();
+    let mut runs_stop = stop;
+    let handoff = async {
+        let _ = runs_stop.wait_for(|s| *s).await;
+        match runs.shutdown(grace).await {
+            Ok(0) => {}
+            Ok(n) => eprintln!("{n} unfinished run(s) handed back to the queue"),
+            Err(e) => eprintln!(
+                "error: cannot hand runs back: {e} (they resume when their lease expires)"
+            ),
+        }
+    };
+    let http = flowyt_runtime::server::serve(listener, router, limits, async move {
+        let _ = http_stop.wait_for(|s| *s).await;
+    });
+    tokio::pin!(http, handoff);
+    let (served, handed) = tokio::select! {
+        r = &mut http => (r, false),
+        () = &mut handoff => (http.await, true),
+    };
+    if let Err(e) = served {
         eprintln!("error: server failed: {e}");
         return ExitCode::FAILURE;
     }
-    ExitCode::SUCCESS
-}
-
-/// Triggers scheduled flows on time, recording each run like a manual trigger. It follows the
-/// workspaces being served, so a reload or a publish changes the schedules too.
-async fn scheduler(app: Arc<App>) {
-    let mut next: std::collections::HashMap<(String, String), f64> =
-        std::collections::HashMap::new();
-    let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    loop {
-        tick.tick().await;
-        let served = app.current();
-        let now = runs::now();
-        for ws in &served.workspaces {
-            for (key, schedule) in ws.schedules() {
-                let id = (ws.name().to_string(), key.to_string());
-                let due = *next
-                    .entry(id.clone())
-                    .or_insert_with(|| schedule.next_after(now).unwrap_or(f64::INFINITY));
-                if now < due {
-                    continue;
-                }
-                let run_id = format!("scheduled-{}", (now * 1000.0) as u64);
-                match runs::trigger(ws, app.store.clone(), key, Some(run_id), Value::Null).await {
-                    Ok(run_id) => {
-                        tracing::info!(workspace = %id.0, flow = %id.1, %run_id, "scheduled run started")
-                    }
-                    Err(e) => {
-                        tracing::warn!(workspace = %id.0, flow = %id.1, error = %e, "scheduled run refused")
-                    }
-                }
-                next.insert(id, schedule.next_after(now).unwrap_or(f64::INFINITY));
-            }
-        }
+    if !handed {
+        handoff.await;
     }
+    ExitCode::SUCCESS
 }
 
 /// Deletes the runs older than `days` at start-up and every hour after.

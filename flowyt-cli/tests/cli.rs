@@ -482,12 +482,14 @@ fn publish_and_reload_swap_workspaces_and_refuse_bad_ones() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Starts `flowyt serve DIR --runs-db DB` on a free port.
+/// Starts `flowyt serve DIR --runs-db DB --lease 1` on a free port.
 fn serve_dir(dir: &Path, db: &Path) -> Server {
     let args = [
         dir.to_str().expect("utf-8"),
         "--runs-db",
         db.to_str().expect("utf-8"),
+        "--lease",
+        "1",
     ];
     start(&args, &[], free_port()).0
 }
@@ -591,8 +593,10 @@ fn triggered_runs_are_validated_recorded_and_survive_a_restart() {
         );
         (id, hang)
     });
-    // The server dies with a run in flight (SIGKILL: no chance to clean up).
+    // The server dies with a run in flight (SIGKILL: no chance to clean up). The service it
+    // waited on goes away too, so the resumed call fails at once and takes the fail branch.
     drop(server);
+    drop(silent);
     let server = serve_dir(&workspaces, &db);
     let client = flowyt_runtime::runs::RunsClient::new(&server.base, None).expect("client");
     rt.block_on(async {
@@ -601,15 +605,13 @@ fn triggered_runs_are_validated_recorded_and_survive_a_restart() {
             .await
             .expect("history kept");
         assert_eq!(done["status"], "success");
+        // The run in flight is resumed by the new process once its lease (1 s) expires.
         let hang = client
-            .run("demo", "hang", &hang_id)
+            .wait("demo", "hang", &hang_id, Duration::from_secs(20))
             .await
-            .expect("history kept");
-        assert_eq!(hang["status"], "failed");
-        assert_eq!(
-            hang["error"],
-            "the server stopped while the run was in flight"
-        );
+            .expect("resumed and finished");
+        assert_eq!(hang["status"], "success", "{hang}");
+        assert_eq!(hang["attempts"], 2, "{hang}");
     });
 
     // The CLI does the same job as the client.
@@ -642,7 +644,6 @@ fn triggered_runs_are_validated_recorded_and_survive_a_restart() {
         "{err}"
     );
     drop(server);
-    drop(silent);
     let _ = std::fs::remove_dir_all(&root);
 }
 
@@ -697,7 +698,7 @@ fn scheduled_flows_run_by_themselves() {
         first["run_id"]
             .as_str()
             .unwrap_or("")
-            .starts_with("scheduled-"),
+            .starts_with("scheduled__"),
         "{runs}"
     );
     let run = rt
@@ -710,37 +711,36 @@ fn scheduled_flows_run_by_themselves() {
 
 #[test]
 fn runs_prune_deletes_only_old_finished_runs() {
-    use flowyt_runtime::runs::{RunRecord, RunStatus, RunStore, SqliteStore, now};
+    use sqlx::Executor;
     let db = std::env::temp_dir().join(format!("flowyt-prune-{}.sqlite", std::process::id()));
     let _ = std::fs::remove_file(&db);
-    let run = |id: &str, ended: Option<f64>| RunRecord {
-        run_id: id.into(),
-        workspace: "w".into(),
-        flow: "f".into(),
-        status: if ended.is_some() {
-            RunStatus::Success
-        } else {
-            RunStatus::Running
-        },
-        conf: json!({}),
-        queued_at: 1.0,
-        started_at: Some(1.0),
-        ended_at: ended,
-        result: None,
-        trace: None,
-        error: None,
-    };
+    let url = flowyt_runtime::store::SqlStore::sqlite_url(&db);
     let rt = rt();
-    {
-        let store = SqliteStore::open(&db).expect("opens");
-        for r in [
-            run("old", Some(now() - 40.0 * 86_400.0)),
-            run("recent", Some(now() - 86_400.0)),
-            run("running", None),
+    let now = flowyt_runtime::runs::now();
+    rt.block_on(async {
+        let store = flowyt_runtime::store::SqlStore::connect(&url)
+            .await
+            .expect("opens");
+        store.close().await;
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&url).await.expect("connects");
+        for (id, status, ended) in [
+            ("old", "success", format!("{}", now - 40.0 * 86_400.0)),
+            ("recent", "success", format!("{}", now - 86_400.0)),
+            ("running", "running", "NULL".to_string()),
         ] {
-            rt.block_on(store.insert(&r)).expect("insert");
+            pool.execute(
+                format!(
+                    "INSERT INTO flowyt_runs (workspace, flow, run_id, status, conf, queued_at, ended_at)
+                     VALUES ('w', 'f', '{id}', '{status}', '{{}}', 1.0, {ended})"
+                )
+                .as_str(),
+            )
+            .await
+            .expect("insert");
         }
-    }
+        pool.close().await;
+    });
     let db_arg = db.to_str().expect("utf-8");
     let (code, out, err) = flowyt(&["runs", "prune", "--runs-db", db_arg, "--older-than", "30"]);
     assert_eq!(code, 0, "{err}");
@@ -748,11 +748,20 @@ fn runs_prune_deletes_only_old_finished_runs() {
         out.trim(),
         "deleted 1 run(s) that ended more than 30 days ago"
     );
-    let store = SqliteStore::open(&db).expect("opens");
-    let exists = |id: &str| rt.block_on(store.get("w", "f", id)).expect("get").is_some();
-    assert!(!exists("old"));
-    assert!(exists("recent"));
-    assert!(exists("running"));
+    let left = rt.block_on(async {
+        use flowyt_runtime::runs::RunStore;
+        let store = flowyt_runtime::store::SqlStore::connect(&url)
+            .await
+            .expect("opens");
+        let mut left = Vec::new();
+        for id in ["old", "recent", "running"] {
+            if store.get("w", "f", id).await.expect("get").is_some() {
+                left.push(id);
+            }
+        }
+        left
+    });
+    assert_eq!(left, ["recent", "running"]);
     let (code, _, err) = flowyt(&[
         "runs",
         "prune",
@@ -763,5 +772,8 @@ fn runs_prune_deletes_only_old_finished_runs() {
     ]);
     assert_eq!(code, 1);
     assert!(err.contains("no run history at"), "{err}");
+    let (code, _, err) = flowyt(&["runs", "prune", "--older-than", "1"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("name the store"), "{err}");
     let _ = std::fs::remove_file(&db);
 }

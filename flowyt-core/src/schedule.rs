@@ -21,6 +21,52 @@ impl Schedule {
             Schedule::Cron(c) => c.next_after(now),
         }
     }
+
+    /// The latest tick at or before `now`, given that `due` (at or before `now`) is one: after
+    /// an outage, the one tick a schedule without catch-up runs (Airflow's `catchup=False`).
+    pub fn latest_due(&self, due: f64, now: f64) -> f64 {
+        match self {
+            Schedule::Every(secs) if *secs > 0.0 && now > due => {
+                due + ((now - due) / secs).floor() * secs
+            }
+            Schedule::Every(_) => due,
+            Schedule::Cron(c) => {
+                let mut tick = due;
+                // Minutes are walked one match at a time; a long outage of a frequent cron is
+                // skipped in bounded steps.
+                for _ in 0..100_000 {
+                    match c.next_after(tick) {
+                        Some(next) if next <= now => tick = next,
+                        _ => break,
+                    }
+                }
+                tick
+            }
+        }
+    }
+}
+
+impl fmt::Display for Schedule {
+    /// `every 60` or `cron */5 * * * *`: what the schedule is, as stored beside its state.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Schedule::Every(secs) => write!(f, "every {secs}"),
+            Schedule::Cron(c) => write!(f, "cron {}", c.source),
+        }
+    }
+}
+
+/// `secs` (Unix time) as ISO-8601 in UTC with milliseconds: `2026-12-02T06:31:48.123Z`.
+pub fn iso8601(secs: f64) -> String {
+    let millis = (secs * 1000.0).round() as i64;
+    let minute = millis.div_euclid(60_000);
+    let in_minute = millis.rem_euclid(60_000);
+    let (y, mo, d, h, mi, _) = civil(minute);
+    format!(
+        "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{:02}.{:03}Z",
+        in_minute / 1000,
+        in_minute % 1000
+    )
 }
 
 /// A five-field cron expression (UTC).
@@ -166,6 +212,20 @@ mod tests {
 
     // 2026-11-23 10:53:00 UTC, a Monday.
     const MONDAY: f64 = 1_795_431_180.0;
+
+    #[test]
+    fn iso_times_and_latest_ticks() {
+        assert_eq!(iso8601(MONDAY + 7.25), "2026-11-23T10:53:07.250Z");
+        assert_eq!(iso8601(0.0), "1970-01-01T00:00:00.000Z");
+        let every = Schedule::Every(10.0);
+        assert_eq!(every.latest_due(100.0, 100.0), 100.0);
+        assert_eq!(every.latest_due(100.0, 135.0), 130.0);
+        let cron = Schedule::Cron(Cron::parse("*/5 * * * *").expect("parses"));
+        let due = 60.0 * 5.0;
+        assert_eq!(cron.latest_due(due, due + 60.0 * 12.0), due + 60.0 * 10.0);
+        assert_eq!(every.to_string(), "every 10");
+        assert_eq!(cron.to_string(), "cron */5 * * * *");
+    }
 
     #[test]
     fn civil_dates_are_right() {

@@ -127,8 +127,30 @@ pub struct RunResult {
     pub trace: Option<Value>,
 }
 
+/// Where a durable run stands between two actions; told to a [`Boundary`] to checkpoint it.
+/// As JSON: `{"flow", "next", "vars": {"flow", "workspace"}, "response", "steps"}`.
+pub(crate) type Checkpoint = Value;
+
+/// What a durable run (a triggered one) does between two actions: save a checkpoint, and
+/// learn whether to go on (`Err` says why to stop).
+pub(crate) trait Boundary: Send + Sync {
+    fn reached<'a>(
+        &'a self,
+        checkpoint: Checkpoint,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>>;
+}
+
+/// A durable run: where it resumes (a checkpoint of an earlier attempt) and who hears of
+/// each boundary.
+pub(crate) struct Durable<'a> {
+    pub resume: Option<Checkpoint>,
+    pub boundary: &'a dyn Boundary,
+}
+
 pub(crate) struct Runner<'a> {
     pub shared: &'a Shared,
+    /// Told of every action boundary of the top-level flows (durable runs only).
+    boundary: Option<&'a dyn Boundary>,
     steps: u64,
     pub request_id: String,
     trace: Option<Vec<FlowTrace>>,
@@ -201,13 +223,29 @@ impl Shared {
     }
 
     pub(crate) async fn run(&self, flow_key: &str, input: RunInput) -> RunResult {
+        self.run_with(flow_key, input, None).await
+    }
+
+    /// A run, durable when `durable` is given: it starts where the checkpoint says and tells
+    /// the boundary of each completed action.
+    pub(crate) async fn run_with(
+        &self,
+        flow_key: &str,
+        input: RunInput,
+        durable: Option<Durable<'_>>,
+    ) -> RunResult {
         let started = Instant::now();
         let request_id = input
             .request_id
             .clone()
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let (resume, boundary) = match durable {
+            Some(d) => (d.resume, Some(d.boundary)),
+            None => (None, None),
+        };
         let mut runner = Runner {
             shared: self,
+            boundary,
             steps: 0,
             request_id,
             trace: input.debug.then(Vec::new),
@@ -223,6 +261,18 @@ impl Shared {
             self.functions.clone(),
         );
         ctx.params = Arc::new(Value::Object(input.params));
+        let mut entry = (flow_key.to_string(), None);
+        if let Some(cp) = resume {
+            match self.restore(&mut ctx, &mut runner, cp) {
+                Ok(at) => entry = at,
+                Err(e) => {
+                    return RunResult {
+                        outcome: Outcome::Failed(e),
+                        trace: None,
+                    };
+                }
+            }
+        }
         // A limit too large to represent is no limit (`max_seconds` is positive when loaded);
         // a route's own `timeout` may shorten it.
         let limit = std::time::Duration::try_from_secs_f64(self.settings.limits.max_seconds)
@@ -231,8 +281,13 @@ impl Shared {
         ctx.limits.deadline = started.checked_add(limit);
         runner.limit = limit;
         let span = tracing::info_span!("flow_run", workspace = %self.name, flow = flow_key);
-        let result =
-            tokio::time::timeout(limit, runner.run_flow(&mut ctx, flow_key).instrument(span)).await;
+        let result = tokio::time::timeout(
+            limit,
+            runner
+                .run_flow(&mut ctx, &entry.0, entry.1.as_deref())
+                .instrument(span),
+        )
+        .await;
         let outcome = match result {
             Ok(Ok(FlowEnd::Response {
                 status,
@@ -266,14 +321,63 @@ impl Shared {
     }
 }
 
+impl Shared {
+    /// Puts a checkpoint's state into `ctx` and `runner`; returns the flow and the action to
+    /// resume at.
+    fn restore(
+        &self,
+        ctx: &mut Ctx,
+        runner: &mut Runner<'_>,
+        cp: Checkpoint,
+    ) -> Result<(String, Option<String>), RunError> {
+        let Value::Object(mut cp) = cp else {
+            return Err(RunError::new("the run's checkpoint is not an object"));
+        };
+        let flow = match cp.remove("flow") {
+            Some(Value::String(f)) if self.flows.contains_key(&f) => f,
+            other => {
+                return Err(RunError::new(format!(
+                    "the run's checkpoint names flow {} which this workspace does not have",
+                    other.unwrap_or(Value::Null)
+                )));
+            }
+        };
+        let next = match cp.remove("next") {
+            Some(Value::String(id)) => {
+                let known = self
+                    .flows
+                    .get(&flow)
+                    .is_some_and(|f| f.index.contains_key(&id));
+                if !known {
+                    return Err(RunError::new(format!(
+                        "the run's checkpoint resumes at action `{id}` which flow `{flow}` no longer has"
+                    )));
+                }
+                Some(id)
+            }
+            _ => None,
+        };
+        if let Some(Value::Object(mut vars)) = cp.remove("vars") {
+            ctx.flow = vars.remove("flow").unwrap_or_else(|| json!({}));
+            ctx.workspace = vars.remove("workspace").unwrap_or_else(|| json!({}));
+        }
+        ctx.response = cp.remove("response").unwrap_or_else(|| json!({})).into();
+        runner.steps = cp.get("steps").and_then(Value::as_u64).unwrap_or(0);
+        Ok((flow, next))
+    }
+}
+
 impl Runner<'_> {
-    /// Runs `flow_key` and the flows it jumps to, until a response, an end or an error.
+    /// Runs `flow_key` (from action `start`, else its entry) and the flows it jumps to, until
+    /// a response, an end or an error.
     pub(crate) async fn run_flow(
         &mut self,
         ctx: &mut Ctx,
         flow_key: &str,
+        start: Option<&str>,
     ) -> Result<FlowEnd, RunError> {
         let mut key = flow_key.to_string();
+        let mut start = start.map(str::to_string);
         loop {
             let flow = self
                 .shared
@@ -284,9 +388,10 @@ impl Runner<'_> {
             if let Some(t) = &mut self.trace {
                 t.push(FlowTrace::new(&flow.flow));
             }
-            match self.run_one(ctx, &flow).await? {
+            match self.run_one(ctx, &flow, &key, start.take()).await? {
                 Walk::Jump(next) => {
                     ctx.response = Value::Object(Map::new()).into();
+                    self.boundary(ctx, &next, None).await?;
                     key = next;
                 }
                 Walk::End(end) => return Ok(end),
@@ -294,9 +399,19 @@ impl Runner<'_> {
         }
     }
 
-    async fn run_one(&mut self, ctx: &mut Ctx, flow: &CompiledFlow) -> Result<Walk, RunError> {
+    async fn run_one(
+        &mut self,
+        ctx: &mut Ctx,
+        flow: &CompiledFlow,
+        key: &str,
+        start: Option<String>,
+    ) -> Result<Walk, RunError> {
         let started = Instant::now();
-        let Some(mut idx) = flow.flow.entry() else {
+        let first = match start {
+            Some(id) => flow.index.get(&id).copied(),
+            None => flow.flow.entry(),
+        };
+        let Some(mut idx) = first else {
             return Ok(Walk::End(FlowEnd::Ended));
         };
         loop {
@@ -372,6 +487,8 @@ impl Runner<'_> {
                 match machine(idx, choice) {
                     Step::To(next) if next < flow.flow.actions.len() => {
                         idx = next;
+                        self.boundary(ctx, key, Some(&flow.flow.actions[idx].id))
+                            .await?;
                         continue;
                     }
                     Step::End => return Ok(Walk::End(FlowEnd::Ended)),
@@ -421,7 +538,29 @@ impl Runner<'_> {
                     ),
                 )
             })?;
+            self.boundary(ctx, key, Some(&next)).await?;
         }
+    }
+
+    /// Between two actions of a durable run: checkpoints where it stands (`next` is the action
+    /// to run, `None` for the flow's entry) and stops it if the boundary says so.
+    async fn boundary(
+        &mut self,
+        ctx: &Ctx,
+        flow: &str,
+        next: Option<&str>,
+    ) -> Result<(), RunError> {
+        let Some(boundary) = self.boundary else {
+            return Ok(());
+        };
+        let checkpoint = json!({
+            "flow": flow,
+            "next": next,
+            "vars": {"flow": ctx.flow, "workspace": ctx.workspace},
+            "response": ctx.response.get(),
+            "steps": self.steps,
+        });
+        boundary.reached(checkpoint).await.map_err(RunError::new)
     }
 
     /// The id an edge leads to (`None` for no edge or a falsy dynamic result).
@@ -497,6 +636,7 @@ impl Runner<'_> {
     pub(crate) fn child(&self) -> Runner<'_> {
         Runner {
             shared: self.shared,
+            boundary: None,
             steps: 0,
             request_id: self.request_id.clone(),
             trace: self.trace.as_ref().map(|_| Vec::new()),
@@ -541,7 +681,10 @@ impl Runner<'_> {
         if outer.is_some() {
             self.trace = Some(Vec::new());
         }
-        let result = Box::pin(self.run_flow(&mut sub, key)).await;
+        // A sub-flow runs inside one action: its steps are not boundaries of the run.
+        let boundary = self.boundary.take();
+        let result = Box::pin(self.run_flow(&mut sub, key, None)).await;
+        self.boundary = boundary;
         let sub_trace = std::mem::replace(&mut self.trace, outer)
             .map(|flows| Value::Array(flows.into_iter().map(FlowTrace::into_json).collect()));
         let value = match result {

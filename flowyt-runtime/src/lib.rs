@@ -38,6 +38,8 @@ mod mask;
 pub mod registry;
 pub mod runs;
 pub mod server;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub mod store;
 mod xml;
 
 /// The README's Rust snippets, compiled and run as doc tests.
@@ -363,6 +365,16 @@ impl Workspace {
     /// Runs flow `key` once.
     pub async fn run(&self, key: &str, input: RunInput) -> RunResult {
         self.shared.run(key, input).await
+    }
+
+    /// Runs flow `key` durably: from `durable.resume` if given, checkpointing each boundary.
+    pub(crate) async fn run_durable(
+        &self,
+        key: &str,
+        input: RunInput,
+        durable: engine::Durable<'_>,
+    ) -> RunResult {
+        self.shared.run_with(key, input, Some(durable)).await
     }
 
     /// Flow `key` as an axum handler.

@@ -90,15 +90,20 @@ async fn run_records_mask_the_conf_and_the_result() {
         )
         .load();
     let store: Arc<dyn RunStore> = Arc::new(MemoryStore::default());
-    let run_id = runs::trigger(
-        &ws,
-        store.clone(),
-        "login",
-        Some("r1".into()),
-        json!({"user": "ana", "password": "pw-1"}),
-    )
-    .await
-    .expect("triggered");
+    let lookup = {
+        let ws = ws.clone();
+        move |name: &str| (name == "ws").then(|| ws.clone())
+    };
+    let queue = runs::Runs::start(store.clone(), lookup, runs::RunsOptions::default());
+    let run_id = queue
+        .trigger(
+            &ws,
+            "login",
+            Some("r1".into()),
+            json!({"user": "ana", "password": "pw-1"}),
+        )
+        .await
+        .expect("triggered");
     let mut record = None;
     for _ in 0..200 {
         if let Some(r) = store

@@ -30,10 +30,11 @@ fn greeter() -> Workspace {
 async fn app_with(store: Arc<dyn RunStore>) -> String {
     let ws = greeter();
     let lookup = move |name: &str| (name == "ws").then(|| ws.clone());
+    let runs = runs::Runs::start(store, lookup, runs::RunsOptions::default());
     let eureka = Registry::new(Limits::default());
     let app: Router = Router::new()
         .route("/own", axum::routing::get(|| async { "mine" }))
-        .merge(runs::api::router(lookup, store))
+        .merge(runs::api::router(runs))
         .nest("/eureka", registry::router(eureka));
     format!("http://{}", spawn(app).await)
 }
@@ -137,12 +138,19 @@ async fn lists_are_paged_summaries_with_a_memory_store() {
 }
 
 #[cfg(feature = "sqlite")]
+async fn sqlite_at(path: &std::path::Path) -> flowyt_runtime::store::SqlStore {
+    let url = flowyt_runtime::store::SqlStore::sqlite_url(path);
+    flowyt_runtime::store::SqlStore::connect(&url)
+        .await
+        .expect("opens")
+}
+
+#[cfg(feature = "sqlite")]
 #[tokio::test]
 async fn lists_are_paged_summaries_with_sqlite() {
     let path = std::env::temp_dir().join(format!("flowyt-pages-{}.sqlite", std::process::id()));
     let _ = std::fs::remove_file(&path);
-    let store = runs::SqliteStore::open(&path).expect("opens");
-    pages_summaries_bounds_and_pruning(Arc::new(store)).await;
+    pages_summaries_bounds_and_pruning(Arc::new(sqlite_at(&path).await)).await;
     let _ = std::fs::remove_file(&path);
 }
 
@@ -151,9 +159,8 @@ async fn lists_are_paged_summaries_with_sqlite() {
 async fn an_app_keeps_run_history_in_sqlite() {
     let path = std::env::temp_dir().join(format!("flowyt-mount-{}.sqlite", std::process::id()));
     let _ = std::fs::remove_file(&path);
-    let store = runs::SqliteStore::open(&path).expect("opens");
-    trigger_list_and_read(Arc::new(store)).await;
-    let reopened = runs::SqliteStore::open(&path).expect("reopens");
+    trigger_list_and_read(Arc::new(sqlite_at(&path).await)).await;
+    let reopened = sqlite_at(&path).await;
     let kept = reopened.get("ws", "greet", "r1").await.expect("reads");
     assert_eq!(kept.map(|r| r.status), Some(runs::RunStatus::Success));
     let _ = std::fs::remove_file(&path);

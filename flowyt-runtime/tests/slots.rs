@@ -3,7 +3,7 @@
 
 mod support;
 
-use flowyt_runtime::runs::{self, MemoryStore, RunStatus, RunStore, Slots, TriggerError};
+use flowyt_runtime::runs::{MemoryStore, RunStatus, RunStore, Runs, RunsOptions, TriggerError};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,17 +27,21 @@ async fn runs_wait_for_a_slot_and_a_full_line_is_refused() {
         )
         .load();
     let store: Arc<dyn RunStore> = Arc::new(MemoryStore::default());
-    let slots = Slots::new(1, 1);
-    let trigger = |id: &str| {
-        runs::trigger_in(
-            &slots,
-            &ws,
-            store.clone(),
-            "wait",
-            Some(id.into()),
-            json!({}),
-        )
+    let lookup = {
+        let ws = ws.clone();
+        move |name: &str| (name == "ws").then(|| ws.clone())
     };
+    let runs = Runs::start(
+        store.clone(),
+        lookup,
+        RunsOptions {
+            max_running: 1,
+            max_queued: 1,
+            poll: Duration::from_millis(20),
+            ..RunsOptions::default()
+        },
+    );
+    let trigger = |id: &str| runs.trigger(&ws, "wait", Some(id.into()), json!({}));
     trigger("a").await.expect("runs");
     // Let `a` take the slot (until then it is itself the one waiting).
     tokio::time::sleep(Duration::from_millis(50)).await;

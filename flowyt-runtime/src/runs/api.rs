@@ -1,21 +1,21 @@
 //! The runs API over HTTP: trigger a run, list a flow's runs, read one run.
 //!
 //! ```no_run
-//! use flowyt_runtime::runs::{MemoryStore, api};
+//! use flowyt_runtime::runs::{MemoryStore, Runs, RunsOptions, api};
 //! use flowyt_runtime::{Engine, Strictness};
 //! use std::sync::Arc;
-//! # fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let engine = Engine::new()?;
 //! let github = engine.load_workspace("workspaces/github".as_ref(), Strictness::Legacy)?.workspace;
 //! let lookup = move |name: &str| (name == "github").then(|| github.clone());
-//! let app: axum::Router = axum::Router::new().merge(api::router(lookup, Arc::new(MemoryStore::default())));
+//! let runs = Runs::start(Arc::new(MemoryStore::default()), lookup, RunsOptions::default());
+//! let app: axum::Router = axum::Router::new().merge(api::router(runs));
 //! // POST /_workspaces/github/flows/search/runs {"conf": {...}} -> 201 {"run_id", "status": "queued"}
 //! # Ok(())
 //! # }
 //! ```
 
-use super::{Page, RunStore, TriggerError, trigger};
-use crate::Workspace;
+use super::{Cancelled, ListQuery, Page, RunStatus, Runs, TriggerError};
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -23,51 +23,36 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
-use std::sync::Arc;
 
-/// Finds the workspace a runs API call names (`Fn(&str) -> Option<Workspace>` is one).
-pub trait Workspaces: Send + Sync + 'static {
-    /// The workspace served under `name`, if any.
-    fn workspace(&self, name: &str) -> Option<Workspace>;
-}
-
-impl<F> Workspaces for F
-where
-    F: Fn(&str) -> Option<Workspace> + Send + Sync + 'static,
-{
-    fn workspace(&self, name: &str) -> Option<Workspace> {
-        self(name)
-    }
-}
-
-#[derive(Clone)]
-struct Api {
-    workspaces: Arc<dyn Workspaces>,
-    store: Arc<dyn RunStore>,
-}
+pub use super::worker::Workspaces;
 
 /// The routes of the runs API, to merge into an application's router:
-/// `POST /_workspaces/{workspace}/flows/{flow}/runs` (`{"run_id"?, "conf": {...}}` →
-/// `201 {"run_id", "status": "queued"}`), `GET` the same path (the runs, newest first) and
-/// `GET .../runs/{run_id}` (one whole record). Access control is the application's: wrap the
-/// router in its own layer.
-pub fn router<S: Clone + Send + Sync + 'static>(
-    workspaces: impl Workspaces,
-    store: Arc<dyn RunStore>,
-) -> Router<S> {
+///
+/// - `POST /_workspaces/{workspace}/flows/{flow}/runs` (`{"run_id"?, "conf": {...}}` →
+///   `201 {"run_id", "status": "queued"}`);
+/// - `GET` the same path: the flow's runs, newest first (`?limit=&offset=&status=`);
+/// - `GET /_workspaces/{workspace}/runs`: the runs of every flow of the workspace;
+/// - `GET .../runs/{run_id}`: one whole record;
+/// - `POST .../runs/{run_id}/cancel`: a queued run never starts, a running one stops at its
+///   next action boundary.
+///
+/// Access control is the application's: wrap the router in its own layer.
+pub fn router<S: Clone + Send + Sync + 'static>(runs: Runs) -> Router<S> {
     Router::new()
         .route(
             "/_workspaces/{workspace}/flows/{flow}/runs",
-            post(trigger_run).get(list_runs),
+            post(trigger_run).get(list_flow_runs),
         )
+        .route("/_workspaces/{workspace}/runs", get(list_workspace_runs))
         .route(
             "/_workspaces/{workspace}/flows/{flow}/runs/{run_id}",
             get(get_run),
         )
-        .with_state(Api {
-            workspaces: Arc::new(workspaces),
-            store,
-        })
+        .route(
+            "/_workspaces/{workspace}/flows/{flow}/runs/{run_id}/cancel",
+            post(cancel_run),
+        )
+        .with_state(runs)
 }
 
 fn message(status: StatusCode, text: &str) -> Response {
@@ -75,11 +60,11 @@ fn message(status: StatusCode, text: &str) -> Response {
 }
 
 async fn trigger_run(
-    State(api): State<Api>,
+    State(runs): State<Runs>,
     Path((workspace, flow)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Response {
-    let Some(ws) = api.workspaces.workspace(&workspace) else {
+    let Some(ws) = runs.workspace(&workspace) else {
         return message(
             StatusCode::NOT_FOUND,
             &format!("unknown workspace `{workspace}`"),
@@ -109,7 +94,7 @@ async fn trigger_run(
         }
     };
     let conf = body.get("conf").cloned().unwrap_or(Value::Null);
-    let triggered = trigger(&ws, api.store.clone(), &flow, run_id, conf).await;
+    let triggered = runs.trigger(&ws, &flow, run_id, conf).await;
     match triggered {
         Ok(run_id) => (
             StatusCode::CREATED,
@@ -134,17 +119,35 @@ async fn trigger_run(
     }
 }
 
-/// `?limit=N&offset=M` of a list (default 100 from 0, at most [`Page::MAX_LIMIT`]).
+/// `?limit=N&offset=M&status=S` of a list (default 100 from 0, at most [`Page::MAX_LIMIT`]).
 #[derive(serde::Deserialize)]
-struct PageQuery {
+struct ListParams {
     limit: Option<usize>,
     offset: Option<usize>,
+    status: Option<String>,
 }
 
-async fn list_runs(
-    State(api): State<Api>,
+async fn list_flow_runs(
+    State(runs): State<Runs>,
     Path((workspace, flow)): Path<(String, String)>,
-    query: Result<Query<PageQuery>, QueryRejection>,
+    query: Result<Query<ListParams>, QueryRejection>,
+) -> Response {
+    list(&runs, workspace, Some(flow), query).await
+}
+
+async fn list_workspace_runs(
+    State(runs): State<Runs>,
+    Path(workspace): Path<String>,
+    query: Result<Query<ListParams>, QueryRejection>,
+) -> Response {
+    list(&runs, workspace, None, query).await
+}
+
+async fn list(
+    runs: &Runs,
+    workspace: String,
+    flow: Option<String>,
+    query: Result<Query<ListParams>, QueryRejection>,
 ) -> Response {
     let Ok(Query(q)) = query else {
         return message(
@@ -152,18 +155,31 @@ async fn list_runs(
             "`limit` and `offset` must be non-negative integers",
         );
     };
+    let status = match q.status.as_deref() {
+        None | Some("") => None,
+        Some(s) => match RunStatus::parse(s) {
+            Some(s) => Some(s),
+            None => {
+                return message(
+                    StatusCode::BAD_REQUEST,
+                    &format!(
+                        "unknown status `{s}`: use queued, running, success, failed or cancelled"
+                    ),
+                );
+            }
+        },
+    };
     let page = Page::new(q.limit.unwrap_or(100), q.offset.unwrap_or(0));
-    let listed = api.store.list(&workspace, &flow, page).await;
-    match listed {
+    let query = ListQuery {
+        workspace,
+        flow,
+        status,
+        page,
+    };
+    match runs.store().list(&query).await {
         Ok(list) => {
             let next = (list.len() == page.limit).then(|| page.offset + page.limit);
-            let runs: Vec<Value> = list
-                .iter()
-                .map(|r| {
-                    json!({"run_id": r.run_id, "status": r.status.as_str(), "queued_at": r.queued_at,
-                           "started_at": r.started_at, "ended_at": r.ended_at, "error": r.error})
-                })
-                .collect();
+            let runs: Vec<Value> = list.iter().map(|r| r.summary_json()).collect();
             axum::Json(json!({
                 "runs": runs,
                 "limit": page.limit,
@@ -177,16 +193,46 @@ async fn list_runs(
 }
 
 async fn get_run(
-    State(api): State<Api>,
+    State(runs): State<Runs>,
     Path((workspace, flow, run_id)): Path<(String, String, String)>,
 ) -> Response {
-    let found = api.store.get(&workspace, &flow, &run_id).await;
+    let found = runs.store().get(&workspace, &flow, &run_id).await;
     match found {
         Ok(Some(r)) => axum::Json(r.to_json()).into_response(),
-        Ok(None) => message(
-            StatusCode::NOT_FOUND,
-            &format!("no run `{run_id}` of `{workspace}/{flow}`"),
-        ),
+        Ok(None) => no_run(&workspace, &flow, &run_id),
+        Err(e) => message(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+fn no_run(workspace: &str, flow: &str, run_id: &str) -> Response {
+    message(
+        StatusCode::NOT_FOUND,
+        &format!("no run `{run_id}` of `{workspace}/{flow}`"),
+    )
+}
+
+async fn cancel_run(
+    State(runs): State<Runs>,
+    Path((workspace, flow, run_id)): Path<(String, String, String)>,
+) -> Response {
+    let outcome = runs.store().cancel(&workspace, &flow, &run_id).await;
+    match outcome {
+        Ok(Cancelled::Now) => {
+            axum::Json(json!({"run_id": run_id, "status": "cancelled"})).into_response()
+        }
+        Ok(Cancelled::Requested) => (
+            StatusCode::ACCEPTED,
+            axum::Json(json!({"run_id": run_id, "status": "cancelling",
+                "message": "the run stops at its next action boundary"})),
+        )
+            .into_response(),
+        Ok(Cancelled::AlreadyEnded(status)) => (
+            StatusCode::CONFLICT,
+            axum::Json(json!({"run_id": run_id, "status": status.as_str(),
+                "message": format!("run `{run_id}` has already ended ({})", status.as_str())})),
+        )
+            .into_response(),
+        Ok(Cancelled::NotFound) => no_run(&workspace, &flow, &run_id),
         Err(e) => message(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
 }

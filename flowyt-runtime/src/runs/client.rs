@@ -119,7 +119,7 @@ impl RunsClient {
         self.call(self.http.get(self.url(workspace, flow))).await
     }
 
-    /// Polls a run until it is `success` or `failed`, or `limit` passes.
+    /// Polls a run until it has ended (`success`, `failed` or `cancelled`), or `limit` passes.
     pub async fn wait(
         &self,
         workspace: &str,
@@ -130,7 +130,10 @@ impl RunsClient {
         let started = std::time::Instant::now();
         loop {
             let run = self.run(workspace, flow, run_id).await?;
-            if matches!(run["status"].as_str(), Some("success" | "failed")) {
+            if matches!(
+                run["status"].as_str(),
+                Some("success" | "failed" | "cancelled")
+            ) {
                 return Ok(run);
             }
             if started.elapsed() > limit {

@@ -1,118 +1,99 @@
-//! [`MemoryStore`]: run records in memory, for tests and servers that keep no history.
+//! [`MemoryStore`]: runs, the queue and schedules in memory, for one process (tests, or a
+//! server that keeps no history).
 
-use super::{Page, RunRecord, RunStatus, RunStore, StoreError, StoreFuture};
+use super::{
+    Cancelled, Claim, Claimed, Control, Fire, ListQuery, RunRecord, RunStatus, RunStore,
+    ScheduleRow, StoreFuture, now,
+};
+use serde_json::Value;
+use std::collections::BTreeMap;
 use std::future::ready;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
-/// A store in memory (tests, or a server that keeps no history).
+/// A store in memory. Every method holds one lock, so each is atomic like a store
+/// transaction.
 #[derive(Default)]
-pub struct MemoryStore(Mutex<Vec<RunRecord>>);
+pub struct MemoryStore(Mutex<State>);
+
+#[derive(Default)]
+struct State {
+    /// Runs in insertion order, found by key through `index`.
+    runs: Vec<Entry>,
+    index: BTreeMap<(String, String, String), usize>,
+    schedules: BTreeMap<(String, String), ScheduleRow>,
+}
+
+struct Entry {
+    record: RunRecord,
+    input: Option<Value>,
+    owner: Option<String>,
+    lease_until: f64,
+    cancel_requested: bool,
+    checkpoint: Option<Value>,
+}
+
+impl Entry {
+    fn leased_by(&self, owner: &str) -> bool {
+        self.record.status == RunStatus::Running && self.owner.as_deref() == Some(owner)
+    }
+
+    fn end(&mut self, status: RunStatus, error: Option<String>, at: f64) {
+        self.record.status = status;
+        self.record.error = error;
+        self.record.ended_at = Some(at);
+        self.owner = None;
+        self.input = None;
+        self.checkpoint = None;
+    }
+}
+
+fn key(workspace: &str, flow: &str, run_id: &str) -> (String, String, String) {
+    (workspace.to_string(), flow.to_string(), run_id.to_string())
+}
 
 impl MemoryStore {
-    fn insert_now(&self, run: &RunRecord) -> Result<(), StoreError> {
-        let mut runs = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if runs
-            .iter()
-            .any(|r| r.workspace == run.workspace && r.flow == run.flow && r.run_id == run.run_id)
-        {
-            return Err(StoreError(format!("run `{}` exists", run.run_id)));
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn entry_mut<'s>(state: &'s mut State, run: &RunRecord) -> Option<&'s mut Entry> {
+        let i = *state
+            .index
+            .get(&key(&run.workspace, &run.flow, &run.run_id))?;
+        state.runs.get_mut(i)
+    }
+
+    fn insert_now(state: &mut State, run: &RunRecord, input: &Value) -> bool {
+        let k = key(&run.workspace, &run.flow, &run.run_id);
+        if state.index.contains_key(&k) {
+            return false;
         }
-        runs.push(run.clone());
-        Ok(())
-    }
-
-    fn update_now(&self, run: &RunRecord) -> Result<(), StoreError> {
-        let mut runs = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match runs
-            .iter_mut()
-            .find(|r| r.workspace == run.workspace && r.flow == run.flow && r.run_id == run.run_id)
-        {
-            Some(r) => {
-                *r = run.clone();
-                Ok(())
-            }
-            None => Err(StoreError(format!("no run `{}`", run.run_id))),
-        }
-    }
-
-    fn get_now(
-        &self,
-        workspace: &str,
-        flow: &str,
-        run_id: &str,
-    ) -> Result<Option<RunRecord>, StoreError> {
-        let runs = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        Ok(runs
-            .iter()
-            .find(|r| r.workspace == workspace && r.flow == flow && r.run_id == run_id)
-            .cloned())
-    }
-
-    fn list_now(
-        &self,
-        workspace: &str,
-        flow: &str,
-        page: Page,
-    ) -> Result<Vec<RunRecord>, StoreError> {
-        let runs = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        Ok(runs
-            .iter()
-            .rev()
-            .filter(|r| r.workspace == workspace && r.flow == flow)
-            .skip(page.offset)
-            .take(page.limit)
-            .map(|r| r.clone().summary())
-            .collect())
-    }
-
-    fn prune_now(&self, ended_before: f64) -> Result<usize, StoreError> {
-        let mut runs = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let before = runs.len();
-        runs.retain(|r| r.ended_at.is_none_or(|t| t >= ended_before));
-        Ok(before - runs.len())
-    }
-
-    fn fail_in_flight_now(&self, reason: &str, now: f64) -> Result<usize, StoreError> {
-        let mut runs = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut n = 0;
-        for r in runs
-            .iter_mut()
-            .filter(|r| matches!(r.status, RunStatus::Queued | RunStatus::Running))
-        {
-            r.status = RunStatus::Failed;
-            r.error = Some(reason.to_string());
-            r.ended_at = Some(now);
-            n += 1;
-        }
-        Ok(n)
+        state.index.insert(k, state.runs.len());
+        state.runs.push(Entry {
+            record: run.clone(),
+            input: Some(input.clone()),
+            owner: None,
+            lease_until: 0.0,
+            cancel_requested: false,
+            checkpoint: None,
+        });
+        true
     }
 }
 
 impl RunStore for MemoryStore {
-    fn insert<'a>(&'a self, run: &'a RunRecord) -> StoreFuture<'a, ()> {
-        Box::pin(ready(self.insert_now(run)))
+    fn insert<'a>(&'a self, run: &'a RunRecord, input: &'a Value) -> StoreFuture<'a, bool> {
+        Box::pin(ready(Ok(Self::insert_now(&mut self.state(), run, input))))
     }
 
-    fn update<'a>(&'a self, run: &'a RunRecord) -> StoreFuture<'a, ()> {
-        Box::pin(ready(self.update_now(run)))
+    fn queued(&self) -> StoreFuture<'_, usize> {
+        let n = self
+            .state()
+            .runs
+            .iter()
+            .filter(|e| e.record.status == RunStatus::Queued)
+            .count();
+        Box::pin(ready(Ok(n)))
     }
 
     fn get<'a>(
@@ -121,23 +102,243 @@ impl RunStore for MemoryStore {
         flow: &'a str,
         run_id: &'a str,
     ) -> StoreFuture<'a, Option<RunRecord>> {
-        Box::pin(ready(self.get_now(workspace, flow, run_id)))
+        let state = self.state();
+        let found = state
+            .index
+            .get(&key(workspace, flow, run_id))
+            .and_then(|i| state.runs.get(*i))
+            .map(|e| e.record.clone());
+        Box::pin(ready(Ok(found)))
     }
 
-    fn list<'a>(
+    fn list<'a>(&'a self, query: &'a ListQuery) -> StoreFuture<'a, Vec<RunRecord>> {
+        let state = self.state();
+        let mut matching: Vec<&RunRecord> = state
+            .runs
+            .iter()
+            .map(|e| &e.record)
+            .filter(|r| {
+                r.workspace == query.workspace
+                    && query.flow.as_ref().is_none_or(|f| *f == r.flow)
+                    && query.status.is_none_or(|s| s == r.status)
+            })
+            .collect();
+        // Newest first; among equal times, the later insertion first.
+        matching.reverse();
+        matching.sort_by(|a, b| b.queued_at.total_cmp(&a.queued_at));
+        let page = matching
+            .into_iter()
+            .skip(query.page.offset)
+            .take(query.page.limit)
+            .map(|r| r.clone().summary())
+            .collect();
+        Box::pin(ready(Ok(page)))
+    }
+
+    fn claim<'a>(&'a self, claim: &'a Claim) -> StoreFuture<'a, Vec<Claimed>> {
+        let mut state = self.state();
+        let now = now();
+        let mut claimed = Vec::new();
+        let mut order: Vec<usize> = (0..state.runs.len()).collect();
+        order.sort_by(|a, b| {
+            state.runs[*a]
+                .record
+                .queued_at
+                .total_cmp(&state.runs[*b].record.queued_at)
+        });
+        for i in order {
+            if claimed.len() >= claim.limit {
+                break;
+            }
+            let e = &mut state.runs[i];
+            let claimable = match e.record.status {
+                RunStatus::Queued => true,
+                RunStatus::Running => e.lease_until < now,
+                _ => false,
+            };
+            let served = claim
+                .workspaces
+                .as_ref()
+                .is_none_or(|w| w.contains(&e.record.workspace));
+            if !claimable || !served || e.record.attempts >= claim.max_attempts {
+                continue;
+            }
+            e.record.status = RunStatus::Running;
+            e.record.attempts += 1;
+            e.record.started_at.get_or_insert(now);
+            e.owner = Some(claim.owner.clone());
+            e.lease_until = now + claim.lease;
+            claimed.push(Claimed {
+                record: e.record.clone(),
+                input: e.input.clone().unwrap_or(Value::Null),
+                checkpoint: e.checkpoint.clone(),
+            });
+        }
+        Box::pin(ready(Ok(claimed)))
+    }
+
+    fn sweep(&self, max_attempts: u32) -> StoreFuture<'_, usize> {
+        let mut state = self.state();
+        let now = now();
+        let mut ended = 0;
+        for e in &mut state.runs {
+            if e.record.status != RunStatus::Running || e.lease_until >= now {
+                continue;
+            }
+            if e.cancel_requested {
+                e.end(RunStatus::Cancelled, Some("cancelled".into()), now);
+            } else if e.record.attempts >= max_attempts {
+                let why = abandoned(e.record.attempts);
+                e.end(RunStatus::Failed, Some(why), now);
+            } else {
+                continue;
+            }
+            ended += 1;
+        }
+        Box::pin(ready(Ok(ended)))
+    }
+
+    fn renew<'a>(&'a self, owner: &'a str, lease: f64) -> StoreFuture<'a, usize> {
+        let mut state = self.state();
+        let until = now() + lease;
+        let mut n = 0;
+        for e in state.runs.iter_mut().filter(|e| e.leased_by(owner)) {
+            e.lease_until = until;
+            n += 1;
+        }
+        Box::pin(ready(Ok(n)))
+    }
+
+    fn checkpoint<'a>(
+        &'a self,
+        run: &'a RunRecord,
+        owner: &'a str,
+        checkpoint: &'a Value,
+        lease: f64,
+    ) -> StoreFuture<'a, Control> {
+        let mut state = self.state();
+        let control = match Self::entry_mut(&mut state, run) {
+            Some(e) if e.leased_by(owner) => {
+                e.checkpoint = Some(checkpoint.clone());
+                e.lease_until = now() + lease;
+                if e.cancel_requested {
+                    Control::Cancel
+                } else {
+                    Control::Continue
+                }
+            }
+            _ => Control::Lost,
+        };
+        Box::pin(ready(Ok(control)))
+    }
+
+    fn finish<'a>(&'a self, run: &'a RunRecord, owner: &'a str) -> StoreFuture<'a, bool> {
+        let mut state = self.state();
+        let done = match Self::entry_mut(&mut state, run) {
+            Some(e) if e.leased_by(owner) => {
+                e.record.result = run.result.clone();
+                e.record.trace = run.trace.clone();
+                e.end(run.status, run.error.clone(), now());
+                true
+            }
+            _ => false,
+        };
+        Box::pin(ready(Ok(done)))
+    }
+
+    fn release<'a>(&'a self, owner: &'a str) -> StoreFuture<'a, usize> {
+        let mut state = self.state();
+        let mut n = 0;
+        for e in state.runs.iter_mut().filter(|e| e.leased_by(owner)) {
+            e.record.status = RunStatus::Queued;
+            e.owner = None;
+            n += 1;
+        }
+        Box::pin(ready(Ok(n)))
+    }
+
+    fn cancel<'a>(
         &'a self,
         workspace: &'a str,
         flow: &'a str,
-        page: Page,
-    ) -> StoreFuture<'a, Vec<RunRecord>> {
-        Box::pin(ready(self.list_now(workspace, flow, page)))
+        run_id: &'a str,
+    ) -> StoreFuture<'a, Cancelled> {
+        let mut state = self.state();
+        let i = state.index.get(&key(workspace, flow, run_id)).copied();
+        let outcome = match i.and_then(|i| state.runs.get_mut(i)) {
+            None => Cancelled::NotFound,
+            Some(e) => match e.record.status {
+                RunStatus::Queued => {
+                    e.end(
+                        RunStatus::Cancelled,
+                        Some("cancelled before it started".into()),
+                        now(),
+                    );
+                    Cancelled::Now
+                }
+                RunStatus::Running => {
+                    e.cancel_requested = true;
+                    Cancelled::Requested
+                }
+                ended => Cancelled::AlreadyEnded(ended),
+            },
+        };
+        Box::pin(ready(Ok(outcome)))
     }
 
     fn prune(&self, ended_before: f64) -> StoreFuture<'_, usize> {
-        Box::pin(ready(self.prune_now(ended_before)))
+        let mut state = self.state();
+        let before = state.runs.len();
+        state
+            .runs
+            .retain(|e| e.record.ended_at.is_none_or(|t| t >= ended_before));
+        let removed = before - state.runs.len();
+        let index = state
+            .runs
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let r = &e.record;
+                (key(&r.workspace, &r.flow, &r.run_id), i)
+            })
+            .collect();
+        state.index = index;
+        Box::pin(ready(Ok(removed)))
     }
 
-    fn fail_in_flight<'a>(&'a self, reason: &'a str, now: f64) -> StoreFuture<'a, usize> {
-        Box::pin(ready(self.fail_in_flight_now(reason, now)))
+    fn schedules(&self) -> StoreFuture<'_, Vec<ScheduleRow>> {
+        let rows = self.state().schedules.values().cloned().collect();
+        Box::pin(ready(Ok(rows)))
     }
+
+    fn put_schedule<'a>(&'a self, row: &'a ScheduleRow) -> StoreFuture<'a, ()> {
+        let mut state = self.state();
+        let k = (row.workspace.clone(), row.flow.clone());
+        if state.schedules.get(&k).is_none_or(|r| r.spec != row.spec) {
+            state.schedules.insert(k, row.clone());
+        }
+        Box::pin(ready(Ok(())))
+    }
+
+    fn fire<'a>(&'a self, fire: &'a Fire) -> StoreFuture<'a, bool> {
+        let mut state = self.state();
+        let k = (fire.run.workspace.clone(), fire.run.flow.clone());
+        let fired = match state.schedules.get_mut(&k) {
+            Some(row) if row.next_fire == fire.due => {
+                row.next_fire = fire.next;
+                // The run's id names the tick: a tick queued already is not queued again.
+                Self::insert_now(&mut state, &fire.run, &Value::Object(Default::default()));
+                true
+            }
+            _ => false,
+        };
+        Box::pin(ready(Ok(fired)))
+    }
+}
+
+/// Why a run whose instances kept dying is given up.
+pub(crate) fn abandoned(attempts: u32) -> String {
+    format!(
+        "abandoned after {attempts} attempts: the instances running it stopped each time (a run that crashes its instance is not retried forever)"
+    )
 }

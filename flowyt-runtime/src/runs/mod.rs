@@ -1,56 +1,60 @@
 //! Triggered runs, as Airflow's `trigger_dag`: a run of a flow started from outside with a
-//! `conf`, executed in the background, and recorded (status, times, trace, result) in a
-//! [`RunStore`] so its history survives restarts.
+//! `conf`, queued in a [`RunStore`], executed by whichever instance claims it, and recorded
+//! (status, times, attempts, trace, result) so its history survives restarts.
 //!
-//! - [`trigger`] starts a run and records it; [`api::router`] serves the runs API over HTTP
-//!   (`POST/GET /_workspaces/{ws}/flows/{flow}/runs`), as `flowyt serve` does;
-//! - [`MemoryStore`] keeps records in memory; `SqliteStore` (feature `sqlite`) in a file;
+//! - [`Runs`] is one instance's side of the queue: it triggers runs, claims queued ones under a
+//!   lease, checkpoints each completed action, resumes runs whose instance died, and hands its
+//!   runs back on shutdown; [`api::router`] serves the runs API over HTTP, as `flowyt serve` does;
+//! - [`MemoryStore`] keeps everything in memory (one process); `SqlStore` (features `sqlite`,
+//!   `postgres`) in SQLite or PostgreSQL, shared by every instance;
 //! - [`RunsClient`] calls the runs API of a server.
 
 pub mod api;
 mod client;
 mod memory;
-#[cfg(feature = "sqlite")]
-mod sqlite;
+pub mod schedules;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
+mod worker;
 
 pub use client::{ClientError, RunsClient};
+pub use flowyt_core::schedule::iso8601;
+pub use memory::MemoryStore;
+pub use worker::{Runs, RunsOptions};
 
 /// Largest `conf` a trigger accepts, in bytes of JSON.
 pub const MAX_CONF_BYTES: usize = 64 * 1024;
-pub use memory::MemoryStore;
-#[cfg(feature = "sqlite")]
-pub use sqlite::SqliteStore;
 
-use crate::{Outcome, RunInput, Workspace};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Where a run is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RunStatus {
-    /// Accepted, not started yet.
+    /// Accepted, waiting for an instance to claim it.
     Queued,
-    /// Running.
+    /// Claimed by an instance and running.
     Running,
     /// Ended with a response below 400 (or without a response).
     Success,
-    /// Failed: an error, a response of 400 or more, or the server stopped during the run.
+    /// Failed: an error, a response of 400 or more, or abandoned after too many attempts.
     Failed,
+    /// Cancelled through the API before it ended.
+    Cancelled,
 }
 
 impl RunStatus {
-    /// The status as stored and shown (`queued`, `running`, `success`, `failed`).
+    /// The status as stored and shown (`queued`, `running`, `success`, `failed`, `cancelled`).
     pub fn as_str(self) -> &'static str {
         match self {
             RunStatus::Queued => "queued",
             RunStatus::Running => "running",
             RunStatus::Success => "success",
             RunStatus::Failed => "failed",
+            RunStatus::Cancelled => "cancelled",
         }
     }
 
@@ -61,8 +65,17 @@ impl RunStatus {
             "running" => RunStatus::Running,
             "success" => RunStatus::Success,
             "failed" => RunStatus::Failed,
+            "cancelled" => RunStatus::Cancelled,
             _ => return None,
         })
+    }
+
+    /// Whether the run has ended.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            RunStatus::Success | RunStatus::Failed | RunStatus::Cancelled
+        )
     }
 }
 
@@ -77,38 +90,83 @@ pub struct RunRecord {
     pub flow: String,
     /// Where it is.
     pub status: RunStatus,
-    /// What the trigger gave.
+    /// What the trigger gave, its secrets masked.
     pub conf: Value,
     /// Unix time (seconds) it was accepted.
     pub queued_at: f64,
-    /// Unix time it started.
+    /// Unix time it first started.
     pub started_at: Option<f64>,
     /// Unix time it ended.
     pub ended_at: Option<f64>,
+    /// How many times an instance claimed it (more than 1 when an instance died or handed
+    /// it back during the run).
+    pub attempts: u32,
     /// The response the flow produced: `{"status", "headers", "data"}`.
     pub result: Option<Value>,
-    /// The per-action trace (`__debug__.workspace`).
+    /// The per-action trace (`__debug__.workspace`) of its last attempt.
     pub trace: Option<Value>,
     /// Why it failed.
     pub error: Option<String>,
 }
 
+/// `secs` and its ISO-8601 form, as the API shows a time.
+fn time_fields(map: &mut serde_json::Map<String, Value>, name: &str, secs: Option<f64>) {
+    map.insert(name.to_string(), json!(secs));
+    map.insert(format!("{name}_iso"), json!(secs.map(iso8601)));
+}
+
 impl RunRecord {
-    /// The record as the API shows it.
+    /// A new queued run (the store sets `queued_at` when it keeps its own clock).
+    pub fn queued(workspace: &str, flow: &str, run_id: &str, conf: Value) -> RunRecord {
+        RunRecord {
+            run_id: run_id.to_string(),
+            workspace: workspace.to_string(),
+            flow: flow.to_string(),
+            status: RunStatus::Queued,
+            conf,
+            queued_at: now(),
+            started_at: None,
+            ended_at: None,
+            attempts: 0,
+            result: None,
+            trace: None,
+            error: None,
+        }
+    }
+
+    /// The summary as lists show it: ids, status, times (epoch seconds and ISO-8601),
+    /// attempts and error.
+    pub fn summary_json(&self) -> Value {
+        let mut map = serde_json::Map::new();
+        map.insert("run_id".into(), json!(self.run_id));
+        map.insert("workspace".into(), json!(self.workspace));
+        map.insert("flow".into(), json!(self.flow));
+        map.insert("status".into(), json!(self.status.as_str()));
+        time_fields(&mut map, "queued_at", Some(self.queued_at));
+        time_fields(&mut map, "started_at", self.started_at);
+        time_fields(&mut map, "ended_at", self.ended_at);
+        map.insert("attempts".into(), json!(self.attempts));
+        map.insert("error".into(), json!(self.error));
+        Value::Object(map)
+    }
+
+    /// The whole record as the API shows it: the summary with `conf`, `result` and `trace`.
     pub fn to_json(&self) -> Value {
-        json!({
-            "run_id": self.run_id,
-            "workspace": self.workspace,
-            "flow": self.flow,
-            "status": self.status.as_str(),
-            "conf": self.conf,
-            "queued_at": self.queued_at,
-            "started_at": self.started_at,
-            "ended_at": self.ended_at,
-            "result": self.result,
-            "trace": self.trace,
-            "error": self.error,
-        })
+        let mut v = self.summary_json();
+        if let Value::Object(map) = &mut v {
+            map.insert("conf".into(), self.conf.clone());
+            map.insert("result".into(), json!(self.result));
+            map.insert("trace".into(), json!(self.trace));
+        }
+        v
+    }
+
+    /// The record without its large parts (`conf`, `result`, `trace`), as lists return it.
+    pub fn summary(mut self) -> RunRecord {
+        self.conf = Value::Null;
+        self.result = None;
+        self.trace = None;
+        self
     }
 }
 
@@ -123,7 +181,7 @@ pub struct Page {
 
 impl Page {
     /// The largest page.
-    pub const MAX_LIMIT: usize = 500;
+    pub const MAX_LIMIT: usize = 1000;
 
     /// `limit` items after `offset`, the limit clamped to 1..=[`Page::MAX_LIMIT`].
     pub fn new(limit: usize, offset: usize) -> Page {
@@ -141,14 +199,93 @@ impl Default for Page {
     }
 }
 
-impl RunRecord {
-    /// The record without its large parts (`conf`, `result`, `trace`), as lists show it.
-    pub fn summary(mut self) -> RunRecord {
-        self.conf = Value::Null;
-        self.result = None;
-        self.trace = None;
-        self
-    }
+/// Which runs a list returns: a workspace's, or one flow's, optionally of one status; newest
+/// first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListQuery {
+    /// The workspace.
+    pub workspace: String,
+    /// One flow, or every flow of the workspace.
+    pub flow: Option<String>,
+    /// Only runs with this status.
+    pub status: Option<RunStatus>,
+    /// The slice.
+    pub page: Page,
+}
+
+/// A run an instance claimed: its record, the whole conf it runs with, and where to resume.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Claimed {
+    /// The record (status `running`, `attempts` counting this claim).
+    pub record: RunRecord,
+    /// The conf as given (the record's copy is masked).
+    pub input: Value,
+    /// The last checkpoint of an earlier attempt.
+    pub checkpoint: Option<Value>,
+}
+
+/// What an instance asks of [`RunStore::claim`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Claim {
+    /// The instance claiming (its leases carry this name).
+    pub owner: String,
+    /// Only runs of these workspaces (`None`: any).
+    pub workspaces: Option<Vec<String>>,
+    /// Most runs to claim.
+    pub limit: usize,
+    /// Seconds the lease lasts unless renewed.
+    pub lease: f64,
+    /// Runs already claimed this many times are not claimed again (see [`RunStore::sweep`]).
+    pub max_attempts: u32,
+}
+
+/// What a checkpoint tells the running instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Control {
+    /// Go on.
+    Continue,
+    /// The run was cancelled: stop it.
+    Cancel,
+    /// The run is no longer this instance's (its lease expired and another claimed it).
+    Lost,
+}
+
+/// What [`RunStore::cancel`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cancelled {
+    /// No such run.
+    NotFound,
+    /// It was queued and will never start.
+    Now,
+    /// It is running and stops at its next action boundary.
+    Requested,
+    /// It had already ended, with this status.
+    AlreadyEnded(RunStatus),
+}
+
+/// A schedule's state in the store: when it fires next.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScheduleRow {
+    /// The workspace.
+    pub workspace: String,
+    /// The flow.
+    pub flow: String,
+    /// The schedule as written (a changed schedule starts over).
+    pub spec: String,
+    /// Unix time of its next tick.
+    pub next_fire: f64,
+}
+
+/// One schedule tick to fire: move the schedule from `due` to `next` and queue `run`, both or
+/// neither.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fire {
+    /// The schedule's `next_fire` as read; if another instance moved it since, nothing happens.
+    pub due: f64,
+    /// Its next fire time after this tick.
+    pub next: f64,
+    /// The run to queue (its id names the tick, so a tick is queued once).
+    pub run: RunRecord,
 }
 
 /// What a [`RunStore`] call returns: a boxed future, so stores can be used as
@@ -167,13 +304,15 @@ impl fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
-/// Where run records live: an embedded SQLite file in `flowyt serve`, something shared when
-/// several instances run side by side.
+/// Where runs live and queue: [`MemoryStore`] in one process, `SqlStore` in SQLite or in a
+/// PostgreSQL database shared by several instances. Every method is one atomic step, so
+/// instances coordinate through the store alone.
 pub trait RunStore: Send + Sync + 'static {
-    /// Adds a new run; fails if `(workspace, flow, run_id)` exists.
-    fn insert<'a>(&'a self, run: &'a RunRecord) -> StoreFuture<'a, ()>;
-    /// Replaces a run's record.
-    fn update<'a>(&'a self, run: &'a RunRecord) -> StoreFuture<'a, ()>;
+    /// Queues a new run whose whole conf is `input`; `false` if `(workspace, flow, run_id)`
+    /// exists.
+    fn insert<'a>(&'a self, run: &'a RunRecord, input: &'a Value) -> StoreFuture<'a, bool>;
+    /// How many runs are queued.
+    fn queued(&self) -> StoreFuture<'_, usize>;
     /// One run.
     fn get<'a>(
         &'a self,
@@ -181,19 +320,50 @@ pub trait RunStore: Send + Sync + 'static {
         flow: &'a str,
         run_id: &'a str,
     ) -> StoreFuture<'a, Option<RunRecord>>;
-    /// A page of a flow's runs, newest first, as summaries: `conf`, `result` and `trace`
-    /// are left out (`null`/`None`); read one run with [`RunStore::get`] for those.
-    fn list<'a>(
+    /// A page of runs, newest first, as summaries: `conf`, `result` and `trace` are left out
+    /// (`null`/`None`); read one run with [`RunStore::get`] for those.
+    fn list<'a>(&'a self, query: &'a ListQuery) -> StoreFuture<'a, Vec<RunRecord>>;
+    /// Claims up to `claim.limit` runs, oldest first: queued ones, and running ones whose
+    /// lease expired (their instance died). Each is `running` under the claimer's lease with
+    /// its attempt count raised. Two instances never claim the same run.
+    fn claim<'a>(&'a self, claim: &'a Claim) -> StoreFuture<'a, Vec<Claimed>>;
+    /// Ends the runs whose lease expired and that may not be claimed again: `cancelled` if a
+    /// cancel was asked, else `failed` after `max_attempts` attempts. Returns how many.
+    fn sweep(&self, max_attempts: u32) -> StoreFuture<'_, usize>;
+    /// Extends the lease of every run `owner` is running by `lease` seconds. Returns how many.
+    fn renew<'a>(&'a self, owner: &'a str, lease: f64) -> StoreFuture<'a, usize>;
+    /// Saves where a run is (after a completed action) and extends its lease; says whether
+    /// to go on.
+    fn checkpoint<'a>(
+        &'a self,
+        run: &'a RunRecord,
+        owner: &'a str,
+        checkpoint: &'a Value,
+        lease: f64,
+    ) -> StoreFuture<'a, Control>;
+    /// Records a run's end (status, result, trace, error), if `owner` still holds it; `false`
+    /// if it does not (another instance took it over).
+    fn finish<'a>(&'a self, run: &'a RunRecord, owner: &'a str) -> StoreFuture<'a, bool>;
+    /// Gives back every run `owner` is running: queued again, checkpoints kept, so another
+    /// instance resumes them at once. Returns how many.
+    fn release<'a>(&'a self, owner: &'a str) -> StoreFuture<'a, usize>;
+    /// Cancels a run: a queued one at once, a running one at its next action boundary.
+    fn cancel<'a>(
         &'a self,
         workspace: &'a str,
         flow: &'a str,
-        page: Page,
-    ) -> StoreFuture<'a, Vec<RunRecord>>;
+        run_id: &'a str,
+    ) -> StoreFuture<'a, Cancelled>;
     /// Deletes the runs that ended before `ended_before` (Unix seconds). Returns how many.
     fn prune(&self, ended_before: f64) -> StoreFuture<'_, usize>;
-    /// Marks every queued or running run failed with `reason` (at start-up: those runs died
-    /// with the previous process). Returns how many.
-    fn fail_in_flight<'a>(&'a self, reason: &'a str, now: f64) -> StoreFuture<'a, usize>;
+    /// Every schedule's state.
+    fn schedules(&self) -> StoreFuture<'_, Vec<ScheduleRow>>;
+    /// Records a schedule unless it is there with the same `spec` (a new or changed schedule
+    /// starts at `row.next_fire`).
+    fn put_schedule<'a>(&'a self, row: &'a ScheduleRow) -> StoreFuture<'a, ()>;
+    /// Fires one tick: atomically moves the schedule from `fire.due` to `fire.next` and queues
+    /// `fire.run`. `false` if another instance fired it first.
+    fn fire<'a>(&'a self, fire: &'a Fire) -> StoreFuture<'a, bool>;
 }
 
 /// Why a trigger was refused.
@@ -241,178 +411,4 @@ pub fn now() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())
-}
-
-/// How many triggered runs execute at once, and how many may wait for a turn; past that a
-/// trigger is refused ([`TriggerError::Busy`]) instead of piling up work without bound.
-#[derive(Clone, Debug)]
-pub struct Slots {
-    running: Arc<tokio::sync::Semaphore>,
-    waiting: Arc<AtomicUsize>,
-    max_waiting: usize,
-}
-
-impl Slots {
-    /// At most `max_running` runs at once (at least 1) and `max_waiting` waiting.
-    pub fn new(max_running: usize, max_waiting: usize) -> Slots {
-        Slots {
-            running: Arc::new(tokio::sync::Semaphore::new(max_running.max(1))),
-            waiting: Arc::new(AtomicUsize::new(0)),
-            max_waiting,
-        }
-    }
-
-    /// The process-wide slots [`trigger`] uses: 32 running, 1,000 waiting.
-    pub fn shared() -> &'static Slots {
-        static SHARED: OnceLock<Slots> = OnceLock::new();
-        SHARED.get_or_init(|| Slots::new(32, 1000))
-    }
-
-    /// Takes a place in the waiting line, or says the line is full.
-    fn enter(&self) -> Result<Waiting, TriggerError> {
-        let before = self.waiting.fetch_add(1, Ordering::SeqCst);
-        if before >= self.max_waiting {
-            self.waiting.fetch_sub(1, Ordering::SeqCst);
-            return Err(TriggerError::Busy(self.max_waiting));
-        }
-        Ok(Waiting(self.waiting.clone()))
-    }
-}
-
-/// A place in the waiting line, given back when dropped.
-struct Waiting(Arc<AtomicUsize>);
-
-impl Drop for Waiting {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-/// Starts a background run of `flow` in `ws` with `conf` (an object: the params, also the
-/// `input` root), recorded in `store`. Returns the run id (`run_id` or a new UUID). Runs share
-/// the process-wide [`Slots::shared`].
-pub async fn trigger(
-    ws: &Workspace,
-    store: Arc<dyn RunStore>,
-    flow: &str,
-    run_id: Option<String>,
-    conf: Value,
-) -> Result<String, TriggerError> {
-    trigger_in(Slots::shared(), ws, store, flow, run_id, conf).await
-}
-
-/// [`trigger`] within `slots`: the run stays `queued` until a slot is free.
-pub async fn trigger_in(
-    slots: &Slots,
-    ws: &Workspace,
-    store: Arc<dyn RunStore>,
-    flow: &str,
-    run_id: Option<String>,
-    conf: Value,
-) -> Result<String, TriggerError> {
-    if !ws.flow_keys().any(|k| k == flow) {
-        return Err(TriggerError::UnknownFlow(flow.to_string()));
-    }
-    let size = crate::body::json_len(&conf);
-    if size > MAX_CONF_BYTES {
-        return Err(TriggerError::BadConf(format!(
-            "`conf` is {size} bytes of JSON; the limit is {MAX_CONF_BYTES}"
-        )));
-    }
-    let conf_map: Map<String, Value> = match &conf {
-        Value::Object(m) => m.clone(),
-        Value::Null => Map::new(),
-        _ => return Err(TriggerError::BadConf("`conf` must be a JSON object".into())),
-    };
-    let params =
-        ws.resolve_params(flow, &conf_map, false)
-            .map_err(|e| TriggerError::BadParams {
-                param: e.param,
-                message: e.message,
-            })?;
-    let run_id = run_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let mut record = RunRecord {
-        run_id: run_id.clone(),
-        workspace: ws.name().to_string(),
-        flow: flow.to_string(),
-        status: RunStatus::Queued,
-        // The record keeps the conf with its secrets masked; the run gets it whole.
-        conf: ws.mask(Value::Object(conf_map.clone())),
-        queued_at: now(),
-        started_at: None,
-        ended_at: None,
-        result: None,
-        trace: None,
-        error: None,
-    };
-    if store
-        .get(&record.workspace, flow, &run_id)
-        .await
-        .map_err(TriggerError::Store)?
-        .is_some()
-    {
-        return Err(TriggerError::Duplicate(run_id));
-    }
-    let waiting = slots.enter()?;
-    store.insert(&record).await.map_err(TriggerError::Store)?;
-    let ws = ws.clone();
-    let flow = flow.to_string();
-    let running = slots.running.clone();
-    tokio::spawn(async move {
-        // The semaphore is never closed, so this waits for a turn and never fails.
-        let _slot = running.acquire_owned().await.ok();
-        drop(waiting);
-        record.status = RunStatus::Running;
-        record.started_at = Some(now());
-        if let Err(e) = store.update(&record).await {
-            tracing::error!(error = %e, "cannot record a run start");
-        }
-        let input = RunInput {
-            request: json!({"method": "POST", "path": "", "headers": {}, "params": {}, "qs": {}, "form": {}, "data": conf_map, "debug": "true"}),
-            input: Value::Object(conf_map),
-            debug: true,
-            request_id: Some(record.run_id.clone()),
-            params,
-            time_limit: None,
-        };
-        let result = ws.run(&flow, input).await;
-        record.ended_at = Some(now());
-        record.trace = result.trace;
-        match result.outcome {
-            Outcome::Response {
-                status,
-                headers,
-                body,
-            } => {
-                record.result = Some(ws.mask(json!({
-                    "status": status,
-                    "headers": headers.into_iter().map(|(k, v)| (k, Value::String(v))).collect::<Map<_, _>>(),
-                    "data": body.to_value(),
-                })));
-                if status < 400 {
-                    record.status = RunStatus::Success;
-                } else {
-                    record.status = RunStatus::Failed;
-                    record.error = Some(format!("the flow answered {status}"));
-                }
-            }
-            Outcome::Ended => {
-                record.status = RunStatus::Success;
-                record.result = Some(json!({"status": 200, "headers": {}, "data": {}}));
-            }
-            Outcome::Invalid(errors) => {
-                record.status = RunStatus::Failed;
-                record.result = Some(json!({"status": 400, "headers": {}, "data": errors}));
-                record.error = Some("validation failed".into());
-            }
-            Outcome::Failed(e) => {
-                record.status = RunStatus::Failed;
-                record.error = Some(e.to_string());
-            }
-        }
-        if let Err(e) = store.update(&record).await {
-            tracing::error!(error = %e, "cannot record a run end");
-        }
-    });
-    Ok(run_id)
 }

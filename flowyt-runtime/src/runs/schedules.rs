@@ -1,0 +1,89 @@
+//! Scheduled flows, fired once per tick for every instance sharing a store: the store keeps
+//! each schedule's next fire time, and an instance fires a tick by moving that time forward
+//! and queueing the tick's run in one atomic step, so a tick is never fired twice and never
+//! lost while any instance lives. After a full outage only the latest missed tick runs
+//! (Airflow's `catchup=False`).
+
+use super::{Fire, RunRecord, Runs, ScheduleRow, iso8601, now};
+use crate::Workspace;
+use serde_json::json;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// How often [`run`] looks for due ticks.
+pub const POLL: Duration = Duration::from_millis(200);
+
+/// The id of the run a tick queues: `scheduled__` and the tick's ISO-8601 time, as Airflow
+/// names scheduled runs.
+pub fn run_id(tick: f64) -> String {
+    format!("scheduled__{}", iso8601(tick))
+}
+
+/// Fires the schedules of the workspaces `served` returns (asked anew every time, so a
+/// reload changes the schedules) into `runs`' store, forever.
+pub async fn run(runs: Runs, served: impl Fn() -> Vec<Workspace> + Send + 'static) {
+    let mut tick = tokio::time::interval(POLL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tick.tick().await;
+        if let Err(e) = fire_due(&runs, &served()).await {
+            tracing::warn!(error = %e, "cannot fire schedules");
+        }
+    }
+}
+
+/// Fires every tick of `workspaces`' schedules that is due now. Returns how many this
+/// instance fired.
+pub async fn fire_due(runs: &Runs, workspaces: &[Workspace]) -> Result<usize, super::StoreError> {
+    let store = runs.store();
+    let rows: HashMap<(String, String), ScheduleRow> = store
+        .schedules()
+        .await?
+        .into_iter()
+        .map(|r| ((r.workspace.clone(), r.flow.clone()), r))
+        .collect();
+    let now = now();
+    let mut fired = 0;
+    for ws in workspaces {
+        for (flow, schedule) in ws.schedules() {
+            let spec = schedule.to_string();
+            let due = match rows.get(&(ws.name().to_string(), flow.to_string())) {
+                Some(row) if row.spec == spec => row.next_fire,
+                _ => {
+                    // New or changed: its first tick is one period from now.
+                    let Some(first) = schedule.next_after(now) else {
+                        continue;
+                    };
+                    store
+                        .put_schedule(&ScheduleRow {
+                            workspace: ws.name().to_string(),
+                            flow: flow.to_string(),
+                            spec,
+                            next_fire: first,
+                        })
+                        .await?;
+                    continue;
+                }
+            };
+            if now < due {
+                continue;
+            }
+            let tick = schedule.latest_due(due, now);
+            let Some(next) = schedule.next_after(tick) else {
+                continue;
+            };
+            let fire = Fire {
+                due,
+                next,
+                run: RunRecord::queued(ws.name(), flow, &run_id(tick), json!({})),
+            };
+            if store.fire(&fire).await? {
+                fired += 1;
+                tracing::info!(workspace = %ws.name(), flow, run_id = %fire.run.run_id,
+                    missed = ((tick - due) > 0.0), "scheduled run queued");
+                runs.wake();
+            }
+        }
+    }
+    Ok(fired)
+}
