@@ -92,7 +92,8 @@ impl SqlStore {
             .fetch_all(self.pool())
             .await
             .map_err(|e| self.error("cannot claim runs", e))?;
-        rows.iter()
+        let mut claimed = rows
+            .iter()
             .map(|row| {
                 Ok(Claimed {
                     record: record(row, true)?,
@@ -100,8 +101,11 @@ impl SqlStore {
                     checkpoint: json_of(row.try_get("checkpoint")?),
                 })
             })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(|e| self.error("cannot read claimed runs", e))
+            .collect::<Result<Vec<_>, sqlx::Error>>()
+            .map_err(|e| self.error("cannot read claimed runs", e))?;
+        // RETURNING keeps no order: oldest first, as claimed.
+        claimed.sort_by(|a, b| a.record.queued_at.total_cmp(&b.record.queued_at));
+        Ok(claimed)
     }
 
     async fn list_now(&self, query: &ListQuery) -> Result<Vec<RunRecord>, StoreError> {
