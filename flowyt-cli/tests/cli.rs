@@ -41,6 +41,7 @@ fn start(args: &[&str], envs: &[(&str, &str)], port: u16) -> (Server, Vec<String
         cmd.args(["--runs-db", db.to_str().expect("utf-8")]);
     }
     cmd.current_dir(repo())
+        .env_remove("FLOWYT_STORE")
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
     for (k, v) in envs {

@@ -98,6 +98,7 @@ pub fn start_with(dir: &Path, host: &str, args: &[&str], envs: &[(&str, &str)]) 
         .args(args)
         .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
         .env_remove("APP_SECRET_KEY")
+        .env_remove("FLOWYT_STORE")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&stderr).expect("log file"));
     for (k, v) in envs {

@@ -1,0 +1,454 @@
+//! Cluster mode: three `flowyt serve` processes on one PostgreSQL database share the run queue
+//! and the schedules. One is SIGKILLed in the middle of hundreds of runs: every run still ends
+//! `success` exactly once, visible from every instance, and the only repeated upstream calls
+//! are the actions that were in flight on the killed instance. A one-second schedule fires
+//! about once a second in total, and keeps firing when an instance dies.
+
+#[path = "../../flowyt-runtime/tests/pg/mod.rs"]
+mod pg;
+mod support;
+
+use axum::Router;
+use axum::extract::{Path as UrlPath, Query, State};
+use serde_json::{Value, json};
+use sqlx::Row;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use support::{Server, client, free_port};
+
+/// `flowyt serve DIR --store URL` with a short lease, on a free port.
+fn instance(dir: &Path, store: &str, extra: &[&str]) -> Server {
+    let port = free_port();
+    let stderr =
+        std::env::temp_dir().join(format!("flowyt-cluster-{}-{port}.log", std::process::id()));
+    let child = Command::new(env!("CARGO_BIN_EXE_flowyt"))
+        .arg("serve")
+        .arg(dir)
+        .args(["--port", &port.to_string(), "--store", store])
+        .args(extra)
+        .env_remove("FLOWYT_STORE")
+        .env_remove("APP_SECRET_KEY")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&stderr).expect("log file"))
+        .spawn()
+        .expect("flowyt starts");
+    let server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        stderr,
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > deadline {
+            let log = std::fs::read_to_string(&server.stderr).unwrap_or_default();
+            panic!("flowyt serve did not start:\n{log}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    server
+}
+
+/// Calls per `(step, run)`; `/slow/...` takes 40 ms so runs are caught in flight.
+#[derive(Clone, Default)]
+struct Upstream(Arc<Mutex<HashMap<(String, String), usize>>>);
+
+impl Upstream {
+    async fn serve(&self) -> String {
+        async fn step(
+            State(up): State<Upstream>,
+            UrlPath((kind, name)): UrlPath<(String, String)>,
+            Query(q): Query<HashMap<String, String>>,
+        ) -> axum::Json<Value> {
+            let run = q.get("run").cloned().unwrap_or_default();
+            *up.0
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry((name.clone(), run))
+                .or_default() += 1;
+            match kind.as_str() {
+                "slow" => tokio::time::sleep(Duration::from_millis(40)).await,
+                "long" => tokio::time::sleep(Duration::from_secs(2)).await,
+                _ => {}
+            }
+            axum::Json(json!({"n": name}))
+        }
+        let app = Router::new()
+            .route("/{kind}/{name}", axum::routing::get(step))
+            .with_state(self.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{addr}")
+    }
+
+    fn calls(&self) -> HashMap<(String, String), usize> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// A folder with workspace `ops`: flow `job` (three upstream calls, a flow variable between)
+/// and, when `tick` is set, a flow `tick` scheduled every second.
+fn workspace(tag: &str, upstream: &str, tick: bool) -> PathBuf {
+    let root = std::env::temp_dir().join(format!("flowyt-cluster-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let ws = root.join("ops");
+    std::fs::create_dir_all(ws.join("flows")).expect("mkdir");
+    std::fs::create_dir_all(ws.join("config")).expect("mkdir");
+    std::fs::write(
+        ws.join("config/settings.json"),
+        json!({"env": {"baseUrl": upstream}}).to_string(),
+    )
+    .expect("write");
+    std::fs::write(ws.join("routes.json"), "[]").expect("write");
+    let request = |id: &str, url: &str, next: &str| {
+        json!({"id": id, "action": "request", "data": {
+            "url": format!("${{env.baseUrl}}{url}?run=${{params.run}}"), "method": "get",
+            "next_action_success": next, "next_action_fail": "9"
+        }, "next_action": "${pipeline.next_action}"})
+    };
+    let job = json!({
+        "params": {"run": {"type": "string", "required": true}},
+        "pipeline": [
+            request("1", "/slow/one", "2"),
+            {"id": "2", "action": "flow_var", "data": {"first": "${response.data.n}"}, "next_action": "3"},
+            request("3", "/slow/two", "4"),
+            request("4", "/slow/three", "5"),
+            {"id": "5", "action": "response", "data": {"data": {"first": "${flow.first}", "last": "${response.data.n}"}}, "next_action": null},
+            {"id": "9", "action": "response", "data": {"status": 500, "data": {"failed": true}}, "next_action": null}
+        ]
+    });
+    std::fs::write(ws.join("flows/job.json"), job.to_string()).expect("write");
+    let long = json!({
+        "params": {"run": {"type": "string", "required": true}},
+        "pipeline": [
+            request("1", "/long/wait", "2"),
+            {"id": "2", "action": "response", "data": {"data": {"waited": "${response.data.n}"}}, "next_action": null},
+            {"id": "9", "action": "response", "data": {"status": 500, "data": {"failed": true}}, "next_action": null}
+        ]
+    });
+    std::fs::write(ws.join("flows/long.json"), long.to_string()).expect("write");
+    if tick {
+        std::fs::write(
+            ws.join("flows/tick.json"),
+            r#"{"schedule": {"every": 1}, "pipeline": [{"id": "1", "action": "response", "data": {"data": {"ok": true}}, "next_action": null}]}"#,
+        )
+        .expect("write");
+    }
+    root
+}
+
+async fn runs_of(base: &str, flow: &str) -> Vec<Value> {
+    let mut all = Vec::new();
+    let mut offset = 0;
+    loop {
+        let page: Value = client(10)
+            .get(format!(
+                "{base}/_workspaces/ops/flows/{flow}/runs?limit=1000&offset={offset}"
+            ))
+            .send()
+            .await
+            .expect("list")
+            .json()
+            .await
+            .expect("json");
+        all.extend(page["runs"].as_array().cloned().unwrap_or_default());
+        match page["next_offset"].as_u64() {
+            Some(next) => offset = next,
+            None => return all,
+        }
+    }
+}
+
+const RUNS: usize = 300;
+
+#[test]
+fn three_instances_share_the_queue_and_a_killed_one_loses_nothing() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("rt");
+    let db = rt.block_on(pg::TestDb::create("cluster"));
+    let up = Upstream::default();
+    let url = rt.block_on(up.serve());
+    let root = workspace("queue", &url, false);
+    let mut servers: Vec<Option<Server>> = (0..3)
+        .map(|_| {
+            Some(instance(
+                &root,
+                &db.url,
+                &["--max-running", "16", "--lease", "2"],
+            ))
+        })
+        .collect();
+    let bases: Vec<String> = servers.iter().flatten().map(|s| s.base.clone()).collect();
+    rt.block_on(async {
+        // Hundreds of triggers, spread over the three instances.
+        let http = client(10);
+        let mut posts = Vec::new();
+        for i in 0..RUNS {
+            let (http, base) = (http.clone(), bases[i % 3].clone());
+            posts.push(tokio::spawn(async move {
+                let id = format!("run-{i:03}");
+                let answer = http
+                    .post(format!("{base}/_workspaces/ops/flows/job/runs"))
+                    .json(&json!({"run_id": id, "conf": {"run": id}}))
+                    .send()
+                    .await
+                    .expect("trigger");
+                assert_eq!(answer.status(), 201);
+            }));
+        }
+        for p in posts {
+            p.await.expect("trigger task");
+        }
+        // A duplicate id is refused wherever it is sent.
+        let dup = http
+            .post(format!("{}/_workspaces/ops/flows/job/runs", bases[2]))
+            .json(&json!({"run_id": "run-000", "conf": {"run": "x"}}))
+            .send()
+            .await
+            .expect("trigger");
+        assert_eq!(dup.status(), 409);
+        // Once a third has ended, instance 1 dies without warning.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let done = runs_of(&bases[0], "job")
+                .await
+                .iter()
+                .filter(|r| r["status"] == "success")
+                .count();
+            if done >= RUNS / 3 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "runs do not progress");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    servers[1] = None; // SIGKILL
+    let survivors = [bases[0].clone(), bases[2].clone()];
+    let records = rt.block_on(async {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let runs = runs_of(&survivors[0], "job").await;
+            let ended = runs
+                .iter()
+                .filter(|r| r["status"] != "queued" && r["status"] != "running")
+                .count();
+            if ended == RUNS {
+                return runs;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{ended} of {RUNS} runs ended after the kill"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    // Every run ended `success`, once, and every survivor shows the same records.
+    assert_eq!(records.len(), RUNS);
+    let failed: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["status"] != "success")
+        .collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    rt.block_on(async {
+        for base in &survivors {
+            for i in 0..RUNS {
+                let run: Value = client(10)
+                    .get(format!("{base}/_workspaces/ops/flows/job/runs/run-{i:03}"))
+                    .send()
+                    .await
+                    .expect("get")
+                    .json()
+                    .await
+                    .expect("json");
+                assert_eq!(run["status"], "success", "{run}");
+                assert_eq!(
+                    run["result"]["data"],
+                    json!({"first": "one", "last": "three"}),
+                    "{run}"
+                );
+            }
+        }
+        let pool = sqlx::AnyPool::connect(&db.url).await.expect("db");
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, COUNT(DISTINCT run_id) AS d,
+                    SUM(CASE WHEN status = 'success' THEN 1 ELSE 0 END) AS ok FROM flowyt_runs",
+        )
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+        let (n, d, ok): (i64, i64, i64) = (
+            row.try_get("n").expect("n"),
+            row.try_get("d").expect("d"),
+            row.try_get("ok").expect("ok"),
+        );
+        assert_eq!((n, d, ok), (RUNS as i64, RUNS as i64, RUNS as i64));
+        pool.close().await;
+    });
+    // Repeated upstream calls: only in runs the dead instance had started (attempts > 1), at
+    // most one action each (the one in flight when it died).
+    let calls = up.calls();
+    let mut resumed = 0;
+    for run in &records {
+        let id = run["run_id"].as_str().expect("id");
+        let attempts = run["attempts"].as_u64().expect("attempts");
+        let mut repeated = 0;
+        for step in ["one", "two", "three"] {
+            let n = calls
+                .get(&(step.to_string(), id.to_string()))
+                .copied()
+                .unwrap_or(0);
+            assert!(n >= 1, "{id} never called {step}");
+            repeated += n - 1;
+        }
+        assert!(
+            repeated as u64 <= attempts - 1,
+            "{id}: {repeated} repeated call(s) in {attempts} attempt(s)"
+        );
+        if attempts > 1 {
+            resumed += 1;
+        }
+    }
+    assert!(
+        resumed > 0,
+        "the killed instance had runs in flight, resumed elsewhere"
+    );
+    drop(servers);
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn a_one_second_schedule_fires_once_a_second_across_three_instances() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("rt");
+    let db = rt.block_on(pg::TestDb::create("schedule"));
+    let root = workspace("tick", "http://127.0.0.1:9", true);
+    let mut servers: Vec<Option<Server>> = (0..3)
+        .map(|_| Some(instance(&root, &db.url, &[])))
+        .collect();
+    let base = servers[2].as_ref().map(|s| s.base.clone()).expect("base");
+    std::thread::sleep(Duration::from_millis(4500));
+    servers[0] = None; // SIGKILL: the others keep the schedule going.
+    std::thread::sleep(Duration::from_millis(3500));
+    let runs = rt.block_on(runs_of(&base, "tick"));
+    let mut ticks: Vec<String> = runs
+        .iter()
+        .filter_map(|r| r["run_id"].as_str().map(str::to_string))
+        .collect();
+    ticks.sort();
+    // About eight seconds: one tick per second, give or take the first and the last.
+    assert!(
+        (6..=9).contains(&ticks.len()),
+        "{} ticks: {ticks:?}",
+        ticks.len()
+    );
+    let times: Vec<f64> = {
+        let mut t: Vec<f64> = runs
+            .iter()
+            .filter_map(|r| r["queued_at"].as_f64())
+            .collect();
+        t.sort_by(f64::total_cmp);
+        t
+    };
+    for pair in times.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(
+            (0.5..1.6).contains(&gap),
+            "ticks {gap:.2} s apart: {times:?}"
+        );
+    }
+    assert!(
+        ticks.iter().all(|t| t.starts_with("scheduled__")),
+        "{ticks:?}"
+    );
+    drop(servers);
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn sigterm_hands_unfinished_runs_to_another_instance_at_once() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("rt");
+    let db = rt.block_on(pg::TestDb::create("handoff"));
+    let up = Upstream::default();
+    let url = rt.block_on(up.serve());
+    let root = workspace("handoff", &url, false);
+    // Long leases: a run resumed within seconds was handed back, not left to expire.
+    let mut a = instance(&root, &db.url, &["--lease", "60", "--grace", "0.3"]);
+    let a_base = a.base.clone();
+    rt.block_on(async {
+        for i in 0..4 {
+            let answer = client(10)
+                .post(format!("{a_base}/_workspaces/ops/flows/long/runs"))
+                .json(&json!({"run_id": format!("h{i}"), "conf": {"run": format!("h{i}")}}))
+                .send()
+                .await
+                .expect("trigger");
+            assert_eq!(answer.status(), 201);
+        }
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while (0..4).any(|i| {
+            !up.calls()
+                .contains_key(&("wait".to_string(), format!("h{i}")))
+        }) {
+            assert!(Instant::now() < deadline, "the runs did not start");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    let b = instance(&root, &db.url, &["--lease", "60"]);
+    let stopped = Instant::now();
+    let term = Command::new("kill")
+        .args(["-TERM", &a.child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(term.success());
+    let exit = a.child.wait().expect("exits");
+    assert!(exit.success(), "{exit:?}");
+    let log = std::fs::read_to_string(&a.stderr).unwrap_or_default();
+    assert!(
+        log.contains("4 unfinished run(s) handed back to the queue"),
+        "{log}"
+    );
+    rt.block_on(async {
+        for i in 0..4 {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                let run: Value = client(10)
+                    .get(format!("{}/_workspaces/ops/flows/long/runs/h{i}", b.base))
+                    .send()
+                    .await
+                    .expect("get")
+                    .json()
+                    .await
+                    .expect("json");
+                if run["status"] == "success" {
+                    assert_eq!(run["attempts"], 2, "{run}");
+                    break;
+                }
+                assert!(Instant::now() < deadline, "{run}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    });
+    assert!(
+        stopped.elapsed() < Duration::from_secs(20),
+        "resumed long before the 60 s lease"
+    );
+    drop(b);
+    drop(a);
+    let _ = std::fs::remove_dir_all(&root);
+}
