@@ -310,7 +310,7 @@ fn three_instances_share_the_queue_and_a_killed_one_loses_nothing() {
             repeated += n - 1;
         }
         assert!(
-            repeated as u64 <= attempts - 1,
+            (repeated as u64) < attempts,
             "{id}: {repeated} repeated call(s) in {attempts} attempt(s)"
         );
         if attempts > 1 {
