@@ -132,13 +132,7 @@ pub fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let code = runtime.block_on(serve_async(
-        &args,
-        &host,
-        port,
-        env,
-        Arc::new(store.clone()),
-    ));
+    let code = runtime.block_on(serve_async(&args, &host, port, env, store.clone()));
     runtime.block_on(store.close());
     code
 }
@@ -411,8 +405,9 @@ async fn serve_async(
     host: &str,
     port: u16,
     env: dotenv::Env,
-    store: Arc<dyn RunStore>,
+    sql: flowyt_runtime::store::SqlStore,
 ) -> ExitCode {
+    let store: Arc<dyn RunStore> = Arc::new(sql.clone());
     let dir = args.dir.as_path();
     let options = connection_limits(args).and_then(|l| Ok((l, runs_options(args)?, grace(args)?)));
     let (limits, runs_options, grace) = match options {
@@ -495,7 +490,8 @@ async fn serve_async(
     }
     // The embedded Eureka registry: fetches are public; registering, renewing and cancelling
     // are operating actions (the token as basic-auth password, as Eureka clients send it).
-    let eureka = registry::Registry::new(registry::Limits::default());
+    // Kept in the store, so every instance on it serves the same registry.
+    let eureka = registry::Registry::shared(registry::Limits::default(), Arc::new(sql));
     tokio::spawn(registry::evict_expired(eureka.clone()));
     let registry = registry::router(eureka).route_layer(axum::middleware::from_fn_with_state(
         access.clone(),

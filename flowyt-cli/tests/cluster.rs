@@ -452,3 +452,132 @@ fn sigterm_hands_unfinished_runs_to_another_instance_at_once() {
     drop(a);
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[test]
+fn a_service_registered_through_one_instance_is_seen_by_every_instance() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("rt");
+    let db = rt.block_on(pg::TestDb::create("registry"));
+    let root = workspace("registry", "http://127.0.0.1:9", false);
+    let servers: Vec<Server> = (0..3).map(|_| instance(&root, &db.url, &[])).collect();
+    let bases: Vec<String> = servers.iter().map(|s| s.base.clone()).collect();
+    let register = |base: &str, app: &str, id: &str, lease: u64| {
+        let body = json!({"instance": {
+            "instanceId": id, "hostName": "localhost", "app": app, "ipAddr": "127.0.0.1",
+            "status": "UP", "port": {"$": 8001, "@enabled": "true"},
+            "leaseInfo": {"durationInSecs": lease},
+            "dataCenterInfo": {"@class": "com.netflix.appinfo.InstanceInfo$DefaultDataCenterInfo", "name": "MyOwn"}
+        }});
+        let url = format!("{base}/eureka/apps/{app}");
+        async move {
+            client(10)
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .expect("register")
+                .status()
+                .as_u16()
+        }
+    };
+    let instances = |base: &str, app: &str| {
+        let url = format!("{base}/eureka/apps/{app}");
+        async move {
+            let answer = client(10)
+                .get(url)
+                .header("accept", "application/json")
+                .send()
+                .await
+                .expect("fetch");
+            if answer.status() == 404 {
+                return Vec::new();
+            }
+            let body: Value = answer.json().await.expect("json");
+            body["application"]["instance"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        }
+    };
+    rt.block_on(async {
+        /// Waits up to ten seconds for `$check` (an async expression) to hold.
+        macro_rules! until {
+            ($what:expr, $check:expr) => {{
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while !$check {
+                    assert!(Instant::now() < deadline, "timed out: {}", $what);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }};
+        }
+        assert_eq!(register(&bases[0], "users", "users-1", 60).await, 204);
+        for base in &bases {
+            until!(
+                "every instance lists users-1",
+                instances(base, "USERS").await.len() == 1
+            );
+        }
+        // Renewing through another instance works: the store knows the lease.
+        let renew = client(10)
+            .put(format!("{}/eureka/apps/USERS/users-1?status=UP", bases[2]))
+            .send()
+            .await
+            .expect("renew");
+        assert_eq!(renew.status(), 200);
+        // A status override through instance 1 shows on instance 0.
+        let status = client(10)
+            .put(format!(
+                "{}/eureka/apps/USERS/users-1/status?value=OUT_OF_SERVICE",
+                bases[1]
+            ))
+            .send()
+            .await
+            .expect("status");
+        assert_eq!(status.status(), 200);
+        until!(
+            "the override reaches instance 0",
+            instances(&bases[0], "USERS")
+                .await
+                .first()
+                .map(|i| i["status"].clone())
+                == Some(json!("OUT_OF_SERVICE"))
+        );
+        // Cancelling through instance 2 removes it everywhere.
+        let cancel = client(10)
+            .delete(format!("{}/eureka/apps/USERS/users-1", bases[2]))
+            .send()
+            .await
+            .expect("cancel");
+        assert_eq!(cancel.status(), 200);
+        until!(
+            "users-1 is gone from instance 0",
+            instances(&bases[0], "USERS").await.is_empty()
+        );
+        // A lease that is never renewed expires once, for the whole cluster.
+        assert_eq!(register(&bases[1], "orders", "orders-1", 1).await, 204);
+        until!(
+            "orders-1 reaches instance 2",
+            instances(&bases[2], "ORDERS").await.len() == 1
+        );
+        for base in &bases {
+            until!(
+                "orders-1 expires everywhere",
+                instances(base, "ORDERS").await.is_empty()
+            );
+        }
+        let renew = client(10)
+            .put(format!(
+                "{}/eureka/apps/ORDERS/orders-1?status=UP",
+                bases[0]
+            ))
+            .send()
+            .await
+            .expect("renew");
+        assert_eq!(renew.status(), 404, "an expired instance registers again");
+    });
+    drop(servers);
+    let _ = std::fs::remove_dir_all(&root);
+}

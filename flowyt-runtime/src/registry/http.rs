@@ -33,6 +33,25 @@ fn message(status: StatusCode, text: &str) -> Response {
     (status, axum::Json(json!({ "message": text }))).into_response()
 }
 
+fn store_failed(e: &crate::runs::StoreError) -> Response {
+    tracing::warn!(error = %e, "registry: the shared store failed");
+    message(
+        StatusCode::SERVICE_UNAVAILABLE,
+        &format!("the registry's store is unavailable, try again: {e}"),
+    )
+}
+
+/// Writes the local registration of `app`/`id` through to the shared store, if any.
+async fn write_through(reg: &Registry, app: &str, id: &str) -> Result<(), Response> {
+    let Some(store) = &reg.store else {
+        return Ok(());
+    };
+    let Some(row) = reg.row(app, id, Instant::now()) else {
+        return Ok(());
+    };
+    store.put(&row).await.map_err(|e| store_failed(&e))
+}
+
 /// JSON when the client asks for it, else XML (Eureka's default, what py_eureka_client parses).
 fn answer(headers: &HeaderMap, body: &Value) -> Response {
     let wants_json = headers
@@ -155,7 +174,10 @@ async fn register(
 ) -> Response {
     let client = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
     match reg.register(&app, &body, Instant::now(), client) {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Ok(id) => match write_through(&reg, &app, &id).await {
+            Ok(()) => StatusCode::NO_CONTENT.into_response(),
+            Err(r) => r,
+        },
         Err(Refused::Bad(text)) => message(StatusCode::BAD_REQUEST, &text),
         Err(Refused::Full(max)) => message(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -176,6 +198,18 @@ async fn renew(
     State(reg): State<Arc<Registry>>,
     Path((app, id)): Path<(String, String)>,
 ) -> Response {
+    if let Some(store) = &reg.store {
+        // The store decides: the instance may have registered through another flowyt.
+        let until = crate::runs::now() + reg.lease_of(&app, &id).as_secs_f64();
+        return match store.renew(&app.to_ascii_uppercase(), &id, until).await {
+            Ok(true) => {
+                reg.renew(&app, &id, Instant::now());
+                StatusCode::OK.into_response()
+            }
+            Ok(false) => unknown(&app, &id),
+            Err(e) => store_failed(&e),
+        };
+    }
     if reg.renew(&app, &id, Instant::now()) {
         StatusCode::OK.into_response()
     } else {
@@ -187,7 +221,15 @@ async fn cancel(
     State(reg): State<Arc<Registry>>,
     Path((app, id)): Path<(String, String)>,
 ) -> Response {
-    if reg.cancel(&app, &id, Instant::now()) {
+    let mut known = false;
+    if let Some(store) = &reg.store {
+        match store.delete(&app.to_ascii_uppercase(), &id).await {
+            Ok(deleted) => known = deleted,
+            Err(e) => return store_failed(&e),
+        }
+    }
+    known |= reg.cancel(&app, &id, Instant::now());
+    if known {
         StatusCode::OK.into_response()
     } else {
         unknown(&app, &id)
@@ -208,10 +250,16 @@ async fn set_status(
             "the new status goes in `?value=` (UP, DOWN, OUT_OF_SERVICE, ...)",
         );
     };
-    if reg.override_status(&app, &id, Some(value), Instant::now()) {
-        StatusCode::OK.into_response()
-    } else {
-        unknown(&app, &id)
+    status_changed(&reg, &app, &id, Some(value)).await
+}
+
+async fn status_changed(reg: &Registry, app: &str, id: &str, value: Option<&str>) -> Response {
+    if !reg.override_status(app, id, value, Instant::now()) {
+        return unknown(app, id);
+    }
+    match write_through(reg, app, id).await {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(r) => r,
     }
 }
 
@@ -219,9 +267,5 @@ async fn delete_status(
     State(reg): State<Arc<Registry>>,
     Path((app, id)): Path<(String, String)>,
 ) -> Response {
-    if reg.override_status(&app, &id, None, Instant::now()) {
-        StatusCode::OK.into_response()
-    } else {
-        unknown(&app, &id)
-    }
+    status_changed(&reg, &app, &id, None).await
 }

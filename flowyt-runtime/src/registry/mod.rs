@@ -13,13 +13,18 @@
 //!   `Accept: application/json` header the answer is XML, which is what py_eureka_client parses.
 //!
 //! A lease not renewed within its `leaseInfo.durationInSecs` (default 90 s) is evicted by
-//! [`evict_expired`]. What one client can store is bounded by [`Limits`].
+//! [`evict_expired`]. What one client can store is bounded by [`Limits`]. Several flowyt
+//! instances share one registry through a [`RegistryStore`] ([`Registry::shared`]).
 
 mod http;
+mod shared;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
 #[cfg(test)]
 mod tests;
 
 pub use http::router;
+pub use shared::{RegistryRow, RegistryStore};
 
 use axum::Extension;
 use axum::Router;
@@ -92,11 +97,21 @@ struct Inner {
     recent: VecDeque<(Instant, String, Map<String, Value>)>,
 }
 
-/// The in-memory registry shared by the handlers and the eviction task.
-#[derive(Debug)]
+/// The registry: an in-memory view shared by the handlers and the eviction task, backed by a
+/// [`RegistryStore`] when several flowyt instances share it.
 pub struct Registry {
     inner: Mutex<Inner>,
     limits: Limits,
+    store: Option<Arc<dyn RegistryStore>>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("limits", &self.limits)
+            .field("shared", &self.store.is_some())
+            .finish()
+    }
 }
 
 /// Why a registration was refused.
@@ -120,6 +135,18 @@ impl Registry {
         Arc::new(Registry {
             inner: Mutex::new(Inner::default()),
             limits,
+            store: None,
+        })
+    }
+
+    /// A registry kept in `store`, shared with every flowyt instance using the same store:
+    /// changes are written through, and [`evict_expired`] refreshes this instance's view
+    /// every second.
+    pub fn shared(limits: Limits, store: Arc<dyn RegistryStore>) -> Arc<Registry> {
+        Arc::new(Registry {
+            inner: Mutex::new(Inner::default()),
+            limits,
+            store: Some(store),
         })
     }
 
@@ -127,14 +154,15 @@ impl Registry {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Registers (or replaces) an instance of `app` from a `{"instance": {...}}` body.
+    /// Registers (or replaces) an instance of `app` from a `{"instance": {...}}` body; returns
+    /// its id.
     fn register(
         &self,
         app: &str,
         body: &[u8],
         now: Instant,
         client: Option<IpAddr>,
-    ) -> Result<(), Refused> {
+    ) -> Result<String, Refused> {
         let app = app.to_ascii_uppercase();
         if app.is_empty() || app.len() > self.limits.max_name {
             return Err(Refused::Bad(format!(
@@ -257,9 +285,22 @@ impl Registry {
             reported: status,
             owner: client,
         };
-        inner.apps.entry(app.clone()).or_default().insert(id, lease);
+        inner
+            .apps
+            .entry(app.clone())
+            .or_default()
+            .insert(id.clone(), lease);
         changed(&mut inner, now, app, instance);
-        Ok(())
+        Ok(id)
+    }
+
+    /// The lease length of a registration (Eureka's default when unknown here).
+    fn lease_of(&self, app: &str, id: &str) -> Duration {
+        self.lock()
+            .apps
+            .get(&app.to_ascii_uppercase())
+            .and_then(|a| a.get(id))
+            .map_or(DEFAULT_LEASE, |l| l.duration)
     }
 
     /// Renews a lease; `false` when the instance is unknown.
@@ -429,12 +470,21 @@ fn hashcode(inner: &Inner) -> String {
     counts.iter().map(|(s, n)| format!("{s}_{n}_")).collect()
 }
 
-/// Removes expired leases every second, until the server stops.
+/// Removes expired leases every second, until the server stops; a shared registry also
+/// refreshes its view from the store.
 pub async fn evict_expired(registry: Arc<Registry>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         tick.tick().await;
+        if let Some(store) = &registry.store {
+            match registry.refresh(store.as_ref()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(evicted = n, "registry: leases expired"),
+                Err(e) => tracing::warn!(error = %e, "registry: cannot refresh from the store"),
+            }
+            continue;
+        }
         for (app, id) in registry.evict(Instant::now()) {
             tracing::info!(%app, instance = %id, "registry: lease expired, instance evicted");
         }

@@ -22,12 +22,13 @@ struct Migration {
 }
 
 /// Every migration, oldest first. Never edit one that shipped: add the next.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "runs, run queue and schedules",
-    steps: &[
-        Step::Sql(
-            "CREATE TABLE flowyt_runs (
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "runs, run queue and schedules",
+        steps: &[
+            Step::Sql(
+                "CREATE TABLE flowyt_runs (
                 workspace TEXT NOT NULL,
                 flow TEXT NOT NULL,
                 run_id TEXT NOT NULL,
@@ -47,27 +48,44 @@ const MIGRATIONS: &[Migration] = &[Migration {
                 error TEXT,
                 PRIMARY KEY (workspace, flow, run_id)
             )",
-        ),
-        Step::Sql("CREATE INDEX flowyt_runs_queue ON flowyt_runs (status, queued_at)"),
-        Step::Sql("CREATE INDEX flowyt_runs_flow ON flowyt_runs (workspace, flow, queued_at)"),
-        Step::Sql("CREATE INDEX flowyt_runs_workspace ON flowyt_runs (workspace, queued_at)"),
-        Step::Sql("CREATE INDEX flowyt_runs_ended ON flowyt_runs (ended_at)"),
-        Step::Sql("CREATE INDEX flowyt_runs_owner ON flowyt_runs (owner)"),
-        Step::Sql(
-            "CREATE TABLE flowyt_schedules (
+            ),
+            Step::Sql("CREATE INDEX flowyt_runs_queue ON flowyt_runs (status, queued_at)"),
+            Step::Sql("CREATE INDEX flowyt_runs_flow ON flowyt_runs (workspace, flow, queued_at)"),
+            Step::Sql("CREATE INDEX flowyt_runs_workspace ON flowyt_runs (workspace, queued_at)"),
+            Step::Sql("CREATE INDEX flowyt_runs_ended ON flowyt_runs (ended_at)"),
+            Step::Sql("CREATE INDEX flowyt_runs_owner ON flowyt_runs (owner)"),
+            Step::Sql(
+                "CREATE TABLE flowyt_schedules (
                 workspace TEXT NOT NULL,
                 flow TEXT NOT NULL,
                 spec TEXT NOT NULL,
                 next_fire DOUBLE PRECISION NOT NULL,
                 PRIMARY KEY (workspace, flow)
             )",
-        ),
-        Step::AdoptLegacyRuns,
-    ],
-}];
+            ),
+            Step::AdoptLegacyRuns,
+        ],
+    },
+    Migration {
+        version: 2,
+        name: "registry",
+        steps: &[Step::Sql(
+            "CREATE TABLE flowyt_registry (
+            app TEXT NOT NULL,
+            instance_id TEXT NOT NULL,
+            instance TEXT NOT NULL,
+            reported TEXT NOT NULL,
+            owner TEXT,
+            lease_secs DOUBLE PRECISION NOT NULL,
+            lease_until DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (app, instance_id)
+        )",
+        )],
+    },
+];
 
 /// The newest schema this build knows.
-pub(crate) const LATEST: i64 = 1;
+pub(crate) const LATEST: i64 = 2;
 
 const SCHEMA_TABLE: &str = "CREATE TABLE IF NOT EXISTS flowyt_schema (
     version BIGINT PRIMARY KEY,
