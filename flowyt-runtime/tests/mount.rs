@@ -188,3 +188,134 @@ async fn an_app_mounts_the_registry() {
         "users-1"
     );
 }
+
+#[tokio::test]
+async fn the_runs_api_lists_across_flows_filters_by_status_and_cancels() {
+    // A service that accepts connections and never answers: `hang` waits on it for 1 s.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let silent_url = format!("http://{}/never", silent.local_addr().expect("addr"));
+    let ws = Case::new()
+        .flow(
+            "hang",
+            flow(vec![
+                json!({"id": "1", "action": "request", "data": {"url": silent_url, "timeout": 1,
+                    "next_action_success": "2", "next_action_fail": "2"}, "next_action": "${pipeline.next_action}"}),
+                respond("2", json!("done"), 200),
+            ]),
+        )
+        .flow("quick", flow(vec![respond("1", json!("hi"), 200)]))
+        .load();
+    let lookup = {
+        let ws = ws.clone();
+        move |name: &str| (name == "ws").then(|| ws.clone())
+    };
+    let queue = runs::Runs::start(
+        Arc::new(MemoryStore::default()),
+        lookup,
+        runs::RunsOptions {
+            max_running: 1,
+            ..runs::RunsOptions::default()
+        },
+    );
+    let base = format!(
+        "http://{}",
+        spawn(Router::new().merge(runs::api::router(queue))).await
+    );
+    let flow_url = |f: &str| format!("{base}/_workspaces/ws/flows/{f}/runs");
+    assert_eq!(
+        post(&flow_url("quick"), &json!({"run_id": "q1"}))
+            .await
+            .status,
+        201
+    );
+    for _ in 0..100 {
+        if get(&format!("{}/q1", flow_url("quick"))).await.json()["status"] == "success" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        post(&flow_url("hang"), &json!({"run_id": "h1"}))
+            .await
+            .status,
+        201
+    );
+    for _ in 0..100 {
+        if get(&format!("{}/h1", flow_url("hang"))).await.json()["status"] == "running" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        post(&flow_url("hang"), &json!({"run_id": "h2"}))
+            .await
+            .status,
+        201
+    );
+    // Queued: cancelled at once, never starts. Running: stops at its next boundary.
+    let cancel = |id: &str| {
+        let url = format!("{}/{id}/cancel", flow_url("hang"));
+        async move { post(&url, &json!({})).await }
+    };
+    let queued = cancel("h2").await;
+    assert_eq!(
+        (queued.status, queued.json()["status"].clone()),
+        (200, json!("cancelled"))
+    );
+    let running = cancel("h1").await;
+    assert_eq!(
+        (running.status, running.json()["status"].clone()),
+        (202, json!("cancelling"))
+    );
+    let mut h1 = json!({});
+    for _ in 0..200 {
+        h1 = get(&format!("{}/h1", flow_url("hang"))).await.json();
+        if h1["status"] == "cancelled" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(h1["status"], "cancelled", "{h1}");
+    let again = cancel("h1").await;
+    assert_eq!(
+        (again.status, again.json()["status"].clone()),
+        (409, json!("cancelled"))
+    );
+    assert_eq!(cancel("nope").await.status, 404);
+    let h2 = get(&format!("{}/h2", flow_url("hang"))).await.json();
+    assert_eq!(
+        (h2["started_at"].clone(), h2["attempts"].clone()),
+        (json!(null), json!(0))
+    );
+
+    // The workspace-wide list, newest first, with ISO-8601 times beside epoch seconds.
+    let all = get(&format!("{base}/_workspaces/ws/runs")).await.json();
+    let ids: Vec<&str> = all["runs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["run_id"].as_str())
+        .collect();
+    assert_eq!(ids, ["h2", "h1", "q1"]);
+    let first = &all["runs"][0];
+    let iso = first["queued_at_iso"].as_str().unwrap_or("");
+    assert!(
+        iso.len() == 24 && iso.ends_with('Z') && iso.starts_with("20"),
+        "{first}"
+    );
+    assert_eq!(first["flow"], "hang");
+    let cancelled = get(&format!("{base}/_workspaces/ws/runs?status=cancelled"))
+        .await
+        .json();
+    assert_eq!(cancelled["runs"].as_array().map(Vec::len), Some(2));
+    let bad = get(&format!("{base}/_workspaces/ws/runs?status=done")).await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.text.contains("unknown status `done`"), "{}", bad.text);
+    assert_eq!(
+        get(&format!("{base}/_workspaces/ws/runs?limit=5000"))
+            .await
+            .json()["limit"],
+        1000
+    );
+    drop(silent);
+}
