@@ -327,7 +327,7 @@ impl RunStore for SqlStore {
             let done = sqlx::query(&sql)
                 .bind(lease)
                 .bind(owner)
-                .execute(self.pool())
+                .execute(self.relaxed())
                 .await
                 .map_err(|e| self.error("cannot renew leases", e))?;
             Ok(count(done.rows_affected()))
@@ -355,7 +355,7 @@ impl RunStore for SqlStore {
                 .bind(run.flow.as_str())
                 .bind(run.run_id.as_str())
                 .bind(owner)
-                .fetch_optional(self.pool())
+                .fetch_optional(self.relaxed())
                 .await
                 .map_err(|e| self.error("cannot checkpoint a run", e))?;
             Ok(match row {

@@ -33,6 +33,9 @@ pub enum Dialect {
 #[derive(Clone)]
 pub struct SqlStore {
     pool: AnyPool,
+    /// For writes whose loss in a database crash costs only repeated work (checkpoints, lease
+    /// renewals): PostgreSQL commits them without waiting for the disk.
+    relaxed: AnyPool,
     dialect: Dialect,
     shown: String,
 }
@@ -122,8 +125,25 @@ impl SqlStore {
             };
             StoreError(format!("cannot open the store `{shown}`: {e}{hint}"))
         })?;
+        let relaxed = match dialect {
+            Dialect::Postgres => AnyPoolOptions::new()
+                .acquire_timeout(Duration::from_secs(10))
+                .max_connections(4)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        sqlx::Executor::execute(&mut *conn, "SET synchronous_commit = off")
+                            .await
+                            .map(|_| ())
+                    })
+                })
+                .connect(&url)
+                .await
+                .map_err(|e| StoreError(format!("cannot open the store `{shown}`: {e}")))?,
+            Dialect::Sqlite => pool.clone(),
+        };
         let store = SqlStore {
             pool,
+            relaxed,
             dialect,
             shown,
         };
@@ -148,11 +168,19 @@ impl SqlStore {
 
     /// Closes the pool (waits for connections in use to come back).
     pub async fn close(&self) {
+        self.relaxed.close().await;
         self.pool.close().await;
     }
 
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The pool for checkpoints and lease renewals: losing the last few of them in a database
+    /// crash only means a resumed run repeats a few more actions (still at least once), so
+    /// PostgreSQL does not wait for the disk to commit them.
+    pub(crate) fn relaxed(&self) -> &AnyPool {
+        &self.relaxed
     }
 
     /// The database's clock as Unix seconds (one clock for every instance's leases).
