@@ -13,7 +13,7 @@ use crate::json::{Member, Node, NodeKind};
 use crate::loc::{Loc, LocTable};
 use crate::model::*;
 use crate::params::{Param, ParamType};
-use crate::schedule::{Cron, Schedule};
+use crate::schedule::{Catchup, Cron, Schedule};
 use crate::suggest;
 use serde_json::Value;
 
@@ -116,6 +116,10 @@ where
         let schedule = node
             .get("schedule")
             .and_then(|s| self.schedule(s, params.as_deref()));
+        let catchup = node
+            .get("schedule")
+            .and_then(|s| s.get("catchup"))
+            .map_or(Catchup::Latest, |c| self.catchup(c));
         Some(Flow {
             id: node.get("id").map_or(Value::Null, Node::to_value),
             name: node.get("name").map_or(Value::Null, Node::to_value),
@@ -123,7 +127,25 @@ where
             loc,
             params,
             schedule,
+            catchup,
         })
+    }
+
+    /// `"catchup": true` (every missed tick runs) or `false` (the latest only, the default).
+    fn catchup(&mut self, node: &N<T>) -> Catchup {
+        match node.to_value() {
+            Value::Bool(true) => Catchup::All,
+            Value::Bool(false) => Catchup::Latest,
+            _ => {
+                let at = self.loc(node);
+                self.error(
+                    Code::BadSchedule,
+                    at,
+                    "`catchup` must be `true` (run every missed tick) or `false` (only the latest)",
+                );
+                Catchup::Latest
+            }
+        }
     }
 
     /// `"schedule": {"every": 60}` or `{"cron": "*/5 * * * *"}`. A scheduled run has no conf,

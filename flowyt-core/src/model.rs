@@ -28,6 +28,8 @@ pub struct Flow {
     pub params: Option<Vec<crate::params::Param>>,
     /// When the flow runs by itself (`flowyt serve` triggers it).
     pub schedule: Option<crate::schedule::Schedule>,
+    /// What its schedule does about missed ticks (`"catchup": true` in the schedule).
+    pub catchup: crate::schedule::Catchup,
 }
 
 impl Flow {

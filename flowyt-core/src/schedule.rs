@@ -4,6 +4,17 @@
 
 use std::fmt;
 
+/// What a schedule does about the ticks nobody fired (every instance was down): `"catchup":
+/// true` in the schedule runs them all.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Catchup {
+    /// Only the latest missed tick runs (Airflow's `catchup=False`); the default.
+    #[default]
+    Latest,
+    /// Every missed tick runs, oldest first (Airflow's `catchup=True`).
+    All,
+}
+
 /// When a flow runs by itself.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Schedule {

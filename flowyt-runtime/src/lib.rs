@@ -343,12 +343,22 @@ impl Workspace {
         self.shared.flows.keys().map(String::as_str)
     }
 
-    /// The flows that declare a `schedule`, with it.
-    pub fn schedules(&self) -> impl Iterator<Item = (&str, &flowyt_core::schedule::Schedule)> {
-        self.shared
-            .flows
-            .iter()
-            .filter_map(|(k, f)| f.flow.schedule.as_ref().map(|s| (k.as_str(), s)))
+    /// The flows that declare a `schedule`, with it and its catch-up policy.
+    pub fn schedules(
+        &self,
+    ) -> impl Iterator<
+        Item = (
+            &str,
+            &flowyt_core::schedule::Schedule,
+            flowyt_core::schedule::Catchup,
+        ),
+    > {
+        self.shared.flows.iter().filter_map(|(k, f)| {
+            f.flow
+                .schedule
+                .as_ref()
+                .map(|s| (k.as_str(), s, f.flow.catchup))
+        })
     }
 
     /// Checks the params given to a run of flow `key` against its declaration, defaults

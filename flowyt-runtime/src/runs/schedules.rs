@@ -2,16 +2,22 @@
 //! each schedule's next fire time, and an instance fires a tick by moving that time forward
 //! and queueing the tick's run in one atomic step, so a tick is never fired twice and never
 //! lost while any instance lives. After a full outage only the latest missed tick runs
-//! (Airflow's `catchup=False`).
+//! (Airflow's `catchup=False`), or every missed one, oldest first, for a schedule with
+//! `"catchup": true` (at most [`MAX_TICKS_PER_POLL`] per poll).
 
 use super::{Fire, RunRecord, Runs, ScheduleRow, iso8601, now};
 use crate::Workspace;
+use flowyt_core::schedule::Catchup;
 use serde_json::json;
 use std::collections::HashMap;
 use std::time::Duration;
 
 /// How often [`run`] looks for due ticks.
 pub const POLL: Duration = Duration::from_millis(200);
+
+/// Most ticks of one schedule fired in one poll (a long outage with catch-up is worked
+/// through over several polls).
+pub const MAX_TICKS_PER_POLL: usize = 100;
 
 /// The id of the run a tick queues: `scheduled__` and the tick's ISO-8601 time, as Airflow
 /// names scheduled runs.
@@ -45,7 +51,7 @@ pub async fn fire_due(runs: &Runs, workspaces: &[Workspace]) -> Result<usize, su
     let now = now();
     let mut fired = 0;
     for ws in workspaces {
-        for (flow, schedule) in ws.schedules() {
+        for (flow, schedule, catchup) in ws.schedules() {
             let spec = schedule.to_string();
             let due = match rows.get(&(ws.name().to_string(), flow.to_string())) {
                 Some(row) if row.spec == spec => row.next_fire,
@@ -65,23 +71,32 @@ pub async fn fire_due(runs: &Runs, workspaces: &[Workspace]) -> Result<usize, su
                     continue;
                 }
             };
-            if now < due {
-                continue;
-            }
-            let tick = schedule.latest_due(due, now);
-            let Some(next) = schedule.next_after(tick) else {
-                continue;
-            };
-            let fire = Fire {
-                due,
-                next,
-                run: RunRecord::queued(ws.name(), flow, &run_id(tick), json!({})),
-            };
-            if store.fire(&fire).await? {
+            let mut due = due;
+            for _ in 0..MAX_TICKS_PER_POLL {
+                if now < due {
+                    break;
+                }
+                let tick = match catchup {
+                    Catchup::Latest => schedule.latest_due(due, now),
+                    Catchup::All => due,
+                };
+                let Some(next) = schedule.next_after(tick) else {
+                    break;
+                };
+                let fire = Fire {
+                    due,
+                    next,
+                    run: RunRecord::queued(ws.name(), flow, &run_id(tick), json!({})),
+                };
+                if !store.fire(&fire).await? {
+                    // Another instance fired it: its state is theirs to move on.
+                    break;
+                }
                 fired += 1;
                 tracing::info!(workspace = %ws.name(), flow, run_id = %fire.run.run_id,
-                    missed = ((tick - due) > 0.0), "scheduled run queued");
+                    skipped_ticks = (tick > due), "scheduled run queued");
                 runs.wake();
+                due = next;
             }
         }
     }
