@@ -7,6 +7,8 @@
 
 #[path = "../../flowyt-runtime/tests/pg/mod.rs"]
 mod pg;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use axum::Router;
 use flowyt_runtime::runs::{MemoryStore, RunStore, Runs, RunsOptions};
@@ -14,49 +16,8 @@ use flowyt_runtime::store::SqlStore;
 use flowyt_runtime::{Engine, RunInput, Strictness};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
-
-struct Instance {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn instance(dir: &Path, store: &str) -> Instance {
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_flowyt"))
-        .arg("serve")
-        .arg(dir)
-        .args(["--port", &port.to_string(), "--store", store])
-        .env_remove("FLOWYT_STORE")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("flowyt starts");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "flowyt serve did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Instance {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    }
-}
 
 /// Workspace `bench`: flow `job` calls the upstream, keeps a value, answers; flow `steps` is
 /// twenty `flow_var` actions (for the checkpoint cost).
@@ -296,7 +257,9 @@ fn main() {
     );
     for count in [1usize, 3] {
         let db = rt.block_on(pg::TestDb::create("bench"));
-        let instances: Vec<Instance> = (0..count).map(|_| instance(&root, &db.url)).collect();
+        let instances: Vec<support::Server> = (0..count)
+            .map(|_| support::start_on_store(&root, &db.url, &[]))
+            .collect();
         let bases: Vec<String> = instances.iter().map(|i| i.base.clone()).collect();
         let (rate, p50, p99) = rt.block_on(drive(&bases, &db.url, n, None, "s"));
         let (_, paced50, paced99) = rt.block_on(drive(&bases, &db.url, n / 4, Some(100.0), "p"));

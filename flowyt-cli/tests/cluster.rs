@@ -14,42 +14,22 @@ use serde_json::{Value, json};
 use sqlx::Row;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::{Server, client, free_port};
+use support::{Server, client};
 
-/// `flowyt serve DIR --store URL` with a short lease, on a free port.
+/// A two-thread runtime: the test's upstream keeps answering while the test waits.
+fn multi_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("rt")
+}
+
 fn instance(dir: &Path, store: &str, extra: &[&str]) -> Server {
-    let port = free_port();
-    let stderr =
-        std::env::temp_dir().join(format!("flowyt-cluster-{}-{port}.log", std::process::id()));
-    let child = Command::new(env!("CARGO_BIN_EXE_flowyt"))
-        .arg("serve")
-        .arg(dir)
-        .args(["--port", &port.to_string(), "--store", store])
-        .args(extra)
-        .env_remove("FLOWYT_STORE")
-        .env_remove("APP_SECRET_KEY")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&stderr).expect("log file"))
-        .spawn()
-        .expect("flowyt starts");
-    let server = Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-        stderr,
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if Instant::now() > deadline {
-            let log = std::fs::read_to_string(&server.stderr).unwrap_or_default();
-            panic!("flowyt serve did not start:\n{log}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    server
+    support::start_on_store(dir, store, extra)
 }
 
 /// Calls per `(step, run)`; `/slow/...` takes 40 ms so runs are caught in flight.
@@ -143,20 +123,27 @@ fn workspace(tag: &str, upstream: &str, tick: bool) -> PathBuf {
     root
 }
 
-async fn runs_of(base: &str, flow: &str) -> Vec<Value> {
+/// GETs `url` as JSON. A test keeps one client (`http`), so connections are reused: a new
+/// connection per request costs tens of milliseconds here.
+async fn get_json(http: &reqwest::Client, url: &str) -> Value {
+    http.get(url)
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json")
+}
+
+async fn runs_of(http: &reqwest::Client, base: &str, flow: &str) -> Vec<Value> {
     let mut all = Vec::new();
     let mut offset = 0;
     loop {
-        let page: Value = client(10)
-            .get(format!(
-                "{base}/_workspaces/ops/flows/{flow}/runs?limit=1000&offset={offset}"
-            ))
-            .send()
-            .await
-            .expect("list")
-            .json()
-            .await
-            .expect("json");
+        let page: Value = get_json(
+            http,
+            &format!("{base}/_workspaces/ops/flows/{flow}/runs?limit=1000&offset={offset}"),
+        )
+        .await;
         all.extend(page["runs"].as_array().cloned().unwrap_or_default());
         match page["next_offset"].as_u64() {
             Some(next) => offset = next,
@@ -169,12 +156,9 @@ const RUNS: usize = 300;
 
 #[test]
 fn three_instances_share_the_queue_and_a_killed_one_loses_nothing() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("rt");
+    let rt = multi_thread();
     let db = rt.block_on(pg::TestDb::create("cluster"));
+    let http = client(10);
     let up = Upstream::default();
     let url = rt.block_on(up.serve());
     let root = workspace("queue", &url, false);
@@ -190,7 +174,6 @@ fn three_instances_share_the_queue_and_a_killed_one_loses_nothing() {
     let bases: Vec<String> = servers.iter().flatten().map(|s| s.base.clone()).collect();
     rt.block_on(async {
         // Hundreds of triggers, spread over the three instances.
-        let http = client(10);
         let mut posts = Vec::new();
         for i in 0..RUNS {
             let (http, base) = (http.clone(), bases[i % 3].clone());
@@ -219,7 +202,7 @@ fn three_instances_share_the_queue_and_a_killed_one_loses_nothing() {
         // Once a third has ended, instance 1 dies without warning.
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            let done = runs_of(&bases[0], "job")
+            let done = runs_of(&http, &bases[0], "job")
                 .await
                 .iter()
                 .filter(|r| r["status"] == "success")
@@ -236,7 +219,7 @@ fn three_instances_share_the_queue_and_a_killed_one_loses_nothing() {
     let records = rt.block_on(async {
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
-            let runs = runs_of(&survivors[0], "job").await;
+            let runs = runs_of(&http, &survivors[0], "job").await;
             let ended = runs
                 .iter()
                 .filter(|r| r["status"] != "queued" && r["status"] != "running")
@@ -261,14 +244,11 @@ fn three_instances_share_the_queue_and_a_killed_one_loses_nothing() {
     rt.block_on(async {
         for base in &survivors {
             for i in 0..RUNS {
-                let run: Value = client(10)
-                    .get(format!("{base}/_workspaces/ops/flows/job/runs/run-{i:03}"))
-                    .send()
-                    .await
-                    .expect("get")
-                    .json()
-                    .await
-                    .expect("json");
+                let run: Value = get_json(
+                    &http,
+                    &format!("{base}/_workspaces/ops/flows/job/runs/run-{i:03}"),
+                )
+                .await;
                 assert_eq!(run["status"], "success", "{run}");
                 assert_eq!(
                     run["result"]["data"],
@@ -327,11 +307,7 @@ fn three_instances_share_the_queue_and_a_killed_one_loses_nothing() {
 
 #[test]
 fn a_one_second_schedule_fires_once_a_second_across_three_instances() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("rt");
+    let rt = multi_thread();
     let db = rt.block_on(pg::TestDb::create("schedule"));
     let root = workspace("tick", "http://127.0.0.1:9", true);
     let mut servers: Vec<Option<Server>> = (0..3)
@@ -341,7 +317,7 @@ fn a_one_second_schedule_fires_once_a_second_across_three_instances() {
     std::thread::sleep(Duration::from_millis(4500));
     servers[0] = None; // SIGKILL: the others keep the schedule going.
     std::thread::sleep(Duration::from_millis(3500));
-    let runs = rt.block_on(runs_of(&base, "tick"));
+    let runs = rt.block_on(runs_of(&client(10), &base, "tick"));
     let mut ticks: Vec<String> = runs
         .iter()
         .filter_map(|r| r["run_id"].as_str().map(str::to_string))
@@ -378,12 +354,9 @@ fn a_one_second_schedule_fires_once_a_second_across_three_instances() {
 
 #[test]
 fn sigterm_hands_unfinished_runs_to_another_instance_at_once() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("rt");
+    let rt = multi_thread();
     let db = rt.block_on(pg::TestDb::create("handoff"));
+    let http = client(10);
     let up = Upstream::default();
     let url = rt.block_on(up.serve());
     let root = workspace("handoff", &url, false);
@@ -427,14 +400,11 @@ fn sigterm_hands_unfinished_runs_to_another_instance_at_once() {
         for i in 0..4 {
             let deadline = Instant::now() + Duration::from_secs(20);
             loop {
-                let run: Value = client(10)
-                    .get(format!("{}/_workspaces/ops/flows/long/runs/h{i}", b.base))
-                    .send()
-                    .await
-                    .expect("get")
-                    .json()
-                    .await
-                    .expect("json");
+                let run: Value = get_json(
+                    &http,
+                    &format!("{}/_workspaces/ops/flows/long/runs/h{i}", b.base),
+                )
+                .await;
                 if run["status"] == "success" {
                     assert_eq!(run["attempts"], 2, "{run}");
                     break;
@@ -455,11 +425,7 @@ fn sigterm_hands_unfinished_runs_to_another_instance_at_once() {
 
 #[test]
 fn a_service_registered_through_one_instance_is_seen_by_every_instance() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("rt");
+    let rt = multi_thread();
     let db = rt.block_on(pg::TestDb::create("registry"));
     let root = workspace("registry", "http://127.0.0.1:9", false);
     let servers: Vec<Server> = (0..3).map(|_| instance(&root, &db.url, &[])).collect();

@@ -116,3 +116,37 @@ pub fn start_with(dir: &Path, host: &str, args: &[&str], envs: &[(&str, &str)]) 
     }
     server
 }
+
+/// `flowyt serve DIR --store URL` (plus `extra` arguments) on a free port, logging warnings to
+/// a file [`Server::stderr`] names.
+pub fn start_on_store(dir: &Path, store: &str, extra: &[&str]) -> Server {
+    let port = free_port();
+    let stderr =
+        std::env::temp_dir().join(format!("flowyt-store-{}-{port}.log", std::process::id()));
+    let child = Command::new(env!("CARGO_BIN_EXE_flowyt"))
+        .arg("serve")
+        .arg(dir)
+        .args(["--port", &port.to_string(), "--store", store])
+        .args(extra)
+        .env_remove("FLOWYT_STORE")
+        .env_remove("APP_SECRET_KEY")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&stderr).expect("log file"))
+        .spawn()
+        .expect("flowyt starts");
+    let server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        stderr,
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > deadline {
+            let log = std::fs::read_to_string(&server.stderr).unwrap_or_default();
+            panic!("flowyt serve did not start:\n{log}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    server
+}
