@@ -94,11 +94,8 @@ pub fn to_flow_macro(text: &str) -> Result<String, String> {
         .get("pipeline")
         .and_then(Value::as_array)
         .ok_or("the flow has no `pipeline` array")?;
-    if flow.get("params").is_some() {
-        return Err("`params` cannot be written in `flow!` yet".into());
-    }
     let mut out = String::from("flow! {\n");
-    for field in ["id", "name"] {
+    for field in ["id", "name", "params", "schedule"] {
         if let Some(v) = flow.get(field).filter(|v| !v.is_null()) {
             let _ = write!(out, "    {field} = ");
             value(v, 1, &mut out);
