@@ -147,6 +147,8 @@ pub struct App {
     env_allow: EnvPolicy,
     secret: Option<String>,
     current: RwLock<Arc<Served>>,
+    /// The workspaces the last (re)load could not load, with their diagnostics.
+    failed: RwLock<Vec<(String, String)>>,
     store: Arc<dyn RunStore>,
     /// Held while the served set changes (publish, reload), so they never interleave.
     deploy: Mutex<()>,
@@ -240,6 +242,40 @@ impl runs::api::Workspaces for ServedWorkspaces {
                 .map(|w| w.name().to_string())
                 .collect(),
         )
+    }
+}
+
+/// What the console shows of this server.
+struct ConsoleView {
+    app: Arc<App>,
+    registry: Arc<registry::Registry>,
+}
+
+impl flowyt_runtime::console::ConsoleSource for ConsoleView {
+    fn workspaces(&self) -> Vec<Workspace> {
+        self.app.current().workspaces.clone()
+    }
+
+    fn failed(&self) -> Vec<(String, String)> {
+        match self.app.failed.read() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn flow_source(&self, workspace: &str, flow: &str) -> Option<String> {
+        // Only flows being served, read from their own file.
+        let served = self.app.current();
+        let ws = served.workspace(workspace)?;
+        if !ws.flow_keys().any(|k| k == flow) {
+            return None;
+        }
+        let path = self.app.dir_of(workspace).join("flows").join(format!("{flow}.json"));
+        std::fs::read_to_string(path).ok()
+    }
+
+    fn services(&self) -> Vec<(String, String, String, String)> {
+        self.registry.instances()
     }
 }
 
@@ -362,6 +398,15 @@ impl App {
         self.reload_locked()
     }
 
+    /// The folder workspace `name` is served from (`DIR` itself when it is one workspace).
+    fn dir_of(&self, name: &str) -> PathBuf {
+        if crate::is_workspace(&self.dir) {
+            self.dir.clone()
+        } else {
+            self.dir.join(name)
+        }
+    }
+
     /// Takes the deploy lock (a poisoned lock is still a lock: the set it guards is swapped
     /// whole, never left half-changed).
     pub fn deploying(&self) -> MutexGuard<'_, ()> {
@@ -396,6 +441,10 @@ impl App {
             Err(e) => failed.push((self.dir.display().to_string(), e)),
         }
         self.swap(Served::new(workspaces));
+        match self.failed.write() {
+            Ok(mut g) => *g = failed.clone(),
+            Err(poisoned) => *poisoned.into_inner() = failed.clone(),
+        }
         Report { failed }
     }
 }
@@ -440,6 +489,7 @@ async fn serve_async(
         env_allow: EnvPolicy::new(env.get("FLOWYT_ENV_ALLOW")),
         env,
         current: RwLock::new(Arc::new(Served::new(Vec::new()))),
+        failed: RwLock::new(Vec::new()),
         store,
         deploy: Mutex::new(()),
         publish: publish::Limits {
@@ -493,6 +543,14 @@ async fn serve_async(
     // Kept in the store, so every instance on it serves the same registry.
     let eureka = registry::Registry::shared(registry::Limits::default(), Arc::new(sql));
     tokio::spawn(registry::evict_expired(eureka.clone()));
+    let console = flowyt_runtime::console::router(
+        ConsoleView {
+            app: app.clone(),
+            registry: eureka.clone(),
+        },
+        runs.clone(),
+        access.clone(),
+    );
     let registry = registry::router(eureka).route_layer(axum::middleware::from_fn_with_state(
         access.clone(),
         access::require_for_writes,
@@ -512,6 +570,7 @@ async fn serve_async(
         Router::new()
             .nest("/eureka", registry)
             .merge(operating)
+            .merge(console)
             .route("/_engine/ping", get(ping))
             .route(
                 "/_engine/health",

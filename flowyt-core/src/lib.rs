@@ -12,6 +12,7 @@ pub mod convert;
 pub mod diag;
 pub mod env_allow;
 pub mod expr;
+pub mod graph;
 pub mod json;
 pub mod loc;
 pub mod lower;

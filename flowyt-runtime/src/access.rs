@@ -125,6 +125,11 @@ impl Access {
         self.secret.is_some()
     }
 
+    /// Whether the server listens on a loopback address only.
+    pub fn loopback_bind(&self) -> bool {
+        self.loopback_bind
+    }
+
     /// What a server should print at start-up when its operating endpoints are closed to
     /// everyone (no secret on a non-loopback bind).
     pub fn startup_warning(&self) -> Option<&'static str> {
@@ -214,7 +219,7 @@ fn authorization_secret(value: &str) -> Option<Vec<u8>> {
 
 /// Whether a browser sent this request from another site. Reads (`GET`, `HEAD`) are let
 /// through: they change nothing, and their answers are not readable cross-origin.
-fn cross_site(method: &Method, headers: &HeaderMap) -> bool {
+pub(crate) fn cross_site(method: &Method, headers: &HeaderMap) -> bool {
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return false;
     }
@@ -242,7 +247,7 @@ fn cross_site(method: &Method, headers: &HeaderMap) -> bool {
 }
 
 /// Whether `host` (a `Host` header: name or address, optional port) names the loopback.
-fn is_loopback_host(host: &str) -> bool {
+pub(crate) fn is_loopback_host(host: &str) -> bool {
     let name = if let Some(rest) = host.strip_prefix('[') {
         // [::1] or [::1]:port
         match rest.split_once(']') {

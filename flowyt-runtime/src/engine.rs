@@ -160,6 +160,9 @@ pub(crate) struct Runner<'a> {
     recorded: usize,
     /// The run's time limit.
     limit: std::time::Duration,
+    /// The ids of the top-level actions completed so far (durable runs only: checkpointed, so
+    /// a person can follow a run while it runs).
+    path: Vec<String>,
 }
 
 /// Most actions one run's trace records.
@@ -252,6 +255,7 @@ impl Shared {
             yielded: started,
             recorded: 0,
             limit: std::time::Duration::MAX,
+            path: Vec::new(),
         };
         let mut ctx = Ctx::new(
             self.env.clone(),
@@ -363,6 +367,7 @@ impl Shared {
         }
         ctx.response = cp.remove("response").unwrap_or_else(|| json!({})).into();
         runner.steps = cp.get("steps").and_then(Value::as_u64).unwrap_or(0);
+        runner.path = crate::runs::RunRecord::progress_of(Some(&Value::Object(cp)));
         Ok((flow, next))
     }
 }
@@ -445,6 +450,9 @@ impl Runner<'_> {
                 }
             };
             self.record(action, evaluated, action_started);
+            if self.boundary.is_some() && self.path.len() < MAX_TRACE_ACTIONS {
+                self.path.push(action.id.clone());
+            }
             // Legacy safe mode: checked before each action, the action picked still runs.
             if let Some((limit, elapsed)) = safe_mode_expired
                 && !matches!(effect, Effect::Respond { .. })
@@ -559,6 +567,7 @@ impl Runner<'_> {
             "vars": {"flow": ctx.flow, "workspace": ctx.workspace},
             "response": ctx.response.get(),
             "steps": self.steps,
+            "path": self.path,
         });
         boundary.reached(checkpoint).await.map_err(RunError::new)
     }
@@ -643,6 +652,7 @@ impl Runner<'_> {
             yielded: self.yielded,
             recorded: self.recorded,
             limit: self.limit,
+            path: Vec::new(),
         }
     }
 

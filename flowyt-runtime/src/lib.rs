@@ -21,6 +21,8 @@
 //! ```
 
 pub mod access;
+#[cfg(feature = "console")]
+pub mod console;
 mod actions;
 mod body;
 mod checked;
@@ -336,6 +338,11 @@ impl Workspace {
     /// The routes of `routes.json`.
     pub fn routes(&self) -> &[Route] {
         &self.routes
+    }
+
+    /// The model of flow `key` (its actions, params, schedule), as validated.
+    pub fn flow_model(&self, key: &str) -> Option<&flowyt_core::model::Flow> {
+        self.shared.flows.get(key).map(|f| &f.flow)
     }
 
     /// The flow keys.

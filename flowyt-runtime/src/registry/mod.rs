@@ -294,6 +294,36 @@ impl Registry {
         Ok(id)
     }
 
+    /// Every registered instance: `(app, instance id, status, address)`, the address being
+    /// `ipAddr:port` (or `hostName:port`). For dashboards such as the console.
+    pub fn instances(&self) -> Vec<(String, String, String, String)> {
+        let inner = self.lock();
+        inner
+            .apps
+            .iter()
+            .flat_map(|(app, instances)| {
+                instances.iter().map(move |(id, lease)| {
+                    let i = &lease.instance;
+                    let text = |k: &str| i.get(k).and_then(Value::as_str).unwrap_or("");
+                    let host = if text("ipAddr").is_empty() { text("hostName") } else { text("ipAddr") };
+                    let port = match i.get("port") {
+                        Some(Value::Object(p)) => p.get("$").map(|v| match v {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        }),
+                        Some(v) => Some(v.to_string()),
+                        None => None,
+                    };
+                    let address = match port {
+                        Some(p) => format!("{host}:{p}"),
+                        None => host.to_string(),
+                    };
+                    (app.clone(), id.clone(), text("status").to_string(), address)
+                })
+            })
+            .collect()
+    }
+
     /// The lease length of a registration (Eureka's default when unknown here).
     fn lease_of(&self, app: &str, id: &str) -> Duration {
         self.lock()

@@ -107,7 +107,11 @@ impl RunStore for MemoryStore {
             .index
             .get(&key(workspace, flow, run_id))
             .and_then(|i| state.runs.get(*i))
-            .map(|e| e.record.clone());
+            .map(|e| {
+                let mut r = e.record.clone();
+                r.progress = RunRecord::progress_of(e.checkpoint.as_ref());
+                r
+            });
         Box::pin(ready(Ok(found)))
     }
 

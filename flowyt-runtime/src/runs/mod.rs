@@ -107,6 +107,9 @@ pub struct RunRecord {
     pub trace: Option<Value>,
     /// Why it failed.
     pub error: Option<String>,
+    /// While it runs: the ids of the actions it completed, in order (from its last
+    /// checkpoint); empty in lists and once it ended (the trace has them then).
+    pub progress: Vec<String>,
 }
 
 /// `secs` and its ISO-8601 form, as the API shows a time.
@@ -131,7 +134,21 @@ impl RunRecord {
             result: None,
             trace: None,
             error: None,
+            progress: Vec::new(),
         }
+    }
+
+    /// The completed actions a checkpoint lists (its `path`).
+    pub(crate) fn progress_of(checkpoint: Option<&Value>) -> Vec<String> {
+        checkpoint
+            .and_then(|c| c.get("path"))
+            .and_then(Value::as_array)
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(|id| id.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// The summary as lists show it: ids, status, times (epoch seconds and ISO-8601),
@@ -154,6 +171,7 @@ impl RunRecord {
     pub fn to_json(&self) -> Value {
         let mut v = self.summary_json();
         if let Value::Object(map) = &mut v {
+            map.insert("progress".into(), json!(self.progress));
             map.insert("conf".into(), self.conf.clone());
             map.insert("result".into(), json!(self.result));
             map.insert("trace".into(), json!(self.trace));

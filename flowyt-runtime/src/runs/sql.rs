@@ -13,7 +13,7 @@ use sqlx::any::AnyRow;
 
 const SUMMARY: &str =
     "workspace, flow, run_id, status, queued_at, started_at, ended_at, attempts, error";
-const FULL: &str = "workspace, flow, run_id, status, queued_at, started_at, ended_at, attempts, error, conf, result, trace";
+const FULL: &str = "workspace, flow, run_id, status, queued_at, started_at, ended_at, attempts, error, conf, result, trace, checkpoint";
 
 fn json_text(v: &Option<Value>) -> Option<String> {
     v.as_ref().map(Value::to_string)
@@ -40,12 +40,14 @@ fn record(row: &AnyRow, full: bool) -> Result<RunRecord, sqlx::Error> {
         result: None,
         trace: None,
         error: row.try_get("error")?,
+        progress: Vec::new(),
     };
     if full {
         let conf: String = row.try_get("conf")?;
         r.conf = serde_json::from_str(&conf).unwrap_or(Value::Null);
         r.result = json_of(row.try_get("result")?);
         r.trace = json_of(row.try_get("trace")?);
+        r.progress = RunRecord::progress_of(json_of(row.try_get("checkpoint")?).as_ref());
     }
     Ok(r)
 }
@@ -77,7 +79,7 @@ impl SqlStore {
                  WHERE (status = 'queued' OR (status = 'running' AND (lease_until IS NULL OR lease_until < {now})))
                    AND attempts < $3{served}
                  ORDER BY queued_at LIMIT $4{skip})
-             RETURNING {FULL}, input, checkpoint",
+             RETURNING {FULL}, input",
             skip = self.skip_locked()
         );
         let mut q = sqlx::query(&sql)
