@@ -270,7 +270,11 @@ impl flowyt_runtime::console::ConsoleSource for ConsoleView {
         if !ws.flow_keys().any(|k| k == flow) {
             return None;
         }
-        let path = self.app.dir_of(workspace).join("flows").join(format!("{flow}.json"));
+        let path = self
+            .app
+            .dir_of(workspace)
+            .join("flows")
+            .join(format!("{flow}.json"));
         std::fs::read_to_string(path).ok()
     }
 

@@ -21,12 +21,12 @@
 //! ```
 
 pub mod access;
-#[cfg(feature = "console")]
-pub mod console;
 mod actions;
 mod body;
 mod checked;
 mod client;
+#[cfg(feature = "console")]
+pub mod console;
 mod context;
 mod custom;
 mod debug;

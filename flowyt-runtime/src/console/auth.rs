@@ -63,7 +63,11 @@ fn cookie_token(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The level of a request, or why it is refused. `action` is a state change (a POST).
-pub(super) fn level(access: &Access, method: &Method, headers: &HeaderMap) -> Result<Level, Refusal> {
+pub(super) fn level(
+    access: &Access,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Level, Refusal> {
     let action = !matches!(*method, Method::GET | Method::HEAD);
     if action && crate::access::cross_site(method, headers) {
         return Err(Refusal::CrossSite);

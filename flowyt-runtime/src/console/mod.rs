@@ -25,9 +25,9 @@
 mod auth;
 mod pages;
 
+use crate::Workspace;
 use crate::access::Access;
 use crate::runs::{Cancelled, ListQuery, Page, Runs};
-use crate::Workspace;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -41,8 +41,6 @@ use serde_json::{Map, Value};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
-
-
 
 /// What the console shows: the workspaces served, those that failed to load, flow sources, the
 /// registry.
@@ -86,11 +84,20 @@ pub fn router<S: Clone + Send + Sync + 'static>(
         access: access.clone(),
     };
     let guarded = Router::new()
-        .route("/_console", get(|| async { Redirect::permanent("/_console/") }))
+        .route(
+            "/_console",
+            get(|| async { Redirect::permanent("/_console/") }),
+        )
         .route("/_console/", get(home))
         .route("/_console/workspaces/{ws}/flows/{flow}", get(flow_page))
-        .route("/_console/workspaces/{ws}/flows/{flow}/trigger", post(trigger))
-        .route("/_console/workspaces/{ws}/flows/{flow}/runs/{run_id}", get(run_page))
+        .route(
+            "/_console/workspaces/{ws}/flows/{flow}/trigger",
+            post(trigger),
+        )
+        .route(
+            "/_console/workspaces/{ws}/flows/{flow}/runs/{run_id}",
+            get(run_page),
+        )
         .route(
             "/_console/workspaces/{ws}/flows/{flow}/runs/{run_id}/events",
             get(run_events),
@@ -146,8 +153,14 @@ async fn security_headers(req: Request, next: Next) -> Response {
             "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
     );
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     res
 }
 
@@ -276,7 +289,10 @@ async fn flow_page(
 
 /// The submitted form as params: empty fields left out (defaults apply), JSON for object and
 /// array params, text for the rest (checked as the runs API checks query strings).
-fn form_params(flow: &Flow, form: &[(String, String)]) -> Result<Map<String, Value>, (String, String)> {
+fn form_params(
+    flow: &Flow,
+    form: &[(String, String)],
+) -> Result<Map<String, Value>, (String, String)> {
     let mut given = Map::new();
     for p in flow.params.iter().flatten() {
         let Some((_, raw)) = form.iter().find(|(k, _)| *k == p.name) else {
@@ -288,7 +304,10 @@ fn form_params(flow: &Flow, form: &[(String, String)]) -> Result<Map<String, Val
         use flowyt_core::params::ParamType;
         let value = match p.ty {
             ParamType::Object | ParamType::Array => serde_json::from_str(raw).map_err(|e| {
-                (p.name.clone(), format!("param `{}` must be JSON: {e}", p.name))
+                (
+                    p.name.clone(),
+                    format!("param `{}` must be JSON: {e}", p.name),
+                )
             })?,
             _ => Value::String(raw.clone()),
         };
@@ -318,9 +337,7 @@ async fn trigger(
     let conf = match checked {
         Ok(given) => {
             // The runs API's check again, on typed values: what the run will get.
-            let typed = ws
-                .resolve_params(&key, &given, true)
-                .unwrap_or_default();
+            let typed = ws.resolve_params(&key, &given, true).unwrap_or_default();
             Value::Object(typed)
         }
         Err(error) => {
@@ -362,43 +379,41 @@ async fn run_page(
 /// The run's live part, pushed whenever it changes until the run ends.
 async fn run_events(
     State(c): State<Console>,
+    Extension(level): Extension<auth::Level>,
     Path((ws_name, key, run_id)): Path<(String, String, String)>,
 ) -> Response {
     let flow = workspace(&c, &ws_name).and_then(|w| flow_of(&w, &key).cloned());
     let store = c.runs.store().clone();
-    let stream = futures_util::stream::unfold(
-        (String::new(), false),
-        move |(last, ended)| {
-            let (store, ws_name, key, run_id, flow) = (
-                store.clone(),
-                ws_name.clone(),
-                key.clone(),
-                run_id.clone(),
-                flow.clone(),
-            );
-            async move {
-                if ended {
+    let stream = futures_util::stream::unfold((String::new(), false), move |(last, ended)| {
+        let (store, ws_name, key, run_id, flow) = (
+            store.clone(),
+            ws_name.clone(),
+            key.clone(),
+            run_id.clone(),
+            flow.clone(),
+        );
+        async move {
+            if ended {
+                return None;
+            }
+            let mut waited = Duration::ZERO;
+            loop {
+                let record = store.get(&ws_name, &key, &run_id).await.ok().flatten()?;
+                let html = pages::live(&record, flow.as_ref(), level);
+                let done = record.status.is_final();
+                if html != last || done {
+                    let name = if done { "end" } else { "update" };
+                    let event = Event::default().event(name).data(html.clone());
+                    return Some((Ok::<_, std::convert::Infallible>(event), (html, done)));
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                waited += Duration::from_millis(250);
+                if waited > Duration::from_secs(3600) {
                     return None;
                 }
-                let mut waited = Duration::ZERO;
-                loop {
-                    let record = store.get(&ws_name, &key, &run_id).await.ok().flatten()?;
-                    let html = pages::live(&record, flow.as_ref());
-                    let done = record.status.is_final();
-                    if html != last || done {
-                        let name = if done { "end" } else { "update" };
-                        let event = Event::default().event(name).data(html.clone());
-                        return Some((Ok::<_, std::convert::Infallible>(event), (html, done)));
-                    }
-                    tokio::time::sleep(Duration::from_millis(250)).await;
-                    waited += Duration::from_millis(250);
-                    if waited > Duration::from_secs(3600) {
-                        return None;
-                    }
-                }
             }
-        },
-    );
+        }
+    });
     Sse::new(stream)
         .keep_alive(KeepAlive::default())
         .into_response()
@@ -431,13 +446,24 @@ fn next_page(next: Option<String>) -> String {
 }
 
 async fn login_page(State(c): State<Console>, Query(q): Query<Next_>) -> Response {
-    Html(pages::login(&next_page(q.next), None, c.access.has_secret())).into_response()
+    Html(pages::login(
+        &next_page(q.next),
+        None,
+        c.access.has_secret(),
+    ))
+    .into_response()
 }
 
 async fn login(State(c): State<Console>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
     if crate::access::cross_site(&Method::POST, &headers) {
         let status = StatusCode::FORBIDDEN;
-        return (status, Html(pages::message_page(status, auth::Refusal::CrossSite.message())))
+        return (
+            status,
+            Html(pages::message_page(
+                status,
+                auth::Refusal::CrossSite.message(),
+            )),
+        )
             .into_response();
     }
     let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();

@@ -43,6 +43,8 @@ fn layout(title: &str, body: Markup) -> String {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
+                // No favicon request: the console loads nothing it does not serve.
+                link rel="icon" href="data:,";
                 title { (title) " · flowyt" }
                 link rel="stylesheet" href="/_console/assets/console.css";
                 script src="/_console/assets/console.js" defer {}
@@ -118,6 +120,12 @@ fn schedule_text(ws: &Workspace, key: &str) -> Option<String> {
         })
 }
 
+fn sorted_keys(ws: &Workspace) -> Vec<&str> {
+    let mut keys: Vec<&str> = ws.flow_keys().collect();
+    keys.sort_unstable();
+    keys
+}
+
 pub(super) fn home(
     workspaces: &[Workspace],
     failed: &[(String, String)],
@@ -141,8 +149,7 @@ pub(super) fn home(
                 @for ws in workspaces {
                     section.card.workspace data-workspace=(ws.name()) {
                         h2 { (ws.name()) }
-                        @let mut keys: Vec<&str> = ws.flow_keys().collect();
-                        @let _ = keys.sort();
+                        @let keys = sorted_keys(ws);
                         table {
                             thead { tr { th { "Flow" } th { "Routes" } th { "Schedule" } } }
                             tbody {
@@ -370,7 +377,13 @@ fn steps(record: &RunRecord, flow: Option<&Flow>) -> Markup {
         edges
             .iter()
             .find(|e| e.from == from && e.to == Target::Action(next.clone()))
-            .map(|e| if e.label.is_empty() { "next".to_string() } else { e.label.clone() })
+            .map(|e| {
+                if e.label.is_empty() {
+                    "next".to_string()
+                } else {
+                    e.label.clone()
+                }
+            })
             .unwrap_or_default()
     };
     html! {
@@ -402,7 +415,8 @@ fn steps(record: &RunRecord, flow: Option<&Flow>) -> Markup {
 }
 
 /// The part of a run page that changes while it runs (pushed by the events stream).
-pub(super) fn live(record: &RunRecord, flow: Option<&Flow>) -> String {
+pub(super) fn live(record: &RunRecord, flow: Option<&Flow>, level: Level) -> String {
+    let (ws, key, id) = (&record.workspace, &record.flow, &record.run_id);
     let marked: BTreeSet<usize> = flow
         .map(|f| {
             let ids: Vec<String> = match record
@@ -423,6 +437,11 @@ pub(super) fn live(record: &RunRecord, flow: Option<&Flow>) -> String {
         })
         .unwrap_or_default();
     html! {
+        @if !record.status.is_final() {
+            form method="post" action=(format!("{}/cancel", run_url(ws, key, id))) {
+                button.secondary #cancel type="submit" disabled[level == Level::Read] { "Cancel this run" }
+            }
+        }
         dl.facts.card {
             dt { "Status" } dd #run-status data-status=(record.status.as_str()) { (status_badge(record.status)) }
             dt { "Queued" } dd { (time(Some(record.queued_at))) }
@@ -457,16 +476,11 @@ pub(super) fn run(record: &RunRecord, flow: Option<&Flow>, level: Level) -> Stri
         html! {
             p.muted { a href="/_console/" { "Workspaces" } " / " (ws) " / " a href=(flow_url(ws, key)) { (key) } }
             h1 { "Run " span.mono { (id) } }
-            @if !record.status.is_final() {
-                form method="post" action=(format!("{}/cancel", run_url(ws, key, id))) {
-                    button.secondary type="submit" disabled[level == Level::Read] { "Cancel this run" }
-                }
+            div #live data-events=[(!record.status.is_final()).then_some(events)] aria-live="polite" {
+                (PreEscaped(live(record, flow, level)))
             }
             h2 { "Params" }
             pre #run-conf { (serde_json::to_string_pretty(&record.conf).unwrap_or_default()) }
-            div #live data-events=[(!record.status.is_final()).then_some(events)] aria-live="polite" {
-                (PreEscaped(live(record, flow)))
-            }
         },
     )
 }

@@ -305,7 +305,11 @@ impl Registry {
                 instances.iter().map(move |(id, lease)| {
                     let i = &lease.instance;
                     let text = |k: &str| i.get(k).and_then(Value::as_str).unwrap_or("");
-                    let host = if text("ipAddr").is_empty() { text("hostName") } else { text("ipAddr") };
+                    let host = if text("ipAddr").is_empty() {
+                        text("hostName")
+                    } else {
+                        text("ipAddr")
+                    };
                     let port = match i.get("port") {
                         Some(Value::Object(p)) => p.get("$").map(|v| match v {
                             Value::String(s) => s.clone(),
