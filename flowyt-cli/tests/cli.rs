@@ -333,7 +333,10 @@ fn graph_draws_labelled_edges() {
     ]);
     assert_eq!(code, 0);
     assert!(out.starts_with("digraph flow {"));
-    assert!(out.contains("a1 -> a3 [label=\"equal\"];"), "{out}");
+    assert!(
+        out.contains("a1 -> a3 [label=\"${request.params.user} equal nobody\"];"),
+        "{out}"
+    );
     assert!(out.contains("a1 -> a2 [label=\"else\"];"), "{out}");
 }
 

@@ -54,7 +54,7 @@ pub fn edges(flow: &Flow) -> Vec<Line> {
                             .conditions
                             .iter()
                             .find(|c| std::ptr::eq(&c.target, edge))
-                            .map_or_else(|| "when".to_string(), |c| c.operator.name().to_string()),
+                            .map_or_else(|| "when".to_string(), condition_label),
                         (EdgeKind::Success, _) => "success".into(),
                         (EdgeKind::Fail, _) => "fail".into(),
                         (EdgeKind::Else, _) => "else".into(),
@@ -92,6 +92,23 @@ pub fn edges(flow: &Flow) -> Vec<Line> {
         }
     }
     out
+}
+
+/// A switch condition as an edge label: `${flow.n} equal 1`, shortened past 40 characters.
+fn condition_label(c: &crate::model::Condition) -> String {
+    let text = |d: &crate::model::Data| match d {
+        crate::model::Data::Const(serde_json::Value::String(s)) => s.clone(),
+        crate::model::Data::Const(v) => v.to_string(),
+        crate::model::Data::Template(t) => t.source.clone(),
+        other => format!("{other:?}").chars().take(12).collect(),
+    };
+    let label = format!("{} {} {}", text(&c.first), c.operator.name(), text(&c.second));
+    if label.chars().count() > 40 {
+        let short: String = label.chars().take(39).collect();
+        format!("{short}…")
+    } else {
+        label
+    }
 }
 
 /// The other flows an action runs, with how.
