@@ -102,7 +102,12 @@ fn condition_label(c: &crate::model::Condition) -> String {
         crate::model::Data::Template(t) => t.source.clone(),
         other => format!("{other:?}").chars().take(12).collect(),
     };
-    let label = format!("{} {} {}", text(&c.first), c.operator.name(), text(&c.second));
+    let label = format!(
+        "{} {} {}",
+        text(&c.first),
+        c.operator.name(),
+        text(&c.second)
+    );
     if label.chars().count() > 40 {
         let short: String = label.chars().take(39).collect();
         format!("{short}…")

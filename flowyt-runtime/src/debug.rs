@@ -16,6 +16,9 @@ pub(crate) struct ActionTrace {
     pub kind: String,
     pub data: Value,
     pub time_spent: f64,
+    /// What the action produced (`response` for the next action); recorded for triggered
+    /// runs only, so HTTP debug traces keep the legacy shape.
+    pub output: Option<Value>,
 }
 
 impl FlowTrace {
@@ -33,12 +36,18 @@ impl FlowTrace {
             "id": self.id,
             "name": self.name,
             "elapsed_time": self.started.elapsed().as_secs_f64(),
-            "actions": self.actions.into_iter().map(|a| json!({
-                "id": a.id,
-                "name": a.kind,
-                "data": a.data,
-                "time_spent": a.time_spent,
-            })).collect::<Vec<_>>(),
+            "actions": self.actions.into_iter().map(|a| {
+                let mut entry = json!({
+                    "id": a.id,
+                    "name": a.kind,
+                    "data": a.data,
+                    "time_spent": a.time_spent,
+                });
+                if let (Some(output), Value::Object(map)) = (a.output, &mut entry) {
+                    map.insert("output".into(), output);
+                }
+                entry
+            }).collect::<Vec<_>>(),
         })
     }
 }

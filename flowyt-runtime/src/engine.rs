@@ -480,6 +480,9 @@ impl Runner<'_> {
                 Effect::Jump(target) => return Ok(Walk::Jump(target)),
                 Effect::Continue { produced, branch } => (produced, branch),
             };
+            if let Some(p) = &produced {
+                self.record_output(p.get());
+            }
             // `response` lives for exactly one action: the one after its producer.
             ctx.response = produced.unwrap_or_else(|| Value::Object(Map::new()).into());
             // A `flow!` moves through its generated state machine; what it cannot know at
@@ -620,12 +623,7 @@ impl Runner<'_> {
             }
             json!({"truncated": format!("the trace keeps the first {MAX_TRACE_ACTIONS} actions of a run")})
         } else {
-            let size = crate::body::json_len(&data);
-            if size > MAX_TRACE_DATA {
-                json!({"truncated": format!("{size} bytes of data, more than a trace keeps ({MAX_TRACE_DATA})")})
-            } else {
-                self.shared.mask.masked(data)
-            }
+            self.bounded(data)
         };
         if let Some(flow) = self.trace.as_mut().and_then(|flows| flows.last_mut()) {
             flow.actions.push(ActionTrace {
@@ -633,7 +631,34 @@ impl Runner<'_> {
                 kind: action.kind_name.clone(),
                 data,
                 time_spent: started.elapsed().as_secs_f64(),
+                output: None,
             });
+        }
+    }
+
+    /// A value as a trace keeps it: masked, or a note when it is too large.
+    fn bounded(&self, value: Value) -> Value {
+        let size = crate::body::json_len(&value);
+        if size > MAX_TRACE_DATA {
+            json!({"truncated": format!("{size} bytes of data, more than a trace keeps ({MAX_TRACE_DATA})")})
+        } else {
+            self.shared.mask.masked(value)
+        }
+    }
+
+    /// Records what the last traced action produced (triggered runs only).
+    fn record_output(&mut self, output: &Value) {
+        if self.boundary.is_none() || self.recorded > MAX_TRACE_ACTIONS {
+            return;
+        }
+        let output = self.bounded(output.clone());
+        if let Some(last) = self
+            .trace
+            .as_mut()
+            .and_then(|flows| flows.last_mut())
+            .and_then(|flow| flow.actions.last_mut())
+        {
+            last.output = Some(output);
         }
     }
 

@@ -77,6 +77,8 @@ def scenarios_open(page, navigations):
     branch = page.locator("table.steps tbody tr[data-step='fetch'] td").nth(3).inner_text()
     check(branch == "success", "with the branch each took: " + branch)
     check("\"qty\": 3" in page.locator("#run-conf").inner_text(), "and the params it ran with")
+    output = page.locator("table.steps tbody tr[data-step='fetch'] details:has(summary:text-is('output')) pre")
+    check(output.count() == 1 and "\"ok\": true" in output.text_content(), "each step shows its output")
     shot(page, "run")
 
     page.goto(BASE + "/_console/workspaces/evil/flows/x")

@@ -391,7 +391,7 @@ fn steps(record: &RunRecord, flow: Option<&Flow>) -> Markup {
             p.empty { @if record.status.is_final() { "No action ran." } @else { "No action has completed yet." } }
         } @else {
             table.steps {
-                thead { tr { th { "#" } th { "Action" } th { "Kind" } th { "Branch" } th { "Time" } th { "Data" } } }
+                thead { tr { th { "#" } th { "Action" } th { "Kind" } th { "Branch" } th { "Time" } th { "Input / output" } } }
                 tbody {
                     @for (i, id) in ids.iter().enumerate() {
                         @let t = traced.get(i);
@@ -403,9 +403,14 @@ fn steps(record: &RunRecord, flow: Option<&Flow>) -> Markup {
                                     .unwrap_or_default()) }
                             td { (branch(i)) }
                             td { @if let Some(s) = t.and_then(|a| a.get("time_spent")).and_then(Value::as_f64) { (format!("{:.1} ms", s * 1000.0)) } }
-                            td { @if let Some(d) = t.and_then(|a| a.get("data")) {
-                                details { summary { "data" } pre { (serde_json::to_string_pretty(d).unwrap_or_default()) } }
-                            } }
+                            td {
+                                @if let Some(d) = t.and_then(|a| a.get("data")) {
+                                    details { summary { "input" } pre { (serde_json::to_string_pretty(d).unwrap_or_default()) } }
+                                }
+                                @if let Some(o) = t.and_then(|a| a.get("output")) {
+                                    details { summary { "output" } pre { (serde_json::to_string_pretty(o).unwrap_or_default()) } }
+                                }
+                            }
                         }
                     }
                 }
