@@ -19,6 +19,7 @@ pub mod lower;
 pub mod model;
 pub mod params;
 pub mod schedule;
+pub mod sql;
 pub mod suggest;
 pub mod validate;
 pub mod workspace;
