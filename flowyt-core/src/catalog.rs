@@ -136,7 +136,7 @@ pub const KINDS: &[KindSpec] = &[
         name: "sql_db",
         fields: None,
         branches: false,
-        supported: false,
+        supported: true,
     },
     KindSpec {
         name: "mongodb",

@@ -110,6 +110,9 @@ codes! {
     UnknownParam = "unknown-param",
     /// A flow's `schedule` is malformed, or a scheduled flow needs params it cannot get.
     BadSchedule = "bad-schedule",
+    /// An `sql_db` action's `sql` cannot be made safe (a template where only a value may go),
+    /// or it has no `conn_name`.
+    BadSql = "bad-sql",
     /// A workspace file or folder is missing or unreadable.
     Io = "io",
 }

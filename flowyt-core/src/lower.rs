@@ -490,8 +490,54 @@ where
             "handle" => Kind::Handle(self.flow_ref(data, "flow", at)),
             "loop" => self.looping(data, at),
             "parallel" => self.parallel(data, at),
+            "sql_db" => self.sql_db(data, at),
             _ => Kind::Integration(self.data(data)),
         }
+    }
+
+    /// `sql_db`: `conn_name` and an optional `sql`, compiled so its templates are bound.
+    fn sql_db(&mut self, data: &N<T>, at: Loc) -> Kind {
+        let conn = match data.get("conn_name") {
+            Some(c) if !c.is_null() => self.data(c),
+            _ => {
+                self.error(
+                    Code::BadSql,
+                    at,
+                    "`sql_db` needs a `conn_name`: the name of a connection in `settings.integrations.sql_database`",
+                );
+                Data::Const(Value::Null)
+            }
+        };
+        if let (Some(query), None) = (data.get("query"), data.get("sql")) {
+            let q = self.loc(query);
+            self.warn(
+                Code::BadSql,
+                q,
+                "`query` is ignored (the legacy engine ignored it too): the statement goes in `sql`",
+            );
+        }
+        let (sql, sql_data) = match data.get("sql") {
+            None => (None, Data::Const(Value::Null)),
+            Some(node) if node.is_null() => (None, Data::Const(Value::Null)),
+            Some(node) => match node.as_str().map(crate::sql::SqlTemplate::compile) {
+                Some(Ok(compiled)) => (Some(compiled), self.data(node)),
+                Some(Err(e)) => {
+                    let loc = self.loc(node);
+                    self.error(Code::BadSql, loc, e.message);
+                    (None, Data::Const(Value::Null))
+                }
+                None => {
+                    let loc = self.loc(node);
+                    self.error(Code::BadSql, loc, "`sql` must be a string");
+                    (None, Data::Const(Value::Null))
+                }
+            },
+        };
+        Kind::SqlDb(Box::new(crate::model::SqlDb {
+            conn,
+            sql,
+            sql_data,
+        }))
     }
 
     /// Rule: data has every required field and no field the kind does not know.

@@ -254,12 +254,25 @@ pub enum Kind {
     Loop(Loop),
     /// `parallel`: runs several requests or sub-flows at once and joins their results.
     Parallel(Parallel),
-    /// `sql_db`, `mongodb`, `redis`: legacy integrations flowyt does not run.
+    /// `sql_db`: one SQL statement on a connection of `integrations.sql_database`.
+    SqlDb(Box<SqlDb>),
+    /// `mongodb`, `redis`: legacy integrations flowyt does not run.
     Integration(Data),
     /// A custom action registered with the runtime.
     Custom(Custom),
     /// A kind nobody knows: a no-op in legacy mode (the flow is rejected in strict mode).
     Unknown(Data),
+}
+
+/// An `sql_db` action.
+#[derive(Clone, Debug)]
+pub struct SqlDb {
+    /// `conn_name`: a connection of `integrations.sql_database`.
+    pub conn: Data,
+    /// `sql`, compiled: its templates are bound parameters. `None` when there is no `sql`.
+    pub sql: Option<crate::sql::SqlTemplate>,
+    /// `sql` as written, so its templates get the checks every template gets.
+    pub sql_data: Data,
 }
 
 impl Kind {

@@ -26,6 +26,23 @@ use crate::expr::{Part, Template};
 use serde_json::Value;
 use std::ops::Range;
 
+/// The database family of a SQLAlchemy-style `sgbd` name, as the legacy settings write it
+/// (`postgresql+psycopg2` → `postgres`, `mysql+pymysql` and `mariadb` → `mysql`, `sqlite`).
+pub fn dialect(sgbd: &str) -> Option<&'static str> {
+    let base = sgbd
+        .split('+')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match base.as_str() {
+        "postgresql" | "postgres" | "psql" | "pgsql" => Some("postgres"),
+        "mysql" | "mariadb" => Some("mysql"),
+        "sqlite" | "sqlite3" => Some("sqlite"),
+        _ => None,
+    }
+}
+
 /// How a database writes placeholders.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Placeholders {
@@ -262,6 +279,14 @@ impl SqlTemplate {
 
     /// The statement text, placeholders written as the database wants them.
     pub fn statement(&self, style: Placeholders) -> String {
+        self.statement_with(|n| match style {
+            Placeholders::Numbered => format!("${n}"),
+            Placeholders::Question => "?".to_string(),
+        })
+    }
+
+    /// The statement text with the `n`th placeholder (from 1) written by `placeholder`.
+    pub fn statement_with(&self, placeholder: impl Fn(usize) -> String) -> String {
         let mut out = String::new();
         let mut n = 0;
         for piece in &self.pieces {
@@ -269,10 +294,7 @@ impl SqlTemplate {
                 Piece::Sql(s) => out.push_str(s),
                 Piece::Param(_) => {
                     n += 1;
-                    match style {
-                        Placeholders::Numbered => out.push_str(&format!("${n}")),
-                        Placeholders::Question => out.push('?'),
-                    }
+                    out.push_str(&placeholder(n));
                 }
             }
         }

@@ -406,6 +406,10 @@ pub fn for_each_data<'a>(kind: &'a Kind, f: &mut dyn FnMut(&'a Data)) {
         | Kind::Integration(d)
         | Kind::Unknown(d) => f(d),
         Kind::Custom(c) => f(&c.data),
+        Kind::SqlDb(s) => {
+            f(&s.conn);
+            f(&s.sql_data);
+        }
         Kind::Request(r) => request_data(r, f),
         Kind::Response(r) => {
             if let Some(d) = &r.status {

@@ -430,6 +430,28 @@ fn parse_json(file: &str, text: &str) -> (Option<Node>, Vec<Diagnostic>, SourceM
 }
 
 /// Reads settings, interpolating `${env('NAME')}`, `${env('NAME', 'default')}` and the older
+/// What is wrong with the `sql_database` connections of `integrations` (each needs a known
+/// `sgbd`).
+fn sql_connection_errors(integrations: &Value) -> Vec<String> {
+    let Some(conns) = integrations.get("sql_database") else {
+        return Vec::new();
+    };
+    let Some(conns) = conns.as_object() else {
+        return vec!["`integrations.sql_database` must be an object of named connections".into()];
+    };
+    conns
+        .iter()
+        .filter_map(|(name, conf)| {
+            let sgbd = conf.get("sgbd").and_then(Value::as_str).unwrap_or("");
+            crate::sql::dialect(sgbd).is_none().then(|| {
+                format!(
+                    "connection `{name}` of `integrations.sql_database`: unknown sgbd `{sgbd}` (flowyt speaks postgresql, mysql/mariadb and sqlite)"
+                )
+            })
+        })
+        .collect()
+}
+
 /// `${os.env['NAME']}` in `env` and `integrations` from `getenv` (a missing variable gives `""`).
 pub fn parse_settings(
     file: &str,
@@ -478,7 +500,12 @@ pub fn parse_settings(
                     "`env` must be an object",
                 )),
             },
-            "integrations" => settings.integrations = interpolate(v, getenv),
+            "integrations" => {
+                settings.integrations = interpolate(v, getenv);
+                for message in sql_connection_errors(&settings.integrations) {
+                    diags.push(Diagnostic::error(Code::BadSettings, at, message));
+                }
+            }
             "safe_mode" => settings.safe_mode = safe_mode(&m.value, at, &mut source, &mut diags),
             "limits" => limits(&m.value, &mut settings.limits, &mut source, &mut diags),
             "string_compare" => settings.string_compare = truthy(&v),

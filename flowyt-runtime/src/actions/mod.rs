@@ -2,6 +2,7 @@
 
 mod parallel;
 mod request;
+pub(crate) mod sql_db;
 mod switch;
 
 use crate::body::{Body, Out};
@@ -322,6 +323,7 @@ pub(crate) async fn execute<'a>(
             )
         }
         Kind::Parallel(p) => parallel::run(runner, ctx, action, p).await?,
+        Kind::SqlDb(s) => sql_db::run(runner, ctx, action, s).await?,
         Kind::Integration(_) => {
             return Err(fail(
                 action,
