@@ -146,9 +146,9 @@ pub const KINDS: &[KindSpec] = &[
     },
     KindSpec {
         name: "redis",
-        fields: None,
+        fields: Some(&[req("action_type"), req("key"), opt("data"), opt("expire")]),
         branches: false,
-        supported: false,
+        supported: true,
     },
 ];
 

@@ -113,6 +113,8 @@ codes! {
     /// An `sql_db` action's `sql` cannot be made safe (a template where only a value may go),
     /// or it has no `conn_name`.
     BadSql = "bad-sql",
+    /// A `redis` action's `action_type` is not `get`, `set` or `publish`.
+    BadRedis = "bad-redis",
     /// A workspace file or folder is missing or unreadable.
     Io = "io",
 }

@@ -491,8 +491,42 @@ where
             "loop" => self.looping(data, at),
             "parallel" => self.parallel(data, at),
             "sql_db" => self.sql_db(data, at),
+            "redis" => self.redis(data, at),
             _ => Kind::Integration(self.data(data)),
         }
+    }
+
+    /// `redis`: `action_type` (`get`, `set`, `publish`), `key`, `data`, `expire`.
+    fn redis(&mut self, data: &N<T>, at: Loc) -> Kind {
+        use crate::model::RedisOp;
+        let op = match data.get("action_type").and_then(|n| n.as_str()) {
+            Some("get") => RedisOp::Get,
+            Some("set") => RedisOp::Set,
+            Some("publish") => RedisOp::Publish,
+            other => {
+                let loc = data.get("action_type").map_or(at, |n| self.loc(n));
+                self.error(
+                    Code::BadRedis,
+                    loc,
+                    format!(
+                        "`action_type` of `redis` must be `get`, `set` or `publish`, not {}",
+                        other.map_or("nothing".to_string(), |o| format!("`{o}`"))
+                    ),
+                );
+                RedisOp::Get
+            }
+        };
+        let key = self.opt_data(data.get("key")).unwrap_or_default();
+        let value = self
+            .opt_data(data.get("data"))
+            .unwrap_or(Data::Const(Value::Null));
+        let expire = self.opt_data(data.get("expire"));
+        Kind::Redis(Box::new(crate::model::Redis {
+            op,
+            key,
+            data: value,
+            expire,
+        }))
     }
 
     /// `sql_db`: `conn_name` and an optional `sql`, compiled so its templates are bound.

@@ -256,12 +256,38 @@ pub enum Kind {
     Parallel(Parallel),
     /// `sql_db`: one SQL statement on a connection of `integrations.sql_database`.
     SqlDb(Box<SqlDb>),
-    /// `mongodb`, `redis`: legacy integrations flowyt does not run.
+    /// `redis`: `get`, `set` or `publish` on `integrations.redis`.
+    Redis(Box<Redis>),
+    /// `mongodb`: a legacy integration flowyt does not run.
     Integration(Data),
     /// A custom action registered with the runtime.
     Custom(Custom),
     /// A kind nobody knows: a no-op in legacy mode (the flow is rejected in strict mode).
     Unknown(Data),
+}
+
+/// What a `redis` action does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RedisOp {
+    /// `GET key`: `response.data` is the stored string, or `null`.
+    Get,
+    /// `SET key data` (with `expire` seconds when given).
+    Set,
+    /// `PUBLISH key data`: `response.receivers` is how many subscribers got it.
+    Publish,
+}
+
+/// A `redis` action.
+#[derive(Clone, Debug)]
+pub struct Redis {
+    /// `action_type`.
+    pub op: RedisOp,
+    /// `key` (the channel for `publish`).
+    pub key: Data,
+    /// `data`: the value to set or the message to publish (text as is, anything else as JSON).
+    pub data: Data,
+    /// `expire`: seconds the key lives (`set` only).
+    pub expire: Option<Data>,
 }
 
 /// An `sql_db` action.

@@ -410,6 +410,13 @@ pub fn for_each_data<'a>(kind: &'a Kind, f: &mut dyn FnMut(&'a Data)) {
             f(&s.conn);
             f(&s.sql_data);
         }
+        Kind::Redis(r) => {
+            f(&r.key);
+            f(&r.data);
+            if let Some(e) = &r.expire {
+                f(e);
+            }
+        }
         Kind::Request(r) => request_data(r, f),
         Kind::Response(r) => {
             if let Some(d) = &r.status {

@@ -1,6 +1,7 @@
 //! One module per action kind; [`execute`] dispatches.
 
 mod parallel;
+mod redis;
 mod request;
 pub(crate) mod sql_db;
 mod switch;
@@ -324,6 +325,7 @@ pub(crate) async fn execute<'a>(
         }
         Kind::Parallel(p) => parallel::run(runner, ctx, action, p).await?,
         Kind::SqlDb(s) => sql_db::run(runner, ctx, action, s).await?,
+        Kind::Redis(r) => redis::run(runner, ctx, action, r).await?,
         Kind::Integration(_) => {
             return Err(fail(
                 action,
