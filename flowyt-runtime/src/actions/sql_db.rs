@@ -270,6 +270,39 @@ mod drivers {
         Ok(Value::Array(out))
     }
 
+    /// What a statement gave: its rows, or the count of rows it changed.
+    #[cfg(any(feature = "mysql", feature = "sqlite"))]
+    enum Ran<R> {
+        Rows(Vec<R>),
+        Affected(u64),
+    }
+
+    /// Prepares `$statement` on `$pool` (its columns say whether it answers rows), binds
+    /// `$values` with their own types and runs it, as a [`Ran`]. (A macro: the same code for
+    /// each driver whose parameters take typed values.)
+    #[cfg(any(feature = "mysql", feature = "sqlite"))]
+    macro_rules! run_typed {
+        ($pool:expr, $statement:expr, $values:expr) => {{
+            let prepared = (&$pool).prepare($statement.as_str()).await.map_err(err)?;
+            let mut q = sqlx::query(&$statement);
+            for v in $values {
+                q = match v {
+                    SqlValue::Null => q.bind(Option::<String>::None),
+                    SqlValue::Bool(b) => q.bind(b),
+                    SqlValue::Int(i) => q.bind(i),
+                    SqlValue::Float(f) => q.bind(f),
+                    SqlValue::Text(t) => q.bind(t),
+                };
+            }
+            if prepared.columns().is_empty() {
+                Ran::Affected(q.execute(&$pool).await.map_err(err)?.rows_affected())
+            } else {
+                Ran::Rows(q.fetch_all(&$pool).await.map_err(err)?)
+            }
+        }};
+    }
+
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
     fn decimal(d: rust_decimal::Decimal) -> Value {
         // Exact: a decimal keeps its digits as text.
         Value::String(d.to_string())
@@ -358,23 +391,10 @@ mod drivers {
         static MY: Pools<MySql> = OnceLock::new();
         let pool = pool(&MY, url)?;
         let statement = sql.statement(flowyt_core::sql::Placeholders::Question);
-        let prepared = (&pool).prepare(statement.as_str()).await.map_err(err)?;
-        let answers_rows = !prepared.columns().is_empty();
-        let mut q = sqlx::query(&statement);
-        for v in values {
-            q = match v {
-                SqlValue::Null => q.bind(Option::<String>::None),
-                SqlValue::Bool(b) => q.bind(b),
-                SqlValue::Int(i) => q.bind(i),
-                SqlValue::Float(f) => q.bind(f),
-                SqlValue::Text(t) => q.bind(t),
-            };
-        }
-        if !answers_rows {
-            let done = q.execute(&pool).await.map_err(err)?;
-            return Ok((Value::Null, Some(done.rows_affected())));
-        }
-        let found: Vec<MySqlRow> = q.fetch_all(&pool).await.map_err(err)?;
+        let found: Vec<MySqlRow> = match run_typed!(pool, statement, values) {
+            Ran::Rows(rows) => rows,
+            Ran::Affected(n) => return Ok((Value::Null, Some(n))),
+        };
         let data = rows(&found, |row, i, ty| {
             Ok(match ty {
                 "BOOLEAN" => json!(row.try_get::<bool, _>(i)?),
@@ -418,23 +438,10 @@ mod drivers {
         static LITE: Pools<Sqlite> = OnceLock::new();
         let pool = pool(&LITE, url)?;
         let statement = sql.statement(flowyt_core::sql::Placeholders::Question);
-        let prepared = (&pool).prepare(statement.as_str()).await.map_err(err)?;
-        let answers_rows = !prepared.columns().is_empty();
-        let mut q = sqlx::query(&statement);
-        for v in values {
-            q = match v {
-                SqlValue::Null => q.bind(Option::<String>::None),
-                SqlValue::Bool(b) => q.bind(b),
-                SqlValue::Int(i) => q.bind(i),
-                SqlValue::Float(f) => q.bind(f),
-                SqlValue::Text(t) => q.bind(t),
-            };
-        }
-        if !answers_rows {
-            let done = q.execute(&pool).await.map_err(err)?;
-            return Ok((Value::Null, Some(done.rows_affected())));
-        }
-        let found: Vec<SqliteRow> = q.fetch_all(&pool).await.map_err(err)?;
+        let found: Vec<SqliteRow> = match run_typed!(pool, statement, values) {
+            Ran::Rows(rows) => rows,
+            Ran::Affected(n) => return Ok((Value::Null, Some(n))),
+        };
         let data = rows(&found, |row, i, ty| {
             Ok(match ty {
                 "BOOLEAN" => json!(row.try_get::<bool, _>(i)?),
