@@ -52,6 +52,15 @@ pub struct ServeArgs {
     /// the queue for another instance to resume.
     #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
     pub grace: f64,
+    /// Serve the workspaces a Flowyt Studio stored in Redis (`redis://host:port/db`) at
+    /// `/<subdomain>/<workspace>/...` instead of DIR's [also: WORKSPACE_STORAGE_MODE=redis with
+    /// REDIS_WORKSPACE_HOST/PORT/PASSWORD/DB].
+    #[arg(long, value_name = "URL")]
+    pub workspaces: Option<String>,
+    /// Where redis mode counts each subdomain's quota [default: REDIS_QUOTA_HOST/PORT/PASSWORD/DB,
+    /// else the workspaces' Redis].
+    #[arg(long, value_name = "URL")]
+    pub quotas: Option<String>,
     /// Triggered runs this instance executes at once.
     #[arg(long, default_value_t = 32, value_name = "N")]
     pub max_running: usize,
@@ -223,6 +232,62 @@ fn runs_options(args: &ServeArgs) -> Result<runs::RunsOptions, String> {
 fn grace(args: &ServeArgs) -> Result<std::time::Duration, String> {
     std::time::Duration::try_from_secs_f64(args.grace)
         .map_err(|_| format!("--grace must be a number of seconds, not {}", args.grace))
+}
+
+/// The Redis URL of the legacy `REDIS_<WHAT>_HOST/PORT/PASSWORD/DB` variables (defaults
+/// `127.0.0.1`, `6379`, no password, `0`).
+fn legacy_redis_url(env: &dotenv::Env, what: &str) -> String {
+    let get = |k: &str, default: &str| {
+        env.get(&format!("REDIS_{what}_{k}"))
+            .filter(|v| !v.is_empty() && v != "None")
+            .unwrap_or_else(|| default.to_string())
+    };
+    let password = get("PASSWORD", "");
+    let auth = if password.is_empty() {
+        String::new()
+    } else {
+        let enc: String = form_urlencoded_encode(&password);
+        format!(":{enc}@")
+    };
+    format!(
+        "redis://{auth}{}:{}/{}",
+        get("HOST", "127.0.0.1"),
+        get("PORT", "6379"),
+        get("DB", "0")
+    )
+}
+
+/// `s` percent-encoded for the user-info part of a URL.
+fn form_urlencoded_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Redis mode's `(workspaces URL, quotas URL)`: `--workspaces`, or the legacy
+/// `WORKSPACE_STORAGE_MODE=redis` with its `REDIS_WORKSPACE_*` variables; `None` in the
+/// default mode (workspaces from DIR).
+fn studio_urls(args: &ServeArgs, env: &dotenv::Env) -> Option<(String, String)> {
+    let workspaces = match &args.workspaces {
+        Some(url) => url.clone(),
+        None if env.get("WORKSPACE_STORAGE_MODE").as_deref() == Some("redis") => {
+            legacy_redis_url(env, "WORKSPACE")
+        }
+        None => return None,
+    };
+    let quotas = args.quotas.clone().unwrap_or_else(|| {
+        if env.get("REDIS_QUOTA_HOST").is_some() || args.workspaces.is_none() {
+            legacy_redis_url(env, "QUOTA")
+        } else {
+            workspaces.clone()
+        }
+    });
+    Some((workspaces, quotas))
 }
 
 /// The served workspaces, as the run queue looks them up.
@@ -477,10 +542,37 @@ async fn serve_async(
             return ExitCode::FAILURE;
         }
     };
-    if let Err(e) = crate::workspace_dirs(dir) {
+    let studio_urls = studio_urls(args, &env);
+    if let Err(e) = crate::workspace_dirs(dir)
+        && studio_urls.is_none()
+    {
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }
+    let studio = match &studio_urls {
+        None => None,
+        Some((workspaces, quotas)) => {
+            let connected = flowyt_runtime::studio::StudioWorkspaces::connect(
+                engine.clone(),
+                workspaces,
+                quotas,
+            )
+            .await;
+            match connected {
+                Ok(s) => {
+                    println!(
+                        "serving the Studio's workspaces of {} at /<subdomain>/<workspace>/...",
+                        flowyt_runtime::store::redact(workspaces)
+                    );
+                    Some(s)
+                }
+                Err(e) => {
+                    eprintln!("error: redis mode: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    };
     let app = Arc::new(App {
         dir: dir.to_path_buf(),
         engine,
@@ -506,7 +598,7 @@ async fn serve_async(
     });
     app.reload();
     let served = app.current();
-    if served.workspaces.is_empty() {
+    if served.workspaces.is_empty() && studio.is_none() {
         eprintln!("error: no workspace to serve in `{}`", dir.display());
         return ExitCode::FAILURE;
     }
@@ -585,7 +677,16 @@ async fn serve_async(
                     }
                 }),
             )
-            .fallback(dispatch)
+            .fallback({
+                let app = app.clone();
+                move |req: Request| async move {
+                    match &studio {
+                        // Redis mode: the Studio's workspaces answer every other path.
+                        Some(studio) => studio.dispatch(req).await,
+                        None => dispatch(State(app), req).await,
+                    }
+                }
+            })
             .with_state(app.clone());
     println!(
         "flowyt {} serving {} workspace(s)",

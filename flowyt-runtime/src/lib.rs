@@ -42,6 +42,8 @@ pub mod runs;
 pub mod server;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod store;
+#[cfg(feature = "redis")]
+pub mod studio;
 mod xml;
 
 /// The README's Rust snippets, compiled and run as doc tests.
