@@ -26,6 +26,15 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use tower::ServiceExt;
 
+/// How `flowyt serve` writes its log lines.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines (the default).
+    Human,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
 /// `flowyt serve`'s options.
 #[derive(clap::Args)]
 pub struct ServeArgs {
@@ -61,6 +70,9 @@ pub struct ServeArgs {
     /// else the workspaces' Redis].
     #[arg(long, value_name = "URL")]
     pub quotas: Option<String>,
+    /// How log lines are written (filtered with `RUST_LOG` either way).
+    #[arg(long, value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
     /// Triggered runs this instance executes at once.
     #[arg(long, default_value_t = 32, value_name = "N")]
     pub max_running: usize,
@@ -89,13 +101,24 @@ pub struct ServeArgs {
 
 pub fn serve(args: ServeArgs) -> ExitCode {
     let (dir, host, port) = (args.dir.as_path(), args.host.clone(), args.port);
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    match args.log_format {
+        LogFormat::Human => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init(),
+        // One JSON object per line: timestamp, level, target, the message and its fields at
+        // the top level, and the current span (workspace, flow, request id) under `span`.
+        LogFormat::Json => tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init(),
+    }
     let env = match dotenv::load(dir) {
         Ok(env) => env,
         Err(e) => {

@@ -390,3 +390,67 @@ fn one_client_cannot_fill_the_registry() {
         assert_eq!(last, 429, "the 101st registration from one client is refused");
     });
 }
+
+/// `--log-format json`: every line of the log is one JSON object with a timestamp, a level, a
+/// target and a message; a run's lines carry its workspace, flow and run id.
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let server = start_with(
+        Path::new("examples/workspaces"),
+        "127.0.0.1",
+        &["--log-format", "json"],
+        &[("RUST_LOG", "info")],
+    );
+    let rt = rt();
+    rt.block_on(async {
+        let http = support::client(10);
+        let queued: serde_json::Value = http
+            .post(format!(
+                "{}/_workspaces/github/flows/stars/runs",
+                server.base
+            ))
+            .json(&serde_json::json!({"run_id": "logged"}))
+            .send()
+            .await
+            .expect("trigger")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(queued["run_id"], "logged");
+        for _ in 0..100 {
+            let log = std::fs::read_to_string(&server.stderr).unwrap_or_default();
+            if log.contains("run ended") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    let log = std::fs::read_to_string(&server.stderr).expect("log");
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(!lines.is_empty());
+    for line in &lines {
+        for key in ["timestamp", "level", "target"] {
+            assert!(line.get(key).is_some(), "no `{key}` in {line}");
+        }
+    }
+    let ended = lines
+        .iter()
+        .find(|l| l["message"] == "run ended")
+        .unwrap_or_else(|| panic!("no `run ended` line in {log}"));
+    assert_eq!(
+        (
+            ended["workspace"].clone(),
+            ended["flow"].clone(),
+            ended["run_id"].clone()
+        ),
+        (
+            serde_json::json!("github"),
+            serde_json::json!("stars"),
+            serde_json::json!("logged")
+        )
+    );
+}

@@ -284,7 +284,12 @@ impl Shared {
             .min(input.time_limit.unwrap_or(std::time::Duration::MAX));
         ctx.limits.deadline = started.checked_add(limit);
         runner.limit = limit;
-        let span = tracing::info_span!("flow_run", workspace = %self.name, flow = flow_key);
+        let span = tracing::info_span!(
+            "flow_run",
+            workspace = %self.name,
+            flow = flow_key,
+            request_id = %runner.request_id
+        );
         let result = tokio::time::timeout(
             limit,
             runner
