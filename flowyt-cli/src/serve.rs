@@ -280,16 +280,12 @@ fn legacy_redis_url(env: &dotenv::Env, what: &str) -> String {
     )
 }
 
-/// `s` percent-encoded for the user-info part of a URL.
+/// `s` percent-encoded for the user-info part of a URL (unreserved characters kept).
 fn form_urlencoded_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    use flowyt_runtime::core::expr::url::{UrlPart, encode_into};
+    let mut out = String::with_capacity(s.len());
+    encode_into(&mut out, s, UrlPart::Path);
+    out
 }
 
 /// Redis mode's `(workspaces URL, quotas URL)`: `--workspaces`, or the legacy

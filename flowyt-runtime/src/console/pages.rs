@@ -16,16 +16,11 @@ use std::collections::BTreeSet;
 /// Runs per page on a flow page.
 pub(super) const RUNS_PER_PAGE: usize = 20;
 
+/// `s` as one path segment: everything but unreserved characters percent-encoded.
 fn enc(s: &str) -> String {
-    // Path segments: everything but unreserved characters is percent-encoded.
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    let mut out = String::with_capacity(s.len());
+    flowyt_core::expr::url::encode_into(&mut out, s, flowyt_core::expr::url::UrlPart::Path);
+    out
 }
 
 pub(super) fn flow_url(ws: &str, flow: &str) -> String {
