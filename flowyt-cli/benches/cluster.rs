@@ -221,11 +221,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(2000);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("rt");
+    let rt = support::multi_thread();
     let _ = flowyt_runtime::http_client();
     let upstream = rt.block_on(async {
         let app = Router::new().route(

@@ -13,24 +13,11 @@ use axum::extract::{Path as UrlPath, Query, State};
 use serde_json::{Value, json};
 use sqlx::Row;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::{Server, client};
-
-/// A two-thread runtime: the test's upstream keeps answering while the test waits.
-fn multi_thread() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("rt")
-}
-
-fn instance(dir: &Path, store: &str, extra: &[&str]) -> Server {
-    support::start_on_store(dir, store, extra)
-}
+use support::{Server, client, multi_thread, start_on_store};
 
 /// Calls per `(step, run)`; `/slow/...` takes 40 ms so runs are caught in flight.
 #[derive(Clone, Default)]
@@ -164,7 +151,7 @@ fn three_instances_share_the_queue_and_a_killed_one_loses_nothing() {
     let root = workspace("queue", &url, false);
     let mut servers: Vec<Option<Server>> = (0..3)
         .map(|_| {
-            Some(instance(
+            Some(start_on_store(
                 &root,
                 &db.url,
                 &["--max-running", "16", "--lease", "2"],
@@ -311,7 +298,7 @@ fn a_one_second_schedule_fires_once_a_second_across_three_instances() {
     let db = rt.block_on(pg::TestDb::create("schedule"));
     let root = workspace("tick", "http://127.0.0.1:9", true);
     let mut servers: Vec<Option<Server>> = (0..3)
-        .map(|_| Some(instance(&root, &db.url, &[])))
+        .map(|_| Some(start_on_store(&root, &db.url, &[])))
         .collect();
     let base = servers[2].as_ref().map(|s| s.base.clone()).expect("base");
     std::thread::sleep(Duration::from_millis(4500));
@@ -361,7 +348,7 @@ fn sigterm_hands_unfinished_runs_to_another_instance_at_once() {
     let url = rt.block_on(up.serve());
     let root = workspace("handoff", &url, false);
     // Long leases: a run resumed within seconds was handed back, not left to expire.
-    let mut a = instance(&root, &db.url, &["--lease", "60", "--grace", "0.3"]);
+    let mut a = start_on_store(&root, &db.url, &["--lease", "60", "--grace", "0.3"]);
     let a_base = a.base.clone();
     rt.block_on(async {
         for i in 0..4 {
@@ -382,7 +369,7 @@ fn sigterm_hands_unfinished_runs_to_another_instance_at_once() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     });
-    let b = instance(&root, &db.url, &["--lease", "60"]);
+    let b = start_on_store(&root, &db.url, &["--lease", "60"]);
     let stopped = Instant::now();
     let term = Command::new("kill")
         .args(["-TERM", &a.child.id().to_string()])
@@ -428,7 +415,9 @@ fn a_service_registered_through_one_instance_is_seen_by_every_instance() {
     let rt = multi_thread();
     let db = rt.block_on(pg::TestDb::create("registry"));
     let root = workspace("registry", "http://127.0.0.1:9", false);
-    let servers: Vec<Server> = (0..3).map(|_| instance(&root, &db.url, &[])).collect();
+    let servers: Vec<Server> = (0..3)
+        .map(|_| start_on_store(&root, &db.url, &[]))
+        .collect();
     let bases: Vec<String> = servers.iter().map(|s| s.base.clone()).collect();
     let register = |base: &str, app: &str, id: &str, lease: u64| {
         let body = json!({"instance": {

@@ -12,17 +12,7 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
-use support::{client, start_with};
-
-/// A runtime whose workers keep the upstream answering while the test thread waits on the
-/// browser.
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("rt")
-}
+use support::{client, multi_thread as rt, start_with};
 
 fn python() -> String {
     std::env::var("FLOWYT_PYTHON").unwrap_or_else(|_| "python3".into())

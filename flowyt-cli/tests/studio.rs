@@ -22,11 +22,7 @@ fn studio_workspace(answer: &str) -> String {
 
 #[test]
 fn studio_workspaces_are_served_from_redis_with_quotas() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("rt");
+    let rt = support::multi_thread();
     let sub = format!("flowyt-test-{}", std::process::id());
     let redis = redis::Client::open("redis://127.0.0.1:6379/0").expect("url");
     let mut conn = rt

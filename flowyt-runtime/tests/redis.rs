@@ -3,7 +3,7 @@
 
 mod support;
 
-use flowyt_runtime::{Outcome, RunInput, Workspace};
+use flowyt_runtime::Workspace;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use support::*;
@@ -25,20 +25,7 @@ fn workspace(redis: Value) -> Workspace {
 }
 
 async fn run(ws: &Workspace, flow: &str, input: Value) -> Result<Value, String> {
-    let result = ws
-        .run(
-            flow,
-            RunInput {
-                input,
-                ..RunInput::default()
-            },
-        )
-        .await;
-    match result.outcome {
-        Outcome::Response { body, .. } => Ok(body.to_value()),
-        Outcome::Failed(e) => Err(e.to_string()),
-        other => Err(format!("{other:?}")),
-    }
+    run_with_input(ws, flow, input).await
 }
 
 fn client() -> redis::Client {

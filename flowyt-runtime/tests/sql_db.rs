@@ -6,7 +6,7 @@
 mod pg;
 mod support;
 
-use flowyt_runtime::{Outcome, RunInput, Workspace};
+use flowyt_runtime::Workspace;
 use serde_json::{Value, json};
 use sqlx::Executor;
 use std::sync::Arc;
@@ -36,20 +36,7 @@ fn workspace(conn: Value) -> Workspace {
 }
 
 async fn run(ws: &Workspace, flow: &str, input: Value) -> Result<Value, String> {
-    let result = ws
-        .run(
-            flow,
-            RunInput {
-                input,
-                ..RunInput::default()
-            },
-        )
-        .await;
-    match result.outcome {
-        Outcome::Response { body, .. } => Ok(body.to_value()),
-        Outcome::Failed(e) => Err(e.to_string()),
-        other => Err(format!("{other:?}")),
-    }
+    run_with_input(ws, flow, input).await
 }
 
 async fn count(ws: &Workspace) -> i64 {
@@ -172,9 +159,9 @@ async fn one(conn: &Value, sql: &str) -> Value {
 
 const PEOPLE: &str = "CREATE TABLE people (id INTEGER PRIMARY KEY {auto}, name TEXT NOT NULL, age INTEGER, score DOUBLE PRECISION, active BOOLEAN, note TEXT)";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sql_db_on_postgres() {
-    let db = pg::TestDb::create("sqldb").await;
+/// A PostgreSQL database of the test's own with an empty `people` table.
+async fn postgres_people(tag: &str) -> pg::TestDb {
+    let db = pg::TestDb::create(tag).await;
     sqlx::any::install_default_drivers();
     let pool = sqlx::AnyPool::connect(&db.url).await.expect("db");
     pool.execute(
@@ -185,6 +172,12 @@ async fn sql_db_on_postgres() {
     .await
     .expect("table");
     pool.close().await;
+    db
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sql_db_on_postgres() {
+    let db = postgres_people("sqldb").await;
     let url = url_parts(&db.url);
     let conn = json!({"sgbd": "postgresql+psycopg2", "host": url.0, "port": url.1, "user": "postgres", "password": "", "database": url.2});
     backend(&workspace(conn.clone())).await;
@@ -267,17 +260,7 @@ async fn sql_db_on_sqlite() {
 /// does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_that_goes_away_fails_runs_cleanly() {
-    let db = pg::TestDb::create("sqldbgone").await;
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(&db.url).await.expect("db");
-    pool.execute(
-        PEOPLE
-            .replace("INTEGER PRIMARY KEY {auto}", "SERIAL PRIMARY KEY")
-            .as_str(),
-    )
-    .await
-    .expect("table");
-    pool.close().await;
+    let db = postgres_people("sqldbgone").await;
     // A TCP relay in front of PostgreSQL that the test can cut.
     let open = Arc::new(AtomicBool::new(true));
     let relay = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -24,6 +24,16 @@ pub fn client(seconds: u64) -> reqwest::Client {
         .expect("client")
 }
 
+/// A two-thread runtime, for tests whose servers (an upstream, a subscriber) must keep
+/// answering while the test thread waits on something else.
+pub fn multi_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("rt")
+}
+
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");

@@ -329,17 +329,14 @@ async fn trigger(
         return not_found(&format!("workspace `{ws_name}` has no flow `{key}`"));
     };
     let form: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+    // The runs API's own check, reading form text as typed values; the typed values are
+    // what the run gets (the trigger checks them once more).
     let checked = form_params(flow, &form).and_then(|given| {
         ws.resolve_params(&key, &given, true)
-            .map(|_| given)
             .map_err(|e| (e.param, e.message))
     });
     let conf = match checked {
-        Ok(given) => {
-            // The runs API's check again, on typed values: what the run will get.
-            let typed = ws.resolve_params(&key, &given, true).unwrap_or_default();
-            Value::Object(typed)
-        }
+        Ok(typed) => Value::Object(typed),
         Err(error) => {
             let mut view = flow_view(&c, &ws, &key, flow, 0, level).await;
             view.values = form.into_iter().collect();

@@ -428,3 +428,22 @@ pub fn respond(id: &str, data: Value, status: u16) -> Value {
 pub fn flow(actions: Vec<Value>) -> Value {
     json!({"id": "f-id", "name": "F", "pipeline": actions})
 }
+
+/// Runs flow `flow` of `ws` once with `input` as the `input` root: the response body, or the
+/// run's error as text.
+pub async fn run_with_input(ws: &Workspace, flow: &str, input: Value) -> Result<Value, String> {
+    let result = ws
+        .run(
+            flow,
+            flowyt_runtime::RunInput {
+                input,
+                ..flowyt_runtime::RunInput::default()
+            },
+        )
+        .await;
+    match result.outcome {
+        flowyt_runtime::Outcome::Response { body, .. } => Ok(body.to_value()),
+        flowyt_runtime::Outcome::Failed(e) => Err(e.to_string()),
+        other => Err(format!("{other:?}")),
+    }
+}
