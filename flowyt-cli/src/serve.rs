@@ -257,35 +257,9 @@ fn grace(args: &ServeArgs) -> Result<std::time::Duration, String> {
         .map_err(|_| format!("--grace must be a number of seconds, not {}", args.grace))
 }
 
-/// The Redis URL of the legacy `REDIS_<WHAT>_HOST/PORT/PASSWORD/DB` variables (defaults
-/// `127.0.0.1`, `6379`, no password, `0`).
+/// The Redis URL of the legacy `REDIS_<WHAT>_HOST/PORT/PASSWORD/DB` variables.
 fn legacy_redis_url(env: &dotenv::Env, what: &str) -> String {
-    let get = |k: &str, default: &str| {
-        env.get(&format!("REDIS_{what}_{k}"))
-            .filter(|v| !v.is_empty() && v != "None")
-            .unwrap_or_else(|| default.to_string())
-    };
-    let password = get("PASSWORD", "");
-    let auth = if password.is_empty() {
-        String::new()
-    } else {
-        let enc: String = form_urlencoded_encode(&password);
-        format!(":{enc}@")
-    };
-    format!(
-        "redis://{auth}{}:{}/{}",
-        get("HOST", "127.0.0.1"),
-        get("PORT", "6379"),
-        get("DB", "0")
-    )
-}
-
-/// `s` percent-encoded for the user-info part of a URL (unreserved characters kept).
-fn form_urlencoded_encode(s: &str) -> String {
-    use flowyt_runtime::core::expr::url::{UrlPart, encode_into};
-    let mut out = String::with_capacity(s.len());
-    encode_into(&mut out, s, UrlPart::Path);
-    out
+    flowyt_runtime::redis_url(&|k| env.get(&format!("REDIS_{what}_{k}")))
 }
 
 /// Redis mode's `(workspaces URL, quotas URL)`: `--workspaces`, or the legacy

@@ -56,6 +56,7 @@ pub struct ReadmeDoctests;
 #[path = "private.rs"]
 pub mod __private;
 
+pub use actions::redis::redis_url;
 pub use body::Body;
 pub use checked::{CheckedFlow, TypedAction};
 pub use client::Redirects;

@@ -1,7 +1,7 @@
 //! One module per action kind; [`execute`] dispatches.
 
 mod parallel;
-mod redis;
+pub(crate) mod redis;
 mod request;
 pub(crate) mod sql_db;
 mod switch;

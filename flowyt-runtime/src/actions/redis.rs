@@ -9,40 +9,46 @@ use crate::error::RunError;
 use flowyt_core::model::{Action, Redis, RedisOp};
 use serde_json::{Value, json};
 
-/// The setting `name` (upper case as the legacy engine wrote it, lower case too).
-fn setting(conf: &Value, name: &str) -> String {
-    let v = conf
+/// The setting `name` of `integrations.redis` (upper case as the legacy engine wrote it,
+/// lower case too).
+fn setting(conf: &Value, name: &str) -> Option<String> {
+    match conf
         .get(name)
-        .or_else(|| conf.get(name.to_ascii_lowercase()));
-    match v {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Null) | None => String::new(),
-        Some(other) => other.to_string(),
+        .or_else(|| conf.get(name.to_ascii_lowercase()))
+    {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Null) | None => None,
+        Some(other) => Some(other.to_string()),
     }
 }
 
-/// The `redis://` URL of the settings.
-fn url(conf: &Value) -> String {
-    let host = match setting(conf, "HOST") {
-        h if h.is_empty() => "127.0.0.1".to_string(),
-        h => h,
+/// The `redis://` URL of legacy Redis settings read with `get` (`HOST`, `PORT`, `PASSWORD`,
+/// `DB`; defaults `127.0.0.1`, `6379`, no password, `0`; an empty or `None` value is none): the
+/// `redis` action's `integrations.redis`, and `flowyt serve`'s `REDIS_WORKSPACE_*` variables.
+pub fn redis_url(get: &dyn Fn(&str) -> Option<String>) -> String {
+    let value = |k: &str, default: &str| {
+        get(k)
+            .filter(|v| !v.is_empty() && v != "None")
+            .unwrap_or_else(|| default.to_string())
     };
-    let port = match setting(conf, "PORT") {
-        p if p.is_empty() => "6379".to_string(),
-        p => p,
-    };
-    let db = match setting(conf, "DB") {
-        d if d.is_empty() => "0".to_string(),
-        d => d,
-    };
-    let password = setting(conf, "PASSWORD");
-    let auth = if password.is_empty() || password == "None" {
+    let password = value("PASSWORD", "");
+    let auth = if password.is_empty() {
         String::new()
     } else {
-        let enc: String = form_urlencoded::byte_serialize(password.as_bytes()).collect();
-        format!(":{}@", enc.replace('+', "%20"))
+        let mut enc = String::with_capacity(password.len());
+        flowyt_core::expr::url::encode_into(
+            &mut enc,
+            &password,
+            flowyt_core::expr::url::UrlPart::Path,
+        );
+        format!(":{enc}@")
     };
-    format!("redis://{auth}{host}:{port}/{db}")
+    format!(
+        "redis://{auth}{}:{}/{}",
+        value("HOST", "127.0.0.1"),
+        value("PORT", "6379"),
+        value("DB", "0")
+    )
 }
 
 /// A value as Redis stores it: text as is, anything else as JSON.
@@ -89,7 +95,7 @@ pub(crate) async fn run<'a>(
         .shared
         .mask
         .masked(json!({"action_type": op, "key": key, "data": data, "expire": expire}));
-    let response = command(&url(&conf), r.op, &key, data, expire)
+    let response = command(&redis_url(&|k| setting(&conf, k)), r.op, &key, data, expire)
         .await
         .map_err(|m| fail(action, format!("redis: {m}")))?;
     Ok((
