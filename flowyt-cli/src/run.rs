@@ -140,6 +140,7 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
     let result = runtime.block_on(ws.run(
         &key,
         RunInput {
+            trace: None,
             request,
             input,
             debug: args.debug,

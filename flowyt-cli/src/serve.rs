@@ -73,6 +73,10 @@ pub struct ServeArgs {
     /// How log lines are written (filtered with `RUST_LOG` either way).
     #[arg(long, value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
+    /// Serve `GET /metrics` on this address instead, without the token (for scraping inside a
+    /// private network); the main address then has no `/metrics`.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub metrics_addr: Option<String>,
     /// Triggered runs this instance executes at once.
     #[arg(long, default_value_t = 32, value_name = "N")]
     pub max_running: usize,
@@ -101,24 +105,13 @@ pub struct ServeArgs {
 
 pub fn serve(args: ServeArgs) -> ExitCode {
     let (dir, host, port) = (args.dir.as_path(), args.host.clone(), args.port);
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    match args.log_format {
-        LogFormat::Human => tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_writer(std::io::stderr)
-            .init(),
-        // One JSON object per line: timestamp, level, target, the message and its fields at
-        // the top level, and the current span (workspace, flow, request id) under `span`.
-        LogFormat::Json => tracing_subscriber::fmt()
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
-            .with_env_filter(filter)
-            .with_writer(std::io::stderr)
-            .init(),
-    }
+    let otel = match init_tracing(args.log_format) {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let env = match dotenv::load(dir) {
         Ok(env) => env,
         Err(e) => {
@@ -166,7 +159,50 @@ pub fn serve(args: ServeArgs) -> ExitCode {
     };
     let code = runtime.block_on(serve_async(&args, &host, port, env, store.clone()));
     runtime.block_on(store.close());
+    if let Some(guard) = otel {
+        guard.shutdown();
+    }
     code
+}
+
+/// Log lines to stderr (human or JSON, filtered by `RUST_LOG`, default `info`) and, when
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` is set, flowyt's spans exported over OTLP.
+fn init_tracing(
+    format: LogFormat,
+) -> Result<Option<flowyt_runtime::telemetry::otlp::OtelGuard>, String> {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logs = match format {
+        LogFormat::Human => tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_filter(filter)
+            .boxed(),
+        // One JSON object per line: timestamp, level, target, the message and its fields at
+        // the top level, and the current span (workspace, flow, request id, trace and span
+        // ids) under `span`.
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_writer(std::io::stderr)
+            .with_filter(filter)
+            .boxed(),
+    };
+    let (otel, guard) = match flowyt_runtime::telemetry::otlp::layer_from_env() {
+        Ok(Some((layer, guard))) => (Some(layer), Some(guard)),
+        Ok(None) => (None, None),
+        Err(e) => return Err(e.to_string()),
+    };
+    tracing_subscriber::registry()
+        .with(logs)
+        .with(otel)
+        .try_init()
+        .map_err(|e| format!("cannot install the log subscriber: {e}"))?;
+    Ok(guard)
 }
 
 /// The server's state: how to load workspaces, and the set being served.
@@ -528,6 +564,14 @@ async fn serve_async(
             return ExitCode::FAILURE;
         }
     };
+    // Installed before anything records, so nothing is missed.
+    let prometheus = match flowyt_runtime::prometheus::install() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let engine = match Engine::new() {
         Ok(e) => e,
         Err(e) => {
@@ -627,6 +671,16 @@ async fn serve_async(
     if let Some(warning) = access.startup_warning() {
         eprintln!("{warning}");
     }
+    let metrics_listener = match &args.metrics_addr {
+        None => None,
+        Some(addr) => match tokio::net::TcpListener::bind(addr.as_str()).await {
+            Ok(l) => Some(l),
+            Err(e) => {
+                eprintln!("error: cannot listen on {addr} for /metrics: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
     // The embedded Eureka registry: fetches are public; registering, renewing and cancelling
     // are operating actions (the token as basic-auth password, as Eureka clients send it).
     // Kept in the store, so every instance on it serves the same registry.
@@ -640,6 +694,7 @@ async fn serve_async(
         runs.clone(),
         access.clone(),
     );
+    let metrics: Router = metrics_router(prometheus, runs.clone(), eureka.clone());
     let registry = registry::router(eureka).route_layer(axum::middleware::from_fn_with_state(
         access.clone(),
         access::require_for_writes,
@@ -651,6 +706,10 @@ async fn serve_async(
         .route("/_engine/publish", post(publish::publish))
         .with_state(app.clone())
         .merge(runs::api::router(runs.clone()))
+        .merge(match metrics_listener {
+            Some(_) => Router::new(),
+            None => metrics.clone().with_state(()),
+        })
         .route_layer(axum::middleware::from_fn_with_state(
             access.clone(),
             access::require,
@@ -692,6 +751,22 @@ async fn serve_async(
     // On a signal the server stops taking connections and, at the same time, the run queue
     // stops claiming, lets its runs finish for the grace period and hands back the rest.
     let (stopped, stop) = tokio::sync::watch::channel(false);
+    if let Some(listener) = metrics_listener {
+        if let Ok(a) = listener.local_addr() {
+            println!(" * Metrics at http://{a}/metrics");
+        }
+        let mut metrics_stop = stop.clone();
+        tokio::spawn(async move {
+            let served = axum::serve(listener, metrics)
+                .with_graceful_shutdown(async move {
+                    let _ = metrics_stop.wait_for(|s| *s).await;
+                })
+                .await;
+            if let Err(e) = served {
+                eprintln!("error: the metrics listener failed: {e}");
+            }
+        });
+    }
     tokio::spawn(async move {
         shutdown(
             #[cfg(unix)]
@@ -728,6 +803,29 @@ async fn serve_async(
         handoff.await;
     }
     ExitCode::SUCCESS
+}
+
+/// `GET /metrics`: the gauges read at scrape time (queue depth, runs here, registry
+/// instances), then everything recorded, in the Prometheus text format.
+fn metrics_router<S: Clone + Send + Sync + 'static>(
+    prometheus: flowyt_runtime::prometheus::Prometheus,
+    runs: runs::Runs,
+    registry: Arc<registry::Registry>,
+) -> Router<S> {
+    Router::new().route(
+        "/metrics",
+        get(move || {
+            let (prometheus, runs, registry) = (prometheus.clone(), runs.clone(), registry.clone());
+            async move {
+                runs.record_gauges().await;
+                registry.record_gauges();
+                match tokio::task::spawn_blocking(move || prometheus.response()).await {
+                    Ok(r) => r,
+                    Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+                }
+            }
+        }),
+    )
 }
 
 /// Deletes the runs older than `days` at start-up and every hour after.

@@ -314,6 +314,18 @@ impl Kind {
         )
     }
 
+    /// The `next_action_fail` edge of the kinds that have one (without building
+    /// [`Kind::edges`]' list: the engine asks this for every action it runs).
+    pub fn fail_edge(&self) -> Option<&Edge> {
+        match self {
+            Kind::Request(r) => Some(&r.fail),
+            Kind::Validation(v) => Some(&v.fail),
+            Kind::Custom(c) => Some(&c.fail),
+            Kind::Parallel(p) => Some(&p.fail),
+            _ => None,
+        }
+    }
+
     /// The branch edges this kind can choose, with the diagnostic code of each.
     pub fn edges(&self) -> Vec<(&Edge, EdgeKind)> {
         match self {

@@ -42,6 +42,8 @@ pub type Machine = fn(usize, Option<usize>) -> Step;
 pub(crate) struct CompiledFlow {
     pub flow: Flow,
     index: HashMap<String, usize>,
+    /// Each action's kind name, shared (a metric label per action run).
+    kinds: Vec<Arc<str>>,
     machine: Option<Machine>,
 }
 
@@ -52,9 +54,15 @@ impl CompiledFlow {
             // Duplicates are rejected by the validator; keep the first if a legacy flow has them.
             index.entry(a.id.clone()).or_insert(i);
         }
+        let kinds = flow
+            .actions
+            .iter()
+            .map(|a| Arc::from(a.kind_name.as_str()))
+            .collect();
         CompiledFlow {
             flow,
             index,
+            kinds,
             machine: None,
         }
     }
@@ -68,6 +76,8 @@ impl CompiledFlow {
 /// Everything shared by the runs of one workspace.
 pub(crate) struct Shared {
     pub name: String,
+    /// `name`, shared (a metric label on every request and action).
+    pub label: Arc<str>,
     pub settings: Settings,
     pub flows: HashMap<String, Arc<CompiledFlow>>,
     pub env: Arc<Value>,
@@ -96,6 +106,9 @@ pub struct RunInput {
     /// A limit shorter than the workspace's `limits.max_seconds` for this run (a route's
     /// `timeout`); `None` keeps the workspace's.
     pub time_limit: Option<std::time::Duration>,
+    /// The distributed trace the run belongs to (the caller's `traceparent`): continued by
+    /// the run's spans when they are exported, else passed to upstream calls unchanged.
+    pub trace: Option<crate::telemetry::TraceContext>,
 }
 
 /// How a run ended.
@@ -153,6 +166,8 @@ pub(crate) struct Runner<'a> {
     boundary: Option<&'a dyn Boundary>,
     steps: u64,
     pub request_id: String,
+    /// The caller's trace context, passed upstream when no span of ours is exported.
+    pub propagate: Option<crate::telemetry::TraceContext>,
     trace: Option<Vec<FlowTrace>>,
     /// When this run last gave its worker thread back to the runtime.
     yielded: Instant,
@@ -251,6 +266,7 @@ impl Shared {
             boundary,
             steps: 0,
             request_id,
+            propagate: input.trace.clone(),
             trace: input.debug.then(Vec::new),
             yielded: started,
             recorded: 0,
@@ -288,13 +304,30 @@ impl Shared {
             "flow_run",
             workspace = %self.name,
             flow = flow_key,
-            request_id = %runner.request_id
+            request_id = %runner.request_id,
+            trace_id = tracing::field::Empty,
+            span_id = tracing::field::Empty,
         );
+        // Log lines carry the trace they belong to: the exported span this run is inside
+        // (a request's or a triggered run's), else the caller's trace.
+        if !span.is_disabled() {
+            let current = tracing::Span::current();
+            match crate::telemetry::context_of(&current, input.trace.as_ref()) {
+                Some(tc) if crate::telemetry::exporting() => {
+                    span.record("trace_id", tc.trace_id());
+                    span.record("span_id", tc.span_id());
+                }
+                Some(tc) => {
+                    span.record("trace_id", tc.trace_id());
+                }
+                None => {}
+            }
+        }
         let result = tokio::time::timeout(
             limit,
             runner
                 .run_flow(&mut ctx, &entry.0, entry.1.as_deref())
-                .instrument(span),
+                .instrument(span.clone()),
         )
         .await;
         let outcome = match result {
@@ -316,7 +349,9 @@ impl Shared {
             Err(_) => Outcome::Failed(RunError::new(Shared::time_limit_message(limit))),
         };
         if let Outcome::Failed(e) = &outcome {
-            tracing::warn!(workspace = %self.name, flow = flow_key, error = %e, "flow run failed");
+            span.in_scope(|| {
+                tracing::warn!(workspace = %self.name, flow = flow_key, error = %e, "flow run failed");
+            });
         }
         let trace = runner.trace.map(|flows| {
             json!({
@@ -442,8 +477,25 @@ impl Runner<'_> {
                 (elapsed >= sm.safe_time).then_some((sm.safe_time, elapsed))
             });
             let action_started = Instant::now();
-            let span = tracing::debug_span!("action", id = %action.id, kind = %action.kind_name);
-            let executed = actions::execute(self, ctx, action).instrument(span).await;
+            let span = tracing::debug_span!(
+                "action",
+                otel.name = %action.id,
+                otel.status_code = tracing::field::Empty,
+                flowyt.action.id = %action.id,
+                flowyt.action.kind = %action.kind_name,
+            );
+            let executed = actions::execute(self, ctx, action)
+                .instrument(span.clone())
+                .await;
+            if executed.is_err() {
+                span.record("otel.status_code", "ERROR");
+            }
+            crate::measure::action(
+                &self.shared.label,
+                &flow.kinds[idx],
+                outcome_of(action, &executed),
+                action_started.elapsed(),
+            );
             let (effect, evaluated) = match executed {
                 Ok(x) => x,
                 Err(mut e) => {
@@ -678,6 +730,7 @@ impl Runner<'_> {
             boundary: None,
             steps: 0,
             request_id: self.request_id.clone(),
+            propagate: self.propagate.clone(),
             trace: self.trace.as_ref().map(|_| Vec::new()),
             yielded: self.yielded,
             recorded: self.recorded,
@@ -754,6 +807,26 @@ impl Runner<'_> {
 enum Walk {
     Jump(String),
     End(FlowEnd),
+}
+
+/// How an executed action ended, as metrics count it: an error, a fail branch (or a failed
+/// validation), or a success.
+fn outcome_of(
+    action: &Action,
+    executed: &Result<(Effect<'_>, Value), RunError>,
+) -> crate::measure::ActionOutcome {
+    use crate::measure::ActionOutcome;
+    match executed {
+        Err(_) => ActionOutcome::Error,
+        Ok((Effect::Invalid(_), _)) => ActionOutcome::Fail,
+        Ok((
+            Effect::Continue {
+                branch: Some(b), ..
+            },
+            _,
+        )) if action.kind.fail_edge().is_some_and(|f| std::ptr::eq(f, *b)) => ActionOutcome::Fail,
+        Ok(_) => ActionOutcome::Success,
+    }
 }
 
 /// A template result used as an action id: strings and numbers; `null`, `""`, `false` end the flow.

@@ -13,32 +13,65 @@ use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
 use serde_json::{Map, Value, json};
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
+use tracing::Instrument;
 
 /// The masked error body (legacy wording).
 pub const MASKED_ERROR: &str = "Something went wrong. Enable debug mode to see more details.";
 
-/// Runs flow `key` of `shared` for one HTTP request. Never panics: a panic inside the run
-/// becomes a 500 for this request only.
-pub(crate) async fn handle(
-    shared: Arc<Shared>,
-    key: Arc<str>,
-    params: Arc<[(String, String)]>,
-    time_limit: Option<std::time::Duration>,
-    req: Request<Body>,
-) -> Response {
-    let run =
-        AssertUnwindSafe(handle_inner(&shared, &key, &params, time_limit, req)).catch_unwind();
-    match run.await {
+/// Runs a flow for one HTTP request, counted in the metrics and traced as a server span.
+/// Never panics: a panic inside the run becomes a 500 for this request only.
+pub(crate) async fn handle(service: crate::FlowService, req: Request<Body>) -> Response {
+    let started = std::time::Instant::now();
+    let route: metrics::SharedString = match &service.route {
+        Some(r) => r.clone().into(),
+        None => req
+            .extensions()
+            .get::<axum::extract::MatchedPath>()
+            .map_or_else(|| service.key.to_string(), |m| m.as_str().to_string())
+            .into(),
+    };
+    let trace = crate::telemetry::Incoming::from_headers(req.headers());
+    let span = crate::telemetry::server_span(
+        &service.shared.name,
+        &service.key,
+        req.method().as_str(),
+        &route,
+        req.uri().path(),
+        &trace,
+    );
+    let shared = &service.shared;
+    let run = AssertUnwindSafe(
+        handle_inner(
+            shared,
+            &service.key,
+            &service.params,
+            service.time_limit,
+            trace,
+            req,
+        )
+        .instrument(span.clone()),
+    )
+    .catch_unwind();
+    let response = match run.await {
         Ok(response) => response,
         Err(_) => {
-            tracing::error!(workspace = %shared.name, flow = %key, "a flow run panicked");
+            tracing::error!(workspace = %shared.name, flow = %service.key, "a flow run panicked");
             json_response(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 &json!({ "exception": MASKED_ERROR }),
             )
         }
-    }
+    };
+    let status = response.status().as_u16();
+    crate::telemetry::server_span_end(&span, status);
+    crate::measure::http_request(
+        &shared.label,
+        &service.key,
+        route,
+        status,
+        started.elapsed(),
+    );
+    response
 }
 
 async fn handle_inner(
@@ -46,6 +79,7 @@ async fn handle_inner(
     key: &str,
     converters: &[(String, String)],
     time_limit: Option<std::time::Duration>,
+    trace: Option<crate::telemetry::Incoming>,
     req: Request<Body>,
 ) -> Response {
     let (mut parts, body) = req.into_parts();
@@ -170,6 +204,7 @@ async fn handle_inner(
                 request_id: request_id.clone(),
                 params: flow_params,
                 time_limit,
+                trace,
             },
         )
         .await;

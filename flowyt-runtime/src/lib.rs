@@ -36,6 +36,9 @@ mod error;
 mod functions;
 mod http;
 mod mask;
+pub mod measure;
+#[cfg(feature = "prometheus")]
+pub mod prometheus;
 #[cfg(feature = "registry")]
 pub mod registry;
 pub mod runs;
@@ -44,6 +47,7 @@ pub mod server;
 pub mod store;
 #[cfg(feature = "redis")]
 pub mod studio;
+pub mod telemetry;
 mod xml;
 
 /// The README's Rust snippets, compiled and run as doc tests.
@@ -256,6 +260,7 @@ impl Engine {
         });
         Workspace {
             shared: Arc::new(Shared {
+                label: Arc::from(ws.name.as_str()),
                 name: ws.name,
                 env: Arc::new(Value::Object(ws.settings.env.clone())),
                 info: Arc::new(info),
@@ -306,6 +311,7 @@ impl Engine {
             key: Arc::from("main"),
             params: Arc::from(Vec::new()),
             time_limit: None,
+            route: None,
         }
     }
 }
@@ -404,6 +410,7 @@ impl Workspace {
             key: Arc::from(key),
             params: Arc::from(Vec::new()),
             time_limit: None,
+            route: None,
         })
     }
 
@@ -419,6 +426,7 @@ impl Workspace {
                 key: Arc::from(route.flow.as_str()),
                 params: Arc::from(route.params.clone()),
                 time_limit: route.timeout,
+                route: Some(Arc::from(route.axum_path.as_str())),
             };
             match by_path.iter_mut().find(|(p, _)| *p == route.axum_path) {
                 Some((_, mr)) => *mr = std::mem::take(mr).on(filter, service),
@@ -452,6 +460,9 @@ pub struct FlowService {
     params: Arc<[(String, String)]>,
     /// The route's `timeout`, if it has one.
     time_limit: Option<std::time::Duration>,
+    /// The route pattern (metrics and spans); `None` when mounted by hand (axum's matched
+    /// path is used then).
+    route: Option<Arc<str>>,
 }
 
 impl std::fmt::Debug for FlowService {
@@ -474,12 +485,6 @@ impl<S: Clone + Send + Sync + 'static> Handler<(), S> for FlowService {
     type Future = BoxFuture<'static, Response>;
 
     fn call(self, req: axum::http::Request<axum::body::Body>, _state: S) -> Self::Future {
-        Box::pin(http::handle(
-            self.shared,
-            self.key,
-            self.params,
-            self.time_limit,
-            req,
-        ))
+        Box::pin(http::handle(self, req))
     }
 }

@@ -399,7 +399,7 @@ async fn instances_starting_together_migrate_once() {
     }
     for t in tasks {
         let store = t.await.expect("task").expect("every instance starts");
-        assert_eq!(store.schema_version().await.expect("version"), 2);
+        assert_eq!(store.schema_version().await.expect("version"), 3);
         store.close().await;
     }
     // SQLite too, several pools on one file.
@@ -413,7 +413,7 @@ async fn instances_starting_together_migrate_once() {
     }
     for t in tasks {
         let store = t.await.expect("task").expect("every instance starts");
-        assert_eq!(store.schema_version().await.expect("version"), 2);
+        assert_eq!(store.schema_version().await.expect("version"), 3);
     }
     let _ = std::fs::remove_file(&path);
 }

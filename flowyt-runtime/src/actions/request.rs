@@ -15,6 +15,7 @@ use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Map, Value, json};
 use std::time::{Duration, Instant};
+use tracing::Instrument;
 
 /// The most an upstream body may weigh before the request counts as failed.
 const MAX_UPSTREAM_BODY: usize = 32 * 1024 * 1024;
@@ -149,12 +150,28 @@ pub(super) async fn call(
     );
     let mut attempts = Vec::new();
     let mut attempt: u32 = 0;
+    let target = crate::measure::target(&url);
+    let method_label = method_label(&method);
     let outcome = loop {
         attempt += 1;
         let outcome = match &targets {
             Ok(targets) => send_any(runner, &method, targets, &headers, &body, timeout).await,
             Err(message) => Err(("discovery", message.clone(), 0.0)),
         };
+        match &outcome {
+            Ok((status, _, _, elapsed)) => crate::measure::upstream(
+                &target,
+                method_label,
+                Ok(*status),
+                Duration::from_secs_f64(*elapsed),
+            ),
+            Err((kind, _, elapsed)) => crate::measure::upstream(
+                &target,
+                method_label,
+                Err(kind),
+                Duration::from_secs_f64(*elapsed),
+            ),
+        }
         if runner.tracing() {
             attempts.push(match &outcome {
                 Ok((status, _, _, elapsed)) => json!({"attempt": attempt, "status": status, "elapsed": elapsed}),
@@ -173,6 +190,7 @@ pub(super) async fn call(
             break outcome;
         }
         tracing::debug!(action = %action.id, attempt, "retrying request");
+        crate::measure::upstream_retry(&target, method_label);
         tokio::time::sleep(backoff(retry_delay, attempt)).await;
     };
     if let Value::Object(map) = &mut evaluated {
@@ -220,6 +238,19 @@ pub(super) async fn call(
         }
     };
     Ok((produced, ok, evaluated))
+}
+
+/// A method as a metric label.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        _ => "OTHER",
+    }
 }
 
 /// Most retries a request action may ask for.
@@ -311,14 +342,41 @@ async fn send(
     runner: &Runner<'_>,
     method: Method,
     url: &str,
+    mut headers: HeaderMap,
+    body: Option<Value>,
+    timeout: f64,
+) -> Result<Sent, NotSent> {
+    let url = reqwest::Url::parse(url)
+        .map_err(|e| ("invalid_url", format!("invalid URL `{url}`: {e}"), 0.0))?;
+    // One client span per attempt; the call carries its context (or the caller's trace,
+    // unchanged, when no span is exported).
+    let span = crate::telemetry::client_span(method.as_str(), &url);
+    if let Some(tc) = crate::telemetry::context_of(&span, runner.propagate.as_ref()) {
+        tc.inject(&mut headers);
+    }
+    let sent = send_traced(runner, method, url, headers, body, timeout)
+        .instrument(span.clone())
+        .await;
+    crate::telemetry::client_span_end(
+        &span,
+        match &sent {
+            Ok((status, ..)) => Ok(*status),
+            Err((kind, ..)) => Err(kind),
+        },
+    );
+    sent
+}
+
+async fn send_traced(
+    runner: &Runner<'_>,
+    method: Method,
+    url: reqwest::Url,
     headers: HeaderMap,
     body: Option<Value>,
     timeout: f64,
 ) -> Result<Sent, NotSent> {
     let started = Instant::now();
     let elapsed = || started.elapsed().as_secs_f64();
-    let url = reqwest::Url::parse(url)
-        .map_err(|e| ("invalid_url", format!("invalid URL `{url}`: {e}"), 0.0))?;
     let form = headers
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

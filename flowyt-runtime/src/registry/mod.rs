@@ -328,6 +328,29 @@ impl Registry {
             .collect()
     }
 
+    /// Sets `flowyt_registry_instances` by service and status (a pair gone since the last
+    /// call is set to 0); call it before a metrics scrape.
+    pub fn record_gauges(&self) {
+        use std::collections::BTreeMap;
+        static SEEN: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+        let mut counts: BTreeMap<(String, String), u64> = BTreeMap::new();
+        for (app, _, status, _) in self.instances() {
+            *counts.entry((app, status)).or_default() += 1;
+        }
+        let mut seen = SEEN.lock().unwrap_or_else(PoisonError::into_inner);
+        for gone in seen.iter().filter(|k| !counts.contains_key(*k)) {
+            metrics::gauge!(crate::measure::REGISTRY_INSTANCES, "service" => gone.0.clone(),
+                "status" => gone.1.clone())
+            .set(0.0);
+        }
+        for ((app, status), n) in &counts {
+            metrics::gauge!(crate::measure::REGISTRY_INSTANCES, "service" => app.clone(),
+                "status" => status.clone())
+            .set(*n as f64);
+        }
+        *seen = counts.into_keys().collect();
+    }
+
     /// The lease length of a registration (Eureka's default when unknown here).
     fn lease_of(&self, app: &str, id: &str) -> Duration {
         self.lock()

@@ -62,6 +62,7 @@ fn message(status: StatusCode, text: &str) -> Response {
 async fn trigger_run(
     State(runs): State<Runs>,
     Path((workspace, flow)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
     let Some(ws) = runs.workspace(&workspace) else {
@@ -94,7 +95,8 @@ async fn trigger_run(
         }
     };
     let conf = body.get("conf").cloned().unwrap_or(Value::Null);
-    let triggered = runs.trigger(&ws, &flow, run_id, conf).await;
+    let trace = crate::telemetry::TraceContext::from_headers(&headers);
+    let triggered = runs.trigger_in_trace(&ws, &flow, run_id, conf, trace).await;
     match triggered {
         Ok(run_id) => (
             StatusCode::CREATED,

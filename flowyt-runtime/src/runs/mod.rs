@@ -110,6 +110,9 @@ pub struct RunRecord {
     /// While it runs: the ids of the actions it completed, in order (from its last
     /// checkpoint); empty in lists and once it ended (the trace has them then).
     pub progress: Vec<String>,
+    /// The W3C `traceparent` of the span that queued it (a trigger's or a schedule tick's,
+    /// or the caller's): the run's own span continues that trace.
+    pub traceparent: Option<String>,
 }
 
 /// `secs` and its ISO-8601 form, as the API shows a time.
@@ -135,7 +138,13 @@ impl RunRecord {
             trace: None,
             error: None,
             progress: Vec::new(),
+            traceparent: None,
         }
+    }
+
+    /// The trace the run belongs to, if it has one.
+    pub fn trace_context(&self) -> Option<crate::telemetry::TraceContext> {
+        crate::telemetry::TraceContext::parse(self.traceparent.as_deref()?, None)
     }
 
     /// The completed actions a checkpoint lists (its `path`).
@@ -152,7 +161,7 @@ impl RunRecord {
     }
 
     /// The summary as lists show it: ids, status, times (epoch seconds and ISO-8601),
-    /// attempts and error.
+    /// attempts, error and the trace id (`null` when the run is in no trace).
     pub fn summary_json(&self) -> Value {
         let mut map = serde_json::Map::new();
         map.insert("run_id".into(), json!(self.run_id));
@@ -164,6 +173,10 @@ impl RunRecord {
         time_fields(&mut map, "ended_at", self.ended_at);
         map.insert("attempts".into(), json!(self.attempts));
         map.insert("error".into(), json!(self.error));
+        map.insert(
+            "trace_id".into(),
+            json!(self.trace_context().map(|t| t.trace_id())),
+        );
         Value::Object(map)
     }
 

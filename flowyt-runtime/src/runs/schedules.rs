@@ -83,12 +83,19 @@ pub async fn fire_due(runs: &Runs, workspaces: &[Workspace]) -> Result<usize, su
                 let Some(next) = schedule.next_after(tick) else {
                     break;
                 };
-                let fire = Fire {
-                    due,
-                    next,
-                    run: RunRecord::queued(ws.name(), flow, &run_id(tick), json!({})),
+                let mut run = RunRecord::queued(ws.name(), flow, &run_id(tick), json!({}));
+                let span = crate::telemetry::trigger_span(ws.name(), flow, &run.run_id, None);
+                run.traceparent =
+                    crate::telemetry::context_of(&span, None).map(|t| t.traceparent());
+                let fire = Fire { due, next, run };
+                let fired_here = store.fire(&fire).await;
+                let outcome = match &fired_here {
+                    Ok(true) => "queued",
+                    Ok(false) => "duplicate",
+                    Err(_) => "error",
                 };
-                if !store.fire(&fire).await? {
+                crate::measure::schedule_tick(ws.name(), flow, outcome);
+                if !fired_here? {
                     // Another instance fired it: its state is theirs to move on.
                     break;
                 }

@@ -11,9 +11,8 @@ use serde_json::Value;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-const SUMMARY: &str =
-    "workspace, flow, run_id, status, queued_at, started_at, ended_at, attempts, error";
-const FULL: &str = "workspace, flow, run_id, status, queued_at, started_at, ended_at, attempts, error, conf, result, trace, checkpoint";
+const SUMMARY: &str = "workspace, flow, run_id, status, queued_at, started_at, ended_at, attempts, error, traceparent";
+const FULL: &str = "workspace, flow, run_id, status, queued_at, started_at, ended_at, attempts, error, traceparent, conf, result, trace, checkpoint";
 
 fn json_text(v: &Option<Value>) -> Option<String> {
     v.as_ref().map(Value::to_string)
@@ -41,6 +40,7 @@ fn record(row: &AnyRow, full: bool) -> Result<RunRecord, sqlx::Error> {
         trace: None,
         error: row.try_get("error")?,
         progress: Vec::new(),
+        traceparent: row.try_get("traceparent")?,
     };
     if full {
         let conf: String = row.try_get("conf")?;
@@ -233,14 +233,15 @@ impl SqlStore {
             return Ok(false);
         }
         let sql = format!(
-            "INSERT INTO flowyt_runs (workspace, flow, run_id, status, conf, input, queued_at)
-             VALUES ($1, $2, $3, 'queued', '{{}}', '{{}}', {}) ON CONFLICT DO NOTHING",
+            "INSERT INTO flowyt_runs (workspace, flow, run_id, status, conf, input, queued_at, traceparent)
+             VALUES ($1, $2, $3, 'queued', '{{}}', '{{}}', {}, $4) ON CONFLICT DO NOTHING",
             self.now_sql()
         );
         sqlx::query(&sql)
             .bind(fire.run.workspace.as_str())
             .bind(fire.run.flow.as_str())
             .bind(fire.run.run_id.as_str())
+            .bind(fire.run.traceparent.as_deref())
             .execute(&mut *tx)
             .await
             .map_err(err)?;
@@ -253,8 +254,8 @@ impl RunStore for SqlStore {
     fn insert<'a>(&'a self, run: &'a RunRecord, input: &'a Value) -> StoreFuture<'a, bool> {
         Box::pin(async move {
             let sql = format!(
-                "INSERT INTO flowyt_runs (workspace, flow, run_id, status, conf, input, queued_at)
-                 VALUES ($1, $2, $3, 'queued', $4, $5, {}) ON CONFLICT DO NOTHING",
+                "INSERT INTO flowyt_runs (workspace, flow, run_id, status, conf, input, queued_at, traceparent)
+                 VALUES ($1, $2, $3, 'queued', $4, $5, {}, $6) ON CONFLICT DO NOTHING",
                 self.now_sql()
             );
             let done = sqlx::query(&sql)
@@ -263,6 +264,7 @@ impl RunStore for SqlStore {
                 .bind(run.run_id.as_str())
                 .bind(run.conf.to_string())
                 .bind(input.to_string())
+                .bind(run.traceparent.as_deref())
                 .execute(self.pool())
                 .await
                 .map_err(|e| self.error("cannot queue a run", e))?;

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 /// Finds the workspace a run names (`Fn(&str) -> Option<Workspace>` is one).
 pub trait Workspaces: Send + Sync + 'static {
@@ -154,7 +155,23 @@ impl Runs {
         run_id: Option<String>,
         conf: Value,
     ) -> Result<String, TriggerError> {
-        let (record, input) = prepare(ws, flow, run_id, conf)?;
+        self.trigger_in_trace(ws, flow, run_id, conf, None).await
+    }
+
+    /// [`Runs::trigger`] from inside a distributed trace (the caller's `traceparent`): the
+    /// run's spans continue it, and the run shows its trace id.
+    pub async fn trigger_in_trace(
+        &self,
+        ws: &Workspace,
+        flow: &str,
+        run_id: Option<String>,
+        conf: Value,
+        trace: Option<crate::telemetry::TraceContext>,
+    ) -> Result<String, TriggerError> {
+        let (mut record, input) = prepare(ws, flow, run_id, conf)?;
+        let span = crate::telemetry::trigger_span(ws.name(), flow, &record.run_id, trace.as_ref());
+        record.traceparent =
+            crate::telemetry::context_of(&span, trace.as_ref()).map(|t| t.traceparent());
         let queued = self
             .inner
             .store
@@ -173,6 +190,7 @@ impl Runs {
         if !inserted {
             return Err(TriggerError::Duplicate(record.run_id));
         }
+        crate::measure::run_triggered(ws.name(), flow);
         self.inner.wake.notify_one();
         Ok(record.run_id)
     }
@@ -180,6 +198,16 @@ impl Runs {
     /// Wakes the claiming task (a run was queued here by other means, e.g. a schedule).
     pub fn wake(&self) {
         self.inner.wake.notify_one();
+    }
+
+    /// Sets the run gauges (`flowyt_runs_queued` from the store, `flowyt_runs_running`
+    /// here); call it before a metrics scrape.
+    pub async fn record_gauges(&self) {
+        match self.inner.store.queued().await {
+            Ok(n) => metrics::gauge!(crate::measure::RUNS_QUEUED).set(n as f64),
+            Err(e) => tracing::warn!(error = %e, "cannot count queued runs for the metrics"),
+        }
+        metrics::gauge!(crate::measure::RUNS_RUNNING).set(self.running() as f64);
     }
 
     /// Runs executing on this instance now.
@@ -394,6 +422,17 @@ async fn execute(inner: Arc<Inner>, claimed: Claimed, _slot: tokio::sync::OwnedS
         checkpoint,
     } = claimed;
     let resumed = checkpoint.is_some();
+    if record.attempts == 1
+        && let Some(started) = record.started_at
+    {
+        crate::measure::queue_latency(&record.workspace, started - record.queued_at);
+    }
+    let span = crate::telemetry::run_span(
+        &record.workspace,
+        &record.flow,
+        &record.run_id,
+        record.trace_context().as_ref(),
+    );
     match inner.workspaces.workspace(&record.workspace) {
         None => {
             record.status = RunStatus::Failed;
@@ -403,7 +442,9 @@ async fn execute(inner: Arc<Inner>, claimed: Claimed, _slot: tokio::sync::OwnedS
             ));
         }
         Some(ws) => {
-            let stop = run_claimed(&inner, &ws, &mut record, input, checkpoint).await;
+            let stop = run_claimed(&inner, &ws, &mut record, input, checkpoint)
+                .instrument(span.clone())
+                .await;
             match stop {
                 Some(Control::Lost) => {
                     tracing::info!(run_id = %record.run_id, "run handed over to another instance");
@@ -417,10 +458,17 @@ async fn execute(inner: Arc<Inner>, claimed: Claimed, _slot: tokio::sync::OwnedS
             }
         }
     }
+    if record.status != RunStatus::Success {
+        span.record("otel.status_code", "ERROR");
+    }
+    drop(span);
     match inner.store.finish(&record, &inner.options.owner).await {
         Ok(true) => {
+            crate::measure::run_ended(&record.workspace, &record.flow, record.status.as_str());
+            let trace_id = record.trace_context().map(|t| t.trace_id());
             tracing::info!(workspace = %record.workspace, flow = %record.flow, run_id = %record.run_id,
-                status = record.status.as_str(), attempt = record.attempts, resumed, "run ended");
+                status = record.status.as_str(), attempt = record.attempts, resumed,
+                trace_id = trace_id.as_deref(), "run ended");
         }
         Ok(false) => tracing::warn!(run_id = %record.run_id,
             "the run ended here but another instance holds it now; its end is theirs to record"),
@@ -461,6 +509,7 @@ async fn run_claimed(
         request_id: Some(record.run_id.clone()),
         params,
         time_limit: None,
+        trace: record.trace_context(),
     };
     let boundary = StoreBoundary {
         inner,

@@ -82,10 +82,17 @@ const MIGRATIONS: &[Migration] = &[
         )",
         )],
     },
+    Migration {
+        version: 3,
+        name: "the trace a run belongs to",
+        steps: &[Step::Sql(
+            "ALTER TABLE flowyt_runs ADD COLUMN traceparent TEXT",
+        )],
+    },
 ];
 
 /// The newest schema this build knows.
-pub(crate) const LATEST: i64 = 2;
+pub(crate) const LATEST: i64 = 3;
 
 const SCHEMA_TABLE: &str = "CREATE TABLE IF NOT EXISTS flowyt_schema (
     version BIGINT PRIMARY KEY,

@@ -1,0 +1,283 @@
+//! The metrics flowyt records: their names, labels and meaning, recorded through the
+//! `metrics` facade into whichever recorder the program installed (none: nothing is kept).
+//!
+//! Every label set is bounded: workspaces, flows, routes (patterns, never raw paths), action
+//! kinds and outcomes come from loaded flows; upstream targets are capped at
+//! [`MAX_TARGETS`] distinct values, past which they count as `other`.
+
+use metrics::SharedString;
+use std::collections::HashSet;
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::time::Duration;
+
+/// HTTP requests a flow answered: `workspace`, `flow`, `route`, `status` (`2xx` … `5xx`).
+pub const HTTP_REQUESTS: &str = "flowyt_http_requests_total";
+/// Seconds a flow took to answer an HTTP request: `workspace`, `flow`, `route`.
+pub const HTTP_DURATION: &str = "flowyt_http_request_duration_seconds";
+/// Actions executed: `workspace`, `kind`, `outcome` (`success`, `fail` for a fail branch or
+/// a failed validation, `error`).
+pub const ACTIONS: &str = "flowyt_actions_total";
+/// Seconds an action took: `workspace`, `kind`.
+pub const ACTION_DURATION: &str = "flowyt_action_duration_seconds";
+/// Upstream calls (each attempt): `target` (`host:port` or `service://NAME`), `method`,
+/// `status` (the HTTP status, `0` when there was no answer).
+pub const UPSTREAM_REQUESTS: &str = "flowyt_upstream_requests_total";
+/// Upstream calls that got no HTTP answer: `target`, `method`, `error` (`connect`,
+/// `timeout`, `body`, `body_too_large`, `invalid_url`, `discovery`, `redirect`, `request`).
+pub const UPSTREAM_ERRORS: &str = "flowyt_upstream_errors_total";
+/// Retries of upstream calls: `target`, `method`.
+pub const UPSTREAM_RETRIES: &str = "flowyt_upstream_retries_total";
+/// Seconds an upstream call took (each attempt): `target`, `method`.
+pub const UPSTREAM_DURATION: &str = "flowyt_upstream_request_duration_seconds";
+/// Triggered runs that ended here: `workspace`, `flow`, `status` (`success`, `failed`,
+/// `cancelled`).
+pub const RUNS: &str = "flowyt_runs_total";
+/// Triggered runs accepted into the queue by this instance: `workspace`, `flow`.
+pub const RUNS_TRIGGERED: &str = "flowyt_runs_triggered_total";
+/// Runs waiting in the queue of the store (all instances), read at each scrape.
+pub const RUNS_QUEUED: &str = "flowyt_runs_queued";
+/// Runs executing on this instance, read at each scrape.
+pub const RUNS_RUNNING: &str = "flowyt_runs_running";
+/// Seconds a run waited in the queue before an instance first claimed it: `workspace`.
+pub const RUN_QUEUE_LATENCY: &str = "flowyt_run_queue_latency_seconds";
+/// Schedule ticks: `workspace`, `flow`, `outcome` (`queued`, `duplicate` when another
+/// instance queued that tick first, `error`).
+pub const SCHEDULE_TICKS: &str = "flowyt_schedule_ticks_total";
+/// Registered service instances, read at each scrape: `service`, `status` (`UP`, `DOWN`, …).
+pub const REGISTRY_INSTANCES: &str = "flowyt_registry_instances";
+/// Spans dropped because the export queue was full.
+pub const SPANS_DROPPED: &str = "flowyt_otel_spans_dropped_total";
+/// Spans handed to the OTLP exporter, by `result` (`ok`, `error`).
+pub const SPANS_EXPORTED: &str = "flowyt_otel_spans_exported_total";
+
+/// Most distinct upstream targets labelled by name.
+pub const MAX_TARGETS: usize = 256;
+
+/// Tells the recorder what each metric means (its `# HELP` line).
+pub fn describe() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(HTTP_REQUESTS, "HTTP requests answered by a flow.");
+    describe_histogram!(
+        HTTP_DURATION,
+        Unit::Seconds,
+        "Time a flow took to answer an HTTP request."
+    );
+    describe_counter!(ACTIONS, "Actions executed, by kind and outcome.");
+    describe_histogram!(ACTION_DURATION, Unit::Seconds, "Time an action took.");
+    describe_counter!(UPSTREAM_REQUESTS, "Upstream HTTP calls (each attempt).");
+    describe_counter!(UPSTREAM_ERRORS, "Upstream calls that got no HTTP answer.");
+    describe_counter!(UPSTREAM_RETRIES, "Retries of upstream calls.");
+    describe_histogram!(
+        UPSTREAM_DURATION,
+        Unit::Seconds,
+        "Time an upstream call took (each attempt)."
+    );
+    describe_counter!(RUNS, "Triggered runs that ended on this instance.");
+    describe_counter!(RUNS_TRIGGERED, "Runs queued by this instance.");
+    describe_gauge!(RUNS_QUEUED, "Runs waiting in the store's queue.");
+    describe_gauge!(RUNS_RUNNING, "Runs executing on this instance.");
+    describe_histogram!(
+        RUN_QUEUE_LATENCY,
+        Unit::Seconds,
+        "Time a run waited in the queue before it was first claimed."
+    );
+    describe_counter!(SCHEDULE_TICKS, "Schedule ticks, by outcome.");
+    describe_gauge!(REGISTRY_INSTANCES, "Service instances in the registry.");
+    describe_counter!(SPANS_DROPPED, "Spans dropped: the export queue was full.");
+    describe_counter!(SPANS_EXPORTED, "Spans handed to the OTLP exporter.");
+}
+
+/// `2xx` … `5xx` for an HTTP status.
+pub(crate) fn status_class(status: u16) -> &'static str {
+    match status {
+        100..=199 => "1xx",
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    }
+}
+
+/// A flow answered an HTTP request.
+pub(crate) fn http_request(
+    workspace: &Arc<str>,
+    flow: &Arc<str>,
+    route: SharedString,
+    status: u16,
+    elapsed: Duration,
+) {
+    metrics::counter!(HTTP_REQUESTS, "workspace" => workspace.clone(), "flow" => flow.clone(),
+        "route" => route.clone(), "status" => status_class(status))
+    .increment(1);
+    metrics::histogram!(HTTP_DURATION, "workspace" => workspace.clone(), "flow" => flow.clone(),
+        "route" => route)
+    .record(elapsed);
+}
+
+/// How an action ended, as [`ACTIONS`] labels it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ActionOutcome {
+    Success,
+    Fail,
+    Error,
+}
+
+/// An action ran.
+pub(crate) fn action(
+    workspace: &Arc<str>,
+    kind: &Arc<str>,
+    outcome: ActionOutcome,
+    elapsed: Duration,
+) {
+    let outcome = match outcome {
+        ActionOutcome::Success => "success",
+        ActionOutcome::Fail => "fail",
+        ActionOutcome::Error => "error",
+    };
+    metrics::counter!(ACTIONS, "workspace" => workspace.clone(), "kind" => kind.clone(),
+        "outcome" => outcome)
+    .increment(1);
+    metrics::histogram!(ACTION_DURATION, "workspace" => workspace.clone(), "kind" => kind.clone())
+        .record(elapsed);
+}
+
+/// One attempt of an upstream call: its HTTP status, or why there was none.
+pub(crate) fn upstream(
+    target: &SharedString,
+    method: &'static str,
+    answer: Result<u16, &'static str>,
+    elapsed: Duration,
+) {
+    let status: SharedString = match answer {
+        Ok(status) => status_label(status),
+        Err(_) => SharedString::const_str("0"),
+    };
+    metrics::counter!(UPSTREAM_REQUESTS, "target" => target.clone(), "method" => method,
+        "status" => status)
+    .increment(1);
+    if let Err(error) = answer {
+        metrics::counter!(UPSTREAM_ERRORS, "target" => target.clone(), "method" => method,
+            "error" => error)
+        .increment(1);
+    }
+    metrics::histogram!(UPSTREAM_DURATION, "target" => target.clone(), "method" => method)
+        .record(elapsed);
+}
+
+/// An upstream call is tried again.
+pub(crate) fn upstream_retry(target: &SharedString, method: &'static str) {
+    metrics::counter!(UPSTREAM_RETRIES, "target" => target.clone(), "method" => method)
+        .increment(1);
+}
+
+/// The common statuses as static labels; others are formatted.
+fn status_label(status: u16) -> SharedString {
+    SharedString::const_str(match status {
+        200 => "200",
+        201 => "201",
+        202 => "202",
+        204 => "204",
+        301 => "301",
+        302 => "302",
+        304 => "304",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        409 => "409",
+        422 => "422",
+        429 => "429",
+        500 => "500",
+        502 => "502",
+        503 => "503",
+        504 => "504",
+        other => return SharedString::from(other.to_string()),
+    })
+}
+
+/// The `target` label of a URL: `service://NAME` for discovery, else `host:port`, or
+/// `other` once [`MAX_TARGETS`] distinct targets were seen.
+pub(crate) fn target(url: &str) -> SharedString {
+    static SEEN: OnceLock<RwLock<HashSet<Arc<str>>>> = OnceLock::new();
+    let name = match crate::discovery::parse(url) {
+        Some((service, _)) => format!("service://{service}"),
+        None => match reqwest::Url::parse(url) {
+            Ok(u) => match (u.host_str(), u.port_or_known_default()) {
+                (Some(host), Some(port)) => format!("{host}:{port}"),
+                (Some(host), None) => host.to_string(),
+                _ => return SharedString::const_str("invalid"),
+            },
+            Err(_) => return SharedString::const_str("invalid"),
+        },
+    };
+    let seen = SEEN.get_or_init(|| RwLock::new(HashSet::new()));
+    if let Some(known) = seen
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(name.as_str())
+    {
+        return SharedString::from(known.clone());
+    }
+    let mut seen = seen.write().unwrap_or_else(PoisonError::into_inner);
+    if seen.len() >= MAX_TARGETS && !seen.contains(name.as_str()) {
+        return SharedString::const_str("other");
+    }
+    let name: Arc<str> = Arc::from(name);
+    seen.insert(name.clone());
+    SharedString::from(name)
+}
+
+/// A triggered run ended on this instance.
+pub(crate) fn run_ended(workspace: &str, flow: &str, status: &'static str) {
+    metrics::counter!(RUNS, "workspace" => workspace.to_string(), "flow" => flow.to_string(),
+        "status" => status)
+    .increment(1);
+}
+
+/// A run was queued by this instance.
+pub(crate) fn run_triggered(workspace: &str, flow: &str) {
+    metrics::counter!(RUNS_TRIGGERED, "workspace" => workspace.to_string(),
+        "flow" => flow.to_string())
+    .increment(1);
+}
+
+/// A run was claimed for the first time after waiting `waited` seconds.
+pub(crate) fn queue_latency(workspace: &str, waited: f64) {
+    metrics::histogram!(RUN_QUEUE_LATENCY, "workspace" => workspace.to_string())
+        .record(waited.max(0.0));
+}
+
+/// A schedule ticked.
+pub(crate) fn schedule_tick(workspace: &str, flow: &str, outcome: &'static str) {
+    metrics::counter!(SCHEDULE_TICKS, "workspace" => workspace.to_string(),
+        "flow" => flow.to_string(), "outcome" => outcome)
+    .increment(1);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_are_host_and_port_or_the_service() {
+        assert_eq!(
+            &*target("http://127.0.0.1:8080/users/1?x=2"),
+            "127.0.0.1:8080"
+        );
+        assert_eq!(
+            &*target("https://api.github.com/users"),
+            "api.github.com:443"
+        );
+        assert_eq!(&*target("service://users/x/1"), "service://users");
+        assert_eq!(&*target("not a url"), "invalid");
+    }
+
+    #[test]
+    fn status_classes() {
+        assert_eq!(status_class(204), "2xx");
+        assert_eq!(status_class(404), "4xx");
+        assert_eq!(status_class(0), "5xx");
+        assert_eq!(&*status_label(418), "418");
+        assert_eq!(&*status_label(200), "200");
+    }
+}
