@@ -346,6 +346,15 @@ struct ConsoleView {
 }
 
 impl flowyt_runtime::console::ConsoleSource for ConsoleView {
+    /// `FLOWYT_TRACE_URL` with `{trace_id}` replaced (e.g.
+    /// `http://jaeger:16686/trace/{trace_id}`).
+    fn trace_link(&self, trace_id: &str) -> Option<String> {
+        self.app
+            .env
+            .get("FLOWYT_TRACE_URL")
+            .map(|t| t.replace("{trace_id}", trace_id))
+    }
+
     fn workspaces(&self) -> Vec<Workspace> {
         self.app.current().workspaces.clone()
     }

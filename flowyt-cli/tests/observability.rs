@@ -413,6 +413,7 @@ fn a_request_continues_the_callers_trace_and_exports_its_span_tree() {
             ("OTEL_SERVICE_NAME", "flowyt-under-test"),
             ("OTEL_BSP_SCHEDULE_DELAY", "50"),
             ("RUST_LOG", "info"),
+            ("FLOWYT_TRACE_URL", "http://traces.example/trace/{trace_id}"),
         ],
     );
     let trace = "0af7651916cd43dd8448eb211c80319c";
@@ -507,6 +508,21 @@ fn a_request_continues_the_callers_trace_and_exports_its_span_tree() {
         assert_eq!(queued.status(), 201);
         let run = wait_run(&http, &server, "call", "traced").await;
         assert_eq!(run["trace_id"], trace, "{run}");
+        // The console's run page links the trace in the tracing backend.
+        let page = http
+            .get(format!("{}/_console/workspaces/ws/flows/call/runs/traced", server.base))
+            .send()
+            .await
+            .expect("console")
+            .text()
+            .await
+            .expect("html");
+        assert!(
+            page.contains(&format!(
+                r#"<a class="mono" id="trace-id" href="http://traces.example/trace/{trace}">{trace}</a>"#
+            )),
+            "{page}"
+        );
         let (trigger, run_span) = spans_until(&received, |spans| {
             let trigger = spans.iter().find(|s| s.kind == SpanKind::Producer as i32)?;
             let run = spans.iter().find(|s| s.kind == SpanKind::Consumer as i32)?;
@@ -570,6 +586,64 @@ fn a_request_continues_the_callers_trace_and_exports_its_span_tree() {
         assert!(Instant::now() < deadline, "no `run ended` line in {log}");
         std::thread::sleep(Duration::from_millis(50));
     }
+    drop(server);
+    let _ = std::fs::remove_dir_all(root);
+}
+
+/// A collector that never answers: requests are still answered at once, and the spans that
+/// do not fit the bounded export queue are dropped and counted.
+#[test]
+fn a_stuck_collector_never_blocks_requests_and_drops_are_counted() {
+    let rt = support::multi_thread();
+    let seen: Seen = Arc::default();
+    let up = rt.block_on(upstream(seen));
+    let stuck = rt.block_on(spawn(Router::new().route(
+        "/v1/traces",
+        post(|| async {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            StatusCode::OK
+        }),
+    )));
+    let root = workspace(up, free_port());
+    let endpoint = format!("http://{stuck}");
+    let server = start_with(
+        &root,
+        "127.0.0.1",
+        &[],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "4"),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "1"),
+            ("OTEL_BSP_EXPORT_TIMEOUT", "60000"),
+        ],
+    );
+    rt.block_on(async {
+        // Each request would wait a minute if export blocked it; the client gives up sooner.
+        let http = support::client(10);
+        for _ in 0..20 {
+            let status = http
+                .get(format!("{}/ws/call", server.base))
+                .send()
+                .await
+                .expect("answered while the collector is stuck")
+                .status();
+            assert_eq!(status, 200);
+        }
+        let page = http
+            .get(format!("{}/metrics", server.base))
+            .send()
+            .await
+            .expect("scrape")
+            .text()
+            .await
+            .expect("text");
+        let dropped = samples(&page)
+            .get("flowyt_otel_spans_dropped_total")
+            .copied()
+            .unwrap_or(0.0);
+        // 20 requests × 4 spans; one span is in the stuck export and 4 fit the queue.
+        assert!(dropped >= 70.0, "dropped {dropped}:\n{page}");
+    });
     drop(server);
     let _ = std::fs::remove_dir_all(root);
 }

@@ -6,8 +6,16 @@
 //! - `json flow`: the legacy `search` flow loaded from JSON and mounted with `Workspace::router`;
 //! - `compiled flow`: the same flow written with `flow!`, checked at compile time.
 //!
-//! Run: `cargo bench -p flowyt-runtime --bench load` (env `LOAD_SECONDS`, `LOAD_CONNECTIONS`).
-//! Prints requests/s, p50 and p99 per target and the ratios to the baseline.
+//! Run: `cargo bench -p flowyt-runtime --features prometheus,otel --bench load` (env
+//! `LOAD_SECONDS`, `LOAD_CONNECTIONS`). Prints requests/s, p50 and p99 per target and the
+//! ratios to the baseline.
+//!
+//! Then the cost of observability, in rounds of three fresh processes (a recorder and a
+//! subscriber cannot be uninstalled): nothing installed; the Prometheus recorder installed;
+//! and every request traced and exported over OTLP/HTTP to a local collector stand-in. Each
+//! process measures the baseline beside the JSON flow, so drift between processes cancels out;
+//! the overhead is the change of the median flow-to-baseline throughput ratio from the first
+//! phase (env `LOAD_ROUNDS`, `LOAD_PHASE_SECONDS`).
 
 use axum::Router;
 use axum::extract::{Query, State};
@@ -227,6 +235,11 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(32);
+    if let Ok(phase) = std::env::var("LOAD_PHASE") {
+        let seconds = std::env::var("LOAD_PHASE_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(3.0);
+        observability_phase(&phase, connections, seconds);
+        return;
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -290,5 +303,143 @@ fn main() {
                 s.p99.as_secs_f64() / base.p99.as_secs_f64()
             );
         }
+
     });
+    observability_rounds(connections);
+}
+
+/// One phase of the observability measurement, in this process: installs what the phase
+/// needs, then drives the baseline and the JSON flow twice each, alternating, and prints the
+/// totals for the parent to read.
+fn observability_phase(phase: &str, connections: usize, seconds: f64) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async move {
+        let engine = Engine::new().expect("engine");
+        let prometheus = match phase {
+            "off" => None,
+            _ => Some(flowyt_runtime::prometheus::install().expect("prometheus")),
+        };
+        let guard = if phase == "traced" {
+            let collector = collector().await;
+            let (layer, guard) = flowyt_runtime::telemetry::otlp::layer(
+                flowyt_runtime::telemetry::otlp::Otlp::new(format!("http://{collector}/v1/traces")),
+            )
+            .expect("otlp");
+            use tracing_subscriber::layer::SubscriberExt as _;
+            use tracing_subscriber::util::SubscriberInitExt as _;
+            tracing_subscriber::registry().with(layer).init();
+            Some(guard)
+        } else {
+            None
+        };
+        let up = format!("http://{}", upstream().await);
+        let baseline = Router::new()
+            .route("/getReposByUser", get(baseline_handler))
+            .with_state(Baseline { client: reqwest::Client::new(), base: up.clone() });
+        let baseline_url = format!("http://{}/getReposByUser?user=octocat", spawn(baseline).await);
+        let sources = Sources {
+            settings: Some(("settings.json".into(), json!({"env": {"baseUrl": up}}).to_string())),
+            flows: vec![("search".into(), "search.json".into(), search_flow().to_string())],
+            routes: Some(("routes.json".into(), json!([{"method": "get", "path": "/getReposByUser", "flow": "search"}]).to_string())),
+        };
+        let loaded = CoreWorkspace::from_sources("github", &sources, &engine.catalog(), Strictness::Strict, &|_| None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let ws = engine.workspace(loaded.workspace);
+        let app: Router = Router::new().nest("/github", ws.router());
+        let flow_url = format!("http://{}/github/getReposByUser?user=octocat", spawn(app).await);
+        let (mut base, mut flow) = (Vec::new(), Vec::new());
+        for _ in 0..2 {
+            base.push(drive(&baseline_url, connections, seconds).await);
+            flow.push(drive(&flow_url, connections, seconds).await);
+        }
+        let rps = |v: &[Stats]| v.iter().map(|s| s.requests as f64).sum::<f64>() / v.iter().map(|s| s.seconds).sum::<f64>();
+        let p50 = |v: &[Stats]| v.iter().map(|s| s.p50.as_secs_f64()).sum::<f64>() / v.len() as f64;
+        if let Some(guard) = guard {
+            tokio::task::spawn_blocking(move || guard.shutdown()).await.expect("shutdown");
+        }
+        let count = |name: &str| -> f64 {
+            prometheus.as_ref().map_or(0.0, |p| {
+                p.render()
+                    .lines()
+                    .filter(|l| l.starts_with(name))
+                    .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
+                    .sum()
+            })
+        };
+        println!(
+            "PHASE {phase} {} {} {} {} {} {}",
+            rps(&base),
+            rps(&flow),
+            p50(&base),
+            p50(&flow),
+            count("flowyt_otel_spans_exported_total"),
+            count("flowyt_otel_spans_dropped_total"),
+        );
+    });
+}
+
+/// The cost of observability: `LOAD_ROUNDS` rounds (default 3) of three fresh processes
+/// (nothing installed, metrics on, metrics on and every request traced), each measuring the
+/// baseline beside the JSON flow; the median flow-to-baseline ratio per phase, and its change
+/// from the first phase.
+fn observability_rounds(connections: usize) {
+    let seconds: f64 = std::env::var("LOAD_PHASE_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(3.0);
+    let rounds: usize = std::env::var("LOAD_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(3);
+    let exe = std::env::current_exe().expect("exe");
+    let phases = ["off", "metrics", "traced"];
+    let mut results: HashMap<&str, Vec<[f64; 6]>> = HashMap::new();
+    println!();
+    println!("observability: {rounds} rounds of 3 processes, baseline and json flow alternating ({seconds} s each, twice)");
+    for _ in 0..rounds {
+        for phase in phases {
+            let out = std::process::Command::new(&exe)
+                .arg("--bench")
+                .env("LOAD_PHASE", phase)
+                .env("LOAD_PHASE_SECONDS", seconds.to_string())
+                .env("LOAD_CONNECTIONS", connections.to_string())
+                .output()
+                .expect("phase process");
+            let text = String::from_utf8_lossy(&out.stdout);
+            let line = text
+                .lines()
+                .find_map(|l| l.strip_prefix("PHASE "))
+                .unwrap_or_else(|| panic!("phase {phase} printed no result: {text} {}", String::from_utf8_lossy(&out.stderr)));
+            let v: Vec<f64> = line.split(' ').skip(1).filter_map(|x| x.parse().ok()).collect();
+            let row = [v[0], v[1], v[2], v[3], v[4], v[5]];
+            results.entry(phase).or_default().push(row);
+        }
+    }
+    let median = |mut xs: Vec<f64>| {
+        xs.sort_by(f64::total_cmp);
+        xs[xs.len() / 2]
+    };
+    let ratio = |phase: &str| median(results[phase].iter().map(|r| r[1] / r[0]).collect());
+    let p50_ratio = |phase: &str| median(results[phase].iter().map(|r| r[3] / r[2]).collect());
+    let (off, off_p50) = (ratio("off"), p50_ratio("off"));
+    for (phase, name) in [("off", "nothing installed"), ("metrics", "metrics on"), ("traced", "metrics + every request traced")] {
+        let rows = &results[phase];
+        println!(
+            "{name:<31} flow/baseline throughput {:.3} (median of {}), overhead {:+.1}% throughput, {:+.1}% p50",
+            ratio(phase),
+            rows.len(),
+            (1.0 - ratio(phase) / off) * 100.0,
+            (p50_ratio(phase) / off_p50 - 1.0) * 100.0,
+        );
+    }
+    let exported: f64 = results["traced"].iter().map(|r| r[4]).sum();
+    let dropped: f64 = results["traced"].iter().map(|r| r[5]).sum();
+    println!("traced phases: {exported:.0} spans exported, {dropped:.0} dropped (queue full)");
+}
+
+/// A collector stand-in: takes OTLP/HTTP batches and answers 200 (a real collector runs
+/// elsewhere; decoding here would charge its cost to flowyt).
+async fn collector() -> SocketAddr {
+    let app = Router::new().route(
+        "/v1/traces",
+        axum::routing::post(|_body: axum::body::Bytes| async { StatusCode::OK }),
+    );
+    spawn(app).await
 }

@@ -62,6 +62,11 @@ pub trait ConsoleSource: Send + Sync + 'static {
     fn services(&self) -> Vec<(String, String, String, String)> {
         Vec::new()
     }
+
+    /// Where the tracing backend shows trace `trace_id` (a run page links its trace there).
+    fn trace_link(&self, _trace_id: &str) -> Option<String> {
+        None
+    }
 }
 
 #[derive(Clone)]
@@ -370,7 +375,10 @@ async fn run_page(
     };
     let ws = workspace(&c, &ws_name);
     let flow = ws.as_ref().and_then(|w| flow_of(w, &key));
-    Html(pages::run(&record, flow, level)).into_response()
+    let link = record
+        .trace_context()
+        .and_then(|t| c.source.trace_link(&t.trace_id()));
+    Html(pages::run(&record, flow, level, link)).into_response()
 }
 
 /// The run's live part, pushed whenever it changes until the run ends.

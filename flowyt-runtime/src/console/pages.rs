@@ -468,14 +468,31 @@ pub(super) fn live(record: &RunRecord, flow: Option<&Flow>, level: Level) -> Str
     .into_string()
 }
 
-pub(super) fn run(record: &RunRecord, flow: Option<&Flow>, level: Level) -> String {
+/// A run's page; `trace_link` is where its trace is shown in the tracing backend, when the
+/// console knows one.
+pub(super) fn run(
+    record: &RunRecord,
+    flow: Option<&Flow>,
+    level: Level,
+    trace_link: Option<String>,
+) -> String {
     let (ws, key, id) = (&record.workspace, &record.flow, &record.run_id);
+    let trace_id = record.trace_context().map(|t| t.trace_id());
     let events = format!("{}/events", run_url(ws, key, id));
     layout(
         &format!("Run {id}"),
         html! {
             p.muted { a href="/_console/" { "Workspaces" } " / " (ws) " / " a href=(flow_url(ws, key)) { (key) } }
             h1 { "Run " span.mono { (id) } }
+            @if let Some(trace_id) = &trace_id {
+                p.muted {
+                    "Trace "
+                    @match &trace_link {
+                        Some(link) => a #trace-id.mono href=(link) { (trace_id) },
+                        None => span #trace-id.mono { (trace_id) },
+                    }
+                }
+            }
             div #live data-events=[(!record.status.is_final()).then_some(events)] aria-live="polite" {
                 (PreEscaped(live(record, flow, level)))
             }
