@@ -113,6 +113,11 @@ fn workspace(up: SocketAddr, down: u16) -> PathBuf {
             calling("${env.down}/x", json!({"retries": 1, "retry_delay": 0.01})),
         ),
         (
+            "tick",
+            json!({"schedule": {"every": 0.3}, "pipeline": [{"id": "note", "action": "flow_var",
+                "data": {"ticked": true}, "next_action": null}]}),
+        ),
+        (
             "broken",
             calling("${env.up}/ok", json!({"method": "${request.qs.m}"})),
         ),
@@ -220,6 +225,37 @@ fn metrics_count_known_traffic_with_bounded_labels() {
         assert_eq!(run["status"], "success");
         assert_eq!(run["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736", "{run}");
 
+        // A registered instance, and a schedule that ticks every 0.3 s.
+        let instance = json!({"instance": {
+            "instanceId": "demo-1", "hostName": "localhost", "app": "DEMO", "ipAddr": "127.0.0.1",
+            "status": "UP", "port": {"$": 8001, "@enabled": "true"},
+            "dataCenterInfo": {"@class": "com.netflix.appinfo.InstanceInfo$DefaultDataCenterInfo", "name": "MyOwn"}
+        }});
+        let registered = http
+            .post(format!("{}/eureka/apps/DEMO", server.base))
+            .json(&instance)
+            .send()
+            .await
+            .expect("register")
+            .status();
+        assert_eq!(registered, 204);
+        let ticked = r#"flowyt_schedule_ticks_total{workspace="ws",flow="tick",outcome="queued"}"#;
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let page = http
+                .get(format!("{}/metrics", server.base))
+                .send()
+                .await
+                .expect("scrape")
+                .text()
+                .await
+                .expect("text");
+            if samples(&page).get(ticked).is_some_and(|n| *n >= 1.0) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the schedule never ticked:\n{page}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         let response = http
             .get(format!("{}/metrics", server.base))
             .send()
@@ -252,13 +288,14 @@ fn metrics_count_known_traffic_with_bounded_labels() {
             (r#"flowyt_action_duration_seconds_count{workspace="ws",kind="request"}"#.to_string(), 7.0),
             (r#"flowyt_runs_triggered_total{workspace="ws",flow="call"}"#.to_string(), 1.0),
             (r#"flowyt_runs_total{workspace="ws",flow="call",status="success"}"#.to_string(), 1.0),
-            (r#"flowyt_run_queue_latency_seconds_count{workspace="ws"}"#.to_string(), 1.0),
-            ("flowyt_runs_queued".to_string(), 0.0),
-            ("flowyt_runs_running".to_string(), 0.0),
+            (r#"flowyt_registry_instances{service="DEMO",status="UP"}"#.to_string(), 1.0),
         ];
         for (key, value) in expect {
             assert_eq!(sample(&all, &key), value, "{key}");
         }
+        assert!(sample(&all, r#"flowyt_run_queue_latency_seconds_count{workspace="ws"}"#) >= 1.0);
+        // Read at the scrape (a tick may be queued or running right now).
+        assert!(all.contains_key("flowyt_runs_queued") && all.contains_key("flowyt_runs_running"));
         // Histograms have buckets, ending with +Inf equal to the count.
         assert_eq!(
             sample(&all, r#"flowyt_http_request_duration_seconds_bucket{workspace="ws",flow="call",route="/call",le="+Inf"}"#),
@@ -646,4 +683,23 @@ fn a_stuck_collector_never_blocks_requests_and_drops_are_counted() {
     });
     drop(server);
     let _ = std::fs::remove_dir_all(root);
+}
+
+/// A protocol flowyt cannot speak is refused at start-up with what to do instead.
+#[test]
+fn grpc_export_is_refused_with_a_clear_error() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_flowyt"))
+        .args(["serve", "examples/workspaces", "--port", "0"])
+        .current_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317")
+        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+        .output()
+        .expect("flowyt runs");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("OTEL_EXPORTER_OTLP_PROTOCOL `grpc` is not supported")
+            && stderr.contains("4318"),
+        "{stderr}"
+    );
 }

@@ -236,7 +236,10 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(32);
     if let Ok(phase) = std::env::var("LOAD_PHASE") {
-        let seconds = std::env::var("LOAD_PHASE_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(3.0);
+        let seconds = std::env::var("LOAD_PHASE_SECONDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(3.0);
         observability_phase(&phase, connections, seconds);
         return;
     }
@@ -338,27 +341,57 @@ fn observability_phase(phase: &str, connections: usize, seconds: f64) {
         let up = format!("http://{}", upstream().await);
         let baseline = Router::new()
             .route("/getReposByUser", get(baseline_handler))
-            .with_state(Baseline { client: reqwest::Client::new(), base: up.clone() });
-        let baseline_url = format!("http://{}/getReposByUser?user=octocat", spawn(baseline).await);
+            .with_state(Baseline {
+                client: reqwest::Client::new(),
+                base: up.clone(),
+            });
+        let baseline_url = format!(
+            "http://{}/getReposByUser?user=octocat",
+            spawn(baseline).await
+        );
         let sources = Sources {
-            settings: Some(("settings.json".into(), json!({"env": {"baseUrl": up}}).to_string())),
-            flows: vec![("search".into(), "search.json".into(), search_flow().to_string())],
-            routes: Some(("routes.json".into(), json!([{"method": "get", "path": "/getReposByUser", "flow": "search"}]).to_string())),
+            settings: Some((
+                "settings.json".into(),
+                json!({"env": {"baseUrl": up}}).to_string(),
+            )),
+            flows: vec![(
+                "search".into(),
+                "search.json".into(),
+                search_flow().to_string(),
+            )],
+            routes: Some((
+                "routes.json".into(),
+                json!([{"method": "get", "path": "/getReposByUser", "flow": "search"}]).to_string(),
+            )),
         };
-        let loaded = CoreWorkspace::from_sources("github", &sources, &engine.catalog(), Strictness::Strict, &|_| None)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let loaded = CoreWorkspace::from_sources(
+            "github",
+            &sources,
+            &engine.catalog(),
+            Strictness::Strict,
+            &|_| None,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         let ws = engine.workspace(loaded.workspace);
         let app: Router = Router::new().nest("/github", ws.router());
-        let flow_url = format!("http://{}/github/getReposByUser?user=octocat", spawn(app).await);
+        let flow_url = format!(
+            "http://{}/github/getReposByUser?user=octocat",
+            spawn(app).await
+        );
         let (mut base, mut flow) = (Vec::new(), Vec::new());
         for _ in 0..2 {
             base.push(drive(&baseline_url, connections, seconds).await);
             flow.push(drive(&flow_url, connections, seconds).await);
         }
-        let rps = |v: &[Stats]| v.iter().map(|s| s.requests as f64).sum::<f64>() / v.iter().map(|s| s.seconds).sum::<f64>();
+        let rps = |v: &[Stats]| {
+            v.iter().map(|s| s.requests as f64).sum::<f64>()
+                / v.iter().map(|s| s.seconds).sum::<f64>()
+        };
         let p50 = |v: &[Stats]| v.iter().map(|s| s.p50.as_secs_f64()).sum::<f64>() / v.len() as f64;
         if let Some(guard) = guard {
-            tokio::task::spawn_blocking(move || guard.shutdown()).await.expect("shutdown");
+            tokio::task::spawn_blocking(move || guard.shutdown())
+                .await
+                .expect("shutdown");
         }
         let count = |name: &str| -> f64 {
             prometheus.as_ref().map_or(0.0, |p| {
@@ -366,7 +399,8 @@ fn observability_phase(phase: &str, connections: usize, seconds: f64) {
                     .lines()
                     .filter(|l| l.starts_with(name))
                     .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
-                    .sum()
+                    .sum::<f64>()
+                    + 0.0
             })
         };
         println!(
@@ -386,13 +420,21 @@ fn observability_phase(phase: &str, connections: usize, seconds: f64) {
 /// baseline beside the JSON flow; the median flow-to-baseline ratio per phase, and its change
 /// from the first phase.
 fn observability_rounds(connections: usize) {
-    let seconds: f64 = std::env::var("LOAD_PHASE_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(3.0);
-    let rounds: usize = std::env::var("LOAD_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(3);
+    let seconds: f64 = std::env::var("LOAD_PHASE_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3.0);
+    let rounds: usize = std::env::var("LOAD_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
     let exe = std::env::current_exe().expect("exe");
     let phases = ["off", "metrics", "traced"];
     let mut results: HashMap<&str, Vec<[f64; 6]>> = HashMap::new();
     println!();
-    println!("observability: {rounds} rounds of 3 processes, baseline and json flow alternating ({seconds} s each, twice)");
+    println!(
+        "observability: {rounds} rounds of 3 processes, baseline and json flow alternating ({seconds} s each, twice)"
+    );
     for _ in 0..rounds {
         for phase in phases {
             let out = std::process::Command::new(&exe)
@@ -406,8 +448,17 @@ fn observability_rounds(connections: usize) {
             let line = text
                 .lines()
                 .find_map(|l| l.strip_prefix("PHASE "))
-                .unwrap_or_else(|| panic!("phase {phase} printed no result: {text} {}", String::from_utf8_lossy(&out.stderr)));
-            let v: Vec<f64> = line.split(' ').skip(1).filter_map(|x| x.parse().ok()).collect();
+                .unwrap_or_else(|| {
+                    panic!(
+                        "phase {phase} printed no result: {text} {}",
+                        String::from_utf8_lossy(&out.stderr)
+                    )
+                });
+            let v: Vec<f64> = line
+                .split(' ')
+                .skip(1)
+                .filter_map(|x| x.parse().ok())
+                .collect();
             let row = [v[0], v[1], v[2], v[3], v[4], v[5]];
             results.entry(phase).or_default().push(row);
         }
@@ -419,10 +470,18 @@ fn observability_rounds(connections: usize) {
     let ratio = |phase: &str| median(results[phase].iter().map(|r| r[1] / r[0]).collect());
     let p50_ratio = |phase: &str| median(results[phase].iter().map(|r| r[3] / r[2]).collect());
     let (off, off_p50) = (ratio("off"), p50_ratio("off"));
-    for (phase, name) in [("off", "nothing installed"), ("metrics", "metrics on"), ("traced", "metrics + every request traced")] {
+    for (phase, name) in [
+        ("off", "nothing installed"),
+        ("metrics", "metrics on"),
+        ("traced", "metrics + every request traced"),
+    ] {
         let rows = &results[phase];
+        let ratios: Vec<f64> = rows.iter().map(|r| r[1] / r[0]).collect();
+        let (lo, hi) = ratios
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
         println!(
-            "{name:<31} flow/baseline throughput {:.3} (median of {}), overhead {:+.1}% throughput, {:+.1}% p50",
+            "{name:<31} flow/baseline throughput {:.3} (median of {}, range {lo:.3}-{hi:.3}), overhead {:+.1}% throughput, {:+.1}% p50",
             ratio(phase),
             rows.len(),
             (1.0 - ratio(phase) / off) * 100.0,

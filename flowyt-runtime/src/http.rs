@@ -30,7 +30,7 @@ pub(crate) async fn handle(service: crate::FlowService, req: Request<Body>) -> R
             .map_or_else(|| service.key.to_string(), |m| m.as_str().to_string())
             .into(),
     };
-    let trace = crate::telemetry::Incoming::from_headers(req.headers());
+    let trace = crate::telemetry::TraceContext::from_headers(req.headers());
     let span = crate::telemetry::server_span(
         &service.shared.name,
         &service.key,
@@ -79,7 +79,7 @@ async fn handle_inner(
     key: &str,
     converters: &[(String, String)],
     time_limit: Option<std::time::Duration>,
-    trace: Option<crate::telemetry::Incoming>,
+    trace: Option<crate::telemetry::TraceContext>,
     req: Request<Body>,
 ) -> Response {
     let (mut parts, body) = req.into_parts();

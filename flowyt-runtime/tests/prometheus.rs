@@ -51,8 +51,8 @@ async fn a_hand_mounted_flow_is_counted_under_its_route_pattern() {
     let line = r#"flowyt_http_requests_total{workspace="flow",flow="main",route="/hello/{name}",status="2xx"} 2"#;
     assert!(page.lines().any(|l| l == line), "{page}");
     assert!(
-        page.lines()
-            .any(|l| l == r#"flowyt_actions_total{workspace="flow",kind="response",outcome="success"} 2"#),
+        page.lines().any(|l| l
+            == r#"flowyt_actions_total{workspace="flow",kind="response",outcome="success"} 2"#),
         "{page}"
     );
     assert!(page.lines().any(|l| l == "app_scrapes_seen 1"), "{page}");

@@ -103,6 +103,8 @@ pub struct Registry {
     inner: Mutex<Inner>,
     limits: Limits,
     store: Option<Arc<dyn RegistryStore>>,
+    /// The `(service, status)` pairs the last [`Registry::record_gauges`] set.
+    gauged: Mutex<Vec<(String, String)>>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -133,6 +135,7 @@ impl Registry {
     /// An empty registry with these limits.
     pub fn new(limits: Limits) -> Arc<Registry> {
         Arc::new(Registry {
+            gauged: Mutex::default(),
             inner: Mutex::new(Inner::default()),
             limits,
             store: None,
@@ -144,6 +147,7 @@ impl Registry {
     /// every second.
     pub fn shared(limits: Limits, store: Arc<dyn RegistryStore>) -> Arc<Registry> {
         Arc::new(Registry {
+            gauged: Mutex::default(),
             inner: Mutex::new(Inner::default()),
             limits,
             store: Some(store),
@@ -332,12 +336,11 @@ impl Registry {
     /// call is set to 0); call it before a metrics scrape.
     pub fn record_gauges(&self) {
         use std::collections::BTreeMap;
-        static SEEN: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
         let mut counts: BTreeMap<(String, String), u64> = BTreeMap::new();
         for (app, _, status, _) in self.instances() {
             *counts.entry((app, status)).or_default() += 1;
         }
-        let mut seen = SEEN.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut seen = self.gauged.lock().unwrap_or_else(PoisonError::into_inner);
         for gone in seen.iter().filter(|k| !counts.contains_key(*k)) {
             metrics::gauge!(crate::measure::REGISTRY_INSTANCES, "service" => gone.0.clone(),
                 "status" => gone.1.clone())

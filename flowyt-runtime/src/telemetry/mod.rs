@@ -43,9 +43,6 @@ pub struct TraceContext {
     context: SpanContext,
 }
 
-/// What was received from a caller, as the engine takes it.
-pub(crate) type Incoming = TraceContext;
-
 impl TraceContext {
     /// Parses a `traceparent` (and `tracestate`): `None` when it is not a valid version-00
     /// (or later, read as 00) header, or names the all-zero trace or parent.

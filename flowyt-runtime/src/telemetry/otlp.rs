@@ -339,7 +339,9 @@ struct Batcher {
 
 impl std::fmt::Debug for Batcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Batcher").field("config", &self.config).finish()
+        f.debug_struct("Batcher")
+            .field("config", &self.config)
+            .finish()
     }
 }
 
@@ -359,13 +361,15 @@ impl Batcher {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
-        self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner)
+        self.shared
+            .queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 
 impl SpanProcessor for Batcher {
-    fn on_start(&self, _span: &mut opentelemetry_sdk::trace::Span, _cx: &opentelemetry::Context) {
-    }
+    fn on_start(&self, _span: &mut opentelemetry_sdk::trace::Span, _cx: &opentelemetry::Context) {}
 
     fn on_end(&self, span: SpanData) {
         if !span.span_context.is_sampled() {
