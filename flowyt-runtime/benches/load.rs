@@ -1,21 +1,24 @@
-//! Load benchmark: the GitHub-search job done three ways, driven by one load generator in one
-//! run, against one local upstream.
+//! Load benchmark: the GitHub-search job done four ways, each served by its own process and
+//! driven by one load generator, against one local upstream (a 30-repository, ~6 KB JSON list).
 //!
-//! - `baseline`: a hand-written axum handler that calls the upstream with reqwest, parses the
-//!   JSON body and re-serialises it;
+//! - `naive proxy`: a hand-written axum handler that calls the upstream with reqwest, parses the
+//!   JSON body into a tree and re-serialises it;
+//! - `tuned proxy`: the best hand-written equivalent: it checks the body is JSON with
+//!   `serde::de::IgnoredAny` and answers the upstream's bytes as they came;
 //! - `json flow`: the legacy `search` flow loaded from JSON and mounted with `Workspace::router`;
 //! - `compiled flow`: the same flow written with `flow!`, checked at compile time.
 //!
 //! Run: `cargo bench -p flowyt-runtime --features prometheus,otel --bench load` (env
-//! `LOAD_SECONDS`, `LOAD_CONNECTIONS`). Prints requests/s, p50 and p99 per target and the
-//! ratios to the baseline.
+//! `LOAD_SECONDS`, `LOAD_CONNECTIONS`). Every target must give the same answer before it is
+//! measured. Prints requests/s, p50 and p99 at `LOAD_CONNECTIONS` connections (32) and p50 at 1
+//! connection, each server's peak RSS, and every ratio to the tuned proxy.
 //!
-//! Then the cost of observability, in rounds of three fresh processes (a recorder and a
-//! subscriber cannot be uninstalled): nothing installed; the Prometheus recorder installed;
-//! and every request traced and exported over OTLP/HTTP to a local collector stand-in. Each
-//! process measures the baseline beside the JSON flow, so drift between processes cancels out;
-//! the overhead is the change of the median flow-to-baseline throughput ratio from the first
-//! phase (env `LOAD_ROUNDS`, `LOAD_PHASE_SECONDS`).
+//! Then the cost of observability: `LOAD_ROUNDS` rounds (3) in which the tuned proxy and the
+//! JSON flow are measured in fresh processes with nothing installed, with the Prometheus
+//! recorder installed, and with the recorder plus every request traced and exported over
+//! OTLP/HTTP to a local collector stand-in (a recorder and a subscriber cannot be
+//! uninstalled). Each phase's ratio to the round's tuned proxy cancels the machine's drift;
+//! the overhead is the change of the median ratio from the first phase.
 
 use axum::Router;
 use axum::extract::{Query, State};
@@ -26,7 +29,9 @@ use flowyt_runtime::core::workspace::{Sources, Workspace as CoreWorkspace};
 use flowyt_runtime::{Engine, Strictness};
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -63,45 +68,64 @@ fn repos(user: &str) -> Value {
 }
 
 async fn upstream() -> SocketAddr {
-    let body = Arc::new(serde_json::to_vec(&repos("octocat")).expect("json"));
+    let body = bytes::Bytes::from(serde_json::to_vec(&repos("octocat")).expect("json"));
     let app = Router::new().route(
         "/users/{user}/repos",
         get(move || {
             let body = body.clone();
-            async move {
-                (
-                    [("content-type", "application/json")],
-                    body.as_ref().clone(),
-                )
-            }
+            async move { ([("content-type", "application/json")], body) }
         }),
     );
     spawn(app).await
 }
 
 #[derive(Clone)]
-struct Baseline {
+struct Proxy {
     client: reqwest::Client,
     base: String,
 }
 
+fn upstream_url(s: &Proxy, q: &HashMap<String, String>) -> String {
+    let user = q.get("user").map(String::as_str).unwrap_or_default();
+    format!("{}/users/{user}/repos?sort=updated&direction=asc", s.base)
+}
+
+fn bad_gateway() -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        axum::Json(json!({"msg": "Something went wrong"})),
+    )
+        .into_response()
+}
+
 /// What a team writes by hand today: call, parse, answer.
-async fn baseline_handler(
-    State(s): State<Baseline>,
+async fn naive_handler(
+    State(s): State<Proxy>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let user = q.get("user").cloned().unwrap_or_default();
-    let url = format!("{}/users/{user}/repos?sort=updated&direction=asc", s.base);
-    match s.client.get(url).send().await {
+    match s.client.get(upstream_url(&s, &q)).send().await {
         Ok(r) if r.status().is_success() => match r.json::<Value>().await {
             Ok(v) => axum::Json(v).into_response(),
-            Err(_) => StatusCode::BAD_GATEWAY.into_response(),
+            Err(_) => bad_gateway(),
         },
-        _ => (
-            StatusCode::BAD_REQUEST,
-            axum::Json(json!({"msg": "Something went wrong"})),
-        )
-            .into_response(),
+        _ => bad_gateway(),
+    }
+}
+
+/// The best hand-written equivalent: check the body is JSON without building a tree, answer
+/// its bytes.
+async fn tuned_handler(
+    State(s): State<Proxy>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    match s.client.get(upstream_url(&s, &q)).send().await {
+        Ok(r) if r.status().is_success() => match r.bytes().await {
+            Ok(body) if serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_ok() => {
+                ([("content-type", "application/json")], body).into_response()
+            }
+            _ => bad_gateway(),
+        },
+        _ => bad_gateway(),
     }
 }
 
@@ -212,123 +236,29 @@ async fn drive(url: &str, connections: usize, seconds: f64) -> Stats {
     }
 }
 
-fn ws_settings(up: &str) -> flowyt_runtime::core::workspace::Settings {
-    let mut settings = flowyt_runtime::core::workspace::Settings::default();
-    settings
-        .env
-        .insert("baseUrl".into(), Value::String(up.to_string()));
-    settings
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
 }
 
-fn main() {
-    // `cargo bench` passes `--bench`; `cargo test --benches` would pass other flags: only run
-    // the load when invoked as a benchmark.
-    if !std::env::args().any(|a| a == "--bench") {
-        println!("load benchmark: run with `cargo bench -p flowyt-runtime --bench load`");
-        return;
-    }
-    let seconds: f64 = std::env::var("LOAD_SECONDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(8.0);
-    let connections: usize = std::env::var("LOAD_CONNECTIONS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(32);
-    if let Ok(phase) = std::env::var("LOAD_PHASE") {
-        let seconds = std::env::var("LOAD_PHASE_SECONDS")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(3.0);
-        observability_phase(&phase, connections, seconds);
-        return;
-    }
+/// A child process serving one target (`LOAD_SERVE`), calling the upstream at
+/// `LOAD_UPSTREAM`, with the observability `LOAD_OBS` asks for (`off`, `metrics`, `traced`
+/// exporting to `LOAD_OTLP`). Prints `LISTENING <addr>` and serves until killed.
+fn serve_child(target: &str) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
     rt.block_on(async move {
-        // Building the engine installs rustls' ring provider, which every reqwest client here needs.
-        let engine = Engine::new().expect("engine");
-        let up = format!("http://{}", upstream().await);
-
-        let client = reqwest::Client::new();
-        let baseline = Router::new()
-            .route("/getReposByUser", get(baseline_handler))
-            .with_state(Baseline { client, base: up.clone() });
-        let baseline_url = format!("http://{}/getReposByUser?user=octocat", spawn(baseline).await);
-
-        let sources = Sources {
-            settings: Some(("settings.json".into(), json!({"env": {"baseUrl": up}}).to_string())),
-            flows: vec![("search".into(), "search.json".into(), search_flow().to_string())],
-            routes: Some(("routes.json".into(), json!([{"method": "get", "path": "/getReposByUser", "flow": "search"}]).to_string())),
-        };
-        let loaded = CoreWorkspace::from_sources("github", &sources, &engine.catalog(), Strictness::Strict, &|_| None)
-            .unwrap_or_else(|e| panic!("{e}"));
-        let ws = engine.workspace(loaded.workspace);
-        let app: Router = Router::new().nest("/github", ws.router());
-        let flow_url = format!("http://{}/github/getReposByUser?user=octocat", spawn(app).await);
-
-        let settings = ws_settings(&up);
-        let compiled = compiled_search().service_with(&engine, settings);
-        let app: Router = Router::new().route("/getReposByUser", get(compiled));
-        let compiled_url = format!("http://{}/getReposByUser?user=octocat", spawn(app).await);
-
-        // Same answer from both before measuring.
-        let a: Value = reqwest::get(&baseline_url).await.expect("baseline").json().await.expect("json");
-        let b: Value = reqwest::get(&flow_url).await.expect("flow").json().await.expect("json");
-        assert_eq!(a, b, "the flow and the baseline must answer the same");
-        let c: Value = reqwest::get(&compiled_url).await.expect("compiled").json().await.expect("json");
-        assert_eq!(a, c, "the compiled flow and the baseline must answer the same");
-
-        println!("load: {connections} connections, {seconds} s per target, 2-core machine, one process");
-        let base = drive(&baseline_url, connections, seconds).await;
-        let flow = drive(&flow_url, connections, seconds).await;
-        let compiled = drive(&compiled_url, connections, seconds).await;
-        let row = |name: &str, s: &Stats| {
-            println!(
-                "{name:<14} {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {}  ({} requests)",
-                s.rps(),
-                s.p50.as_secs_f64() * 1e3,
-                s.p99.as_secs_f64() * 1e3,
-                s.errors,
-                s.requests
-            );
-        };
-        row("baseline", &base);
-        row("json flow", &flow);
-        row("compiled flow", &compiled);
-        for (name, s) in [("json flow", &flow), ("compiled flow", &compiled)] {
-            println!(
-                "{name} / baseline: throughput {:.2}x, p50 {:.2}x, p99 {:.2}x",
-                s.rps() / base.rps(),
-                s.p50.as_secs_f64() / base.p50.as_secs_f64(),
-                s.p99.as_secs_f64() / base.p99.as_secs_f64()
-            );
-        }
-
-    });
-    observability_rounds(connections);
-}
-
-/// One phase of the observability measurement, in this process: installs what the phase
-/// needs, then drives the baseline and the JSON flow twice each, alternating, and prints the
-/// totals for the parent to read.
-fn observability_phase(phase: &str, connections: usize, seconds: f64) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async move {
-        let engine = Engine::new().expect("engine");
-        let prometheus = match phase {
-            "off" => None,
-            _ => Some(flowyt_runtime::prometheus::install().expect("prometheus")),
-        };
-        let guard = if phase == "traced" {
-            let collector = collector().await;
+        let obs = std::env::var("LOAD_OBS").unwrap_or_else(|_| "off".into());
+        let metrics = (obs != "off").then(|| flowyt_runtime::prometheus::install().expect("prometheus"));
+        // Kept alive while the process serves; it is killed at the end.
+        let _guard = if obs == "traced" {
+            let otlp = std::env::var("LOAD_OTLP").expect("LOAD_OTLP");
             let (layer, guard) = flowyt_runtime::telemetry::otlp::layer(
-                flowyt_runtime::telemetry::otlp::Otlp::new(format!("http://{collector}/v1/traces")),
+                flowyt_runtime::telemetry::otlp::Otlp::new(otlp),
             )
             .expect("otlp");
             use tracing_subscriber::layer::SubscriberExt as _;
@@ -338,159 +268,120 @@ fn observability_phase(phase: &str, connections: usize, seconds: f64) {
         } else {
             None
         };
-        let up = format!("http://{}", upstream().await);
-        let baseline = Router::new()
-            .route("/getReposByUser", get(baseline_handler))
-            .with_state(Baseline {
-                client: reqwest::Client::new(),
-                base: up.clone(),
-            });
-        let baseline_url = format!(
-            "http://{}/getReposByUser?user=octocat",
-            spawn(baseline).await
-        );
-        let sources = Sources {
-            settings: Some((
-                "settings.json".into(),
-                json!({"env": {"baseUrl": up}}).to_string(),
-            )),
-            flows: vec![(
-                "search".into(),
-                "search.json".into(),
-                search_flow().to_string(),
-            )],
-            routes: Some((
-                "routes.json".into(),
-                json!([{"method": "get", "path": "/getReposByUser", "flow": "search"}]).to_string(),
-            )),
+        // Building the engine installs rustls' ring provider, which every reqwest client
+        // here needs.
+        let engine = Engine::new().expect("engine");
+        let up = std::env::var("LOAD_UPSTREAM").expect("LOAD_UPSTREAM");
+        let proxy = Proxy {
+            client: reqwest::Client::new(),
+            base: up.clone(),
         };
-        let loaded = CoreWorkspace::from_sources(
-            "github",
-            &sources,
-            &engine.catalog(),
-            Strictness::Strict,
-            &|_| None,
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        let ws = engine.workspace(loaded.workspace);
-        let app: Router = Router::new().nest("/github", ws.router());
-        let flow_url = format!(
-            "http://{}/github/getReposByUser?user=octocat",
-            spawn(app).await
-        );
-        let (mut base, mut flow) = (Vec::new(), Vec::new());
-        for _ in 0..2 {
-            base.push(drive(&baseline_url, connections, seconds).await);
-            flow.push(drive(&flow_url, connections, seconds).await);
-        }
-        let rps = |v: &[Stats]| {
-            v.iter().map(|s| s.requests as f64).sum::<f64>()
-                / v.iter().map(|s| s.seconds).sum::<f64>()
+        let (app, path): (Router, &str) = match target {
+            "naive" => (
+                Router::new()
+                    .route("/getReposByUser", get(naive_handler))
+                    .with_state(proxy),
+                "/getReposByUser",
+            ),
+            "tuned" => (
+                Router::new()
+                    .route("/getReposByUser", get(tuned_handler))
+                    .with_state(proxy),
+                "/getReposByUser",
+            ),
+            "json" => {
+                let sources = Sources {
+                    settings: Some(("settings.json".into(), json!({"env": {"baseUrl": up}}).to_string())),
+                    flows: vec![("search".into(), "search.json".into(), search_flow().to_string())],
+                    routes: Some(("routes.json".into(), json!([{"method": "get", "path": "/getReposByUser", "flow": "search"}]).to_string())),
+                };
+                let loaded = CoreWorkspace::from_sources("github", &sources, &engine.catalog(), Strictness::Strict, &|_| None)
+                    .unwrap_or_else(|e| panic!("{e}"));
+                let ws = engine.workspace(loaded.workspace);
+                (Router::new().nest("/github", ws.router()), "/github/getReposByUser")
+            }
+            "compiled" => {
+                let mut settings = flowyt_runtime::core::workspace::Settings::default();
+                settings.env.insert("baseUrl".into(), Value::String(up));
+                let compiled = compiled_search().service_with(&engine, settings);
+                (Router::new().route("/getReposByUser", get(compiled)), "/getReposByUser")
+            }
+            other => panic!("unknown target {other}"),
         };
-        let p50 = |v: &[Stats]| v.iter().map(|s| s.p50.as_secs_f64()).sum::<f64>() / v.len() as f64;
-        if let Some(guard) = guard {
-            tokio::task::spawn_blocking(move || guard.shutdown())
-                .await
-                .expect("shutdown");
-        }
-        let count = |name: &str| -> f64 {
-            prometheus.as_ref().map_or(0.0, |p| {
-                p.render()
-                    .lines()
-                    .filter(|l| l.starts_with(name))
-                    .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
-                    .sum::<f64>()
-                    + 0.0
-            })
+        let app = match metrics {
+            Some(m) => app.merge(m.router()),
+            None => app,
         };
-        println!(
-            "PHASE {phase} {} {} {} {} {} {}",
-            rps(&base),
-            rps(&flow),
-            p50(&base),
-            p50(&flow),
-            count("flowyt_otel_spans_exported_total"),
-            count("flowyt_otel_spans_dropped_total"),
-        );
+        let addr = spawn(app).await;
+        println!("LISTENING http://{addr}{path}?user=octocat http://{addr}");
+        std::future::pending::<()>().await;
     });
 }
 
-/// The cost of observability: `LOAD_ROUNDS` rounds (default 3) of three fresh processes
-/// (nothing installed, metrics on, metrics on and every request traced), each measuring the
-/// baseline beside the JSON flow; the median flow-to-baseline ratio per phase, and its change
-/// from the first phase.
-fn observability_rounds(connections: usize) {
-    let seconds: f64 = std::env::var("LOAD_PHASE_SECONDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3.0);
-    let rounds: usize = std::env::var("LOAD_ROUNDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3);
-    let exe = std::env::current_exe().expect("exe");
-    let phases = ["off", "metrics", "traced"];
-    let mut results: HashMap<&str, Vec<[f64; 6]>> = HashMap::new();
-    println!();
-    println!(
-        "observability: {rounds} rounds of 3 processes, baseline and json flow alternating ({seconds} s each, twice)"
-    );
-    for _ in 0..rounds {
-        for phase in phases {
-            let out = std::process::Command::new(&exe)
-                .arg("--bench")
-                .env("LOAD_PHASE", phase)
-                .env("LOAD_PHASE_SECONDS", seconds.to_string())
-                .env("LOAD_CONNECTIONS", connections.to_string())
-                .output()
-                .expect("phase process");
-            let text = String::from_utf8_lossy(&out.stdout);
-            let line = text
-                .lines()
-                .find_map(|l| l.strip_prefix("PHASE "))
-                .unwrap_or_else(|| {
-                    panic!(
-                        "phase {phase} printed no result: {text} {}",
-                        String::from_utf8_lossy(&out.stderr)
-                    )
-                });
-            let v: Vec<f64> = line
-                .split(' ')
-                .skip(1)
-                .filter_map(|x| x.parse().ok())
-                .collect();
-            let row = [v[0], v[1], v[2], v[3], v[4], v[5]];
-            results.entry(phase).or_default().push(row);
+/// A served target: its process, URL and address.
+struct Target {
+    child: Child,
+    url: String,
+    base: String,
+}
+
+impl Target {
+    fn start(target: &str, upstream: &str, obs: &str, otlp: &str) -> Target {
+        let mut child = Command::new(std::env::current_exe().expect("exe"))
+            .arg("--bench")
+            .env("LOAD_SERVE", target)
+            .env("LOAD_UPSTREAM", upstream)
+            .env("LOAD_OBS", obs)
+            .env("LOAD_OTLP", otlp)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("target process");
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("stdout");
+        BufReader::new(stdout).read_line(&mut line).expect("LISTENING");
+        let (url, base) = line
+            .trim()
+            .strip_prefix("LISTENING ")
+            .and_then(|l| l.split_once(' '))
+            .unwrap_or_else(|| panic!("{target} printed {line:?}"));
+        Target {
+            url: url.to_string(),
+            base: base.to_string(),
+            child,
         }
     }
-    let median = |mut xs: Vec<f64>| {
-        xs.sort_by(f64::total_cmp);
-        xs[xs.len() / 2]
-    };
-    let ratio = |phase: &str| median(results[phase].iter().map(|r| r[1] / r[0]).collect());
-    let p50_ratio = |phase: &str| median(results[phase].iter().map(|r| r[3] / r[2]).collect());
-    let (off, off_p50) = (ratio("off"), p50_ratio("off"));
-    for (phase, name) in [
-        ("off", "nothing installed"),
-        ("metrics", "metrics on"),
-        ("traced", "metrics + every request traced"),
-    ] {
-        let rows = &results[phase];
-        let ratios: Vec<f64> = rows.iter().map(|r| r[1] / r[0]).collect();
-        let (lo, hi) = ratios
-            .iter()
-            .fold((f64::MAX, f64::MIN), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
-        println!(
-            "{name:<31} flow/baseline throughput {:.3} (median of {}, range {lo:.3}-{hi:.3}), overhead {:+.1}% throughput, {:+.1}% p50",
-            ratio(phase),
-            rows.len(),
-            (1.0 - ratio(phase) / off) * 100.0,
-            (p50_ratio(phase) / off_p50 - 1.0) * 100.0,
-        );
+
+    /// The sum of a metric's samples on the target's `/metrics`.
+    async fn metric(&self, name: &str) -> f64 {
+        let page = match reqwest::get(format!("{}/metrics", self.base)).await {
+            Ok(r) => r.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        page.lines()
+            .filter(|l| l.starts_with(name))
+            .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
+            .sum::<f64>()
+            + 0.0
     }
-    let exported: f64 = results["traced"].iter().map(|r| r[4]).sum();
-    let dropped: f64 = results["traced"].iter().map(|r| r[5]).sum();
-    println!("traced phases: {exported:.0} spans exported, {dropped:.0} dropped (queue full)");
+
+    /// The process's peak resident memory (VmHWM), in MiB.
+    fn peak_rss_mib(&self) -> f64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("VmHWM:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            })
+            .map_or(f64::NAN, |kb| kb / 1024.0)
+    }
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// A collector stand-in: takes OTLP/HTTP batches and answers 200 (a real collector runs
@@ -501,4 +392,135 @@ async fn collector() -> SocketAddr {
         axum::routing::post(|_body: axum::body::Bytes| async { StatusCode::OK }),
     );
     spawn(app).await
+}
+
+struct Row {
+    name: &'static str,
+    many: Stats,
+    one: Stats,
+    rss: f64,
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` would pass other flags: only run
+    // the load when invoked as a benchmark.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("load benchmark: run with `cargo bench -p flowyt-runtime --features prometheus,otel --bench load`");
+        return;
+    }
+    if let Ok(target) = std::env::var("LOAD_SERVE") {
+        serve_child(&target);
+        return;
+    }
+    let seconds: f64 = env_or("LOAD_SECONDS", 8.0);
+    let connections: usize = env_or("LOAD_CONNECTIONS", 32);
+    let rounds: usize = env_or("LOAD_ROUNDS", 3);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async move {
+        let _ = flowyt_runtime::http_client(); // installs the TLS provider reqwest needs
+        let up = format!("http://{}", upstream().await);
+        let otlp = format!("http://{}/v1/traces", collector().await);
+
+        // `LOAD_ONLY=target:phase` (e.g. `json:traced`): only that target, for profiling its
+        // process (`perf record -p PID`).
+        if let Ok(only) = std::env::var("LOAD_ONLY") {
+            let (key, phase) = only.split_once(':').unwrap_or((only.as_str(), "off"));
+            let target = Target::start(key, &up, phase, &otlp);
+            println!("PID {}", target.child.id());
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let s = drive(&target.url, connections, seconds).await;
+            println!("{only}: {:.0} req/s, p50 {:.2} ms", s.rps(), s.p50.as_secs_f64() * 1e3);
+            return;
+        }
+        println!(
+            "load: each target in its own process; {connections} connections for {seconds} s, then 1 connection for {} s; 2-core machine shared with the generator and the upstream",
+            seconds / 2.0
+        );
+        let mut reference: Option<Value> = None;
+        let mut rows = Vec::new();
+        for (key, name) in [
+            ("naive", "naive proxy"),
+            ("tuned", "tuned proxy"),
+            ("json", "json flow"),
+            ("compiled", "compiled flow"),
+        ] {
+            let target = Target::start(key, &up, "off", &otlp);
+            let answer: Value = reqwest::get(&target.url).await.expect("answer").json().await.expect("json");
+            match &reference {
+                None => reference = Some(answer),
+                Some(r) => assert_eq!(&answer, r, "{name} must answer what the naive proxy answers"),
+            }
+            let many = drive(&target.url, connections, seconds).await;
+            let one = drive(&target.url, 1, seconds / 2.0).await;
+            let rss = target.peak_rss_mib();
+            rows.push(Row { name, many, one, rss });
+        }
+        let tuned = rows.iter().find(|r| r.name == "tuned proxy").map(|r| (r.many.rps(), r.one.p50, r.rss)).expect("tuned");
+        println!(
+            "{:<14} {:>9} {:>9} {:>9} {:>10} {:>9} | vs tuned: {:>6} {:>7} {:>7}",
+            "target", "req/s", "p50 ms", "p99 ms", "p50@1 ms", "RSS MiB", "req/s", "p50@1", "RSS"
+        );
+        for r in &rows {
+            println!(
+                "{:<14} {:>9.0} {:>9.2} {:>9.2} {:>10.3} {:>9.1} | {:>13.2}x {:>6.2}x {:>6.2}x   errors {}",
+                r.name,
+                r.many.rps(),
+                r.many.p50.as_secs_f64() * 1e3,
+                r.many.p99.as_secs_f64() * 1e3,
+                r.one.p50.as_secs_f64() * 1e3,
+                r.rss,
+                r.many.rps() / tuned.0,
+                r.one.p50.as_secs_f64() / tuned.1.as_secs_f64(),
+                r.rss / tuned.2,
+                r.many.errors + r.one.errors,
+            );
+        }
+
+        println!();
+        println!("observability: {rounds} rounds; in each, the tuned proxy, then the json flow with nothing installed, with metrics on, and with metrics on and every request traced ({} s each, {connections} connections)", seconds / 2.0);
+        let phases = ["off", "metrics", "traced"];
+        let mut ratios: HashMap<&str, Vec<f64>> = HashMap::new();
+        let mut p50s: HashMap<&str, Vec<f64>> = HashMap::new();
+        let (mut exported, mut dropped, mut traced_requests) = (0.0, 0.0, 0u64);
+        for _ in 0..rounds {
+            let tuned = {
+                let t = Target::start("tuned", &up, "off", &otlp);
+                drive(&t.url, connections, seconds / 2.0).await
+            };
+            for phase in phases {
+                let t = Target::start("json", &up, phase, &otlp);
+                let s = drive(&t.url, connections, seconds / 2.0).await;
+                if phase == "traced" {
+                    // Spans still queued are in flight: let the export thread catch up.
+                    tokio::time::sleep(Duration::from_millis(1500)).await;
+                    exported += t.metric("flowyt_otel_spans_exported_total").await;
+                    dropped += t.metric("flowyt_otel_spans_dropped_total").await;
+                    traced_requests += s.requests;
+                }
+                ratios.entry(phase).or_default().push(s.rps() / tuned.rps());
+                p50s.entry(phase).or_default().push(s.p50.as_secs_f64() / tuned.p50.as_secs_f64());
+            }
+        }
+        let median = |xs: &[f64]| {
+            let mut xs = xs.to_vec();
+            xs.sort_by(f64::total_cmp);
+            xs[xs.len() / 2]
+        };
+        let (off, off_p50) = (median(&ratios["off"]), median(&p50s["off"]));
+        for (phase, name) in [("off", "nothing installed"), ("metrics", "metrics on"), ("traced", "metrics + every request traced")] {
+            let rs = &ratios[phase];
+            let (lo, hi) = rs.iter().fold((f64::MAX, f64::MIN), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
+            println!(
+                "{name:<31} json flow / tuned proxy {:.3} (median of {}, range {lo:.3}-{hi:.3}): overhead {:+.1}% throughput, {:+.1}% p50",
+                median(rs),
+                rs.len(),
+                (1.0 - median(rs) / off) * 100.0,
+                (median(&p50s[phase]) / off_p50 - 1.0) * 100.0,
+            );
+        }
+        println!("traced phases: {traced_requests} measured requests (plus warm-up), {exported:.0} spans exported, {dropped:.0} dropped (queue full)");
+    });
 }

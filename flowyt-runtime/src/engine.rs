@@ -44,6 +44,9 @@ pub(crate) struct CompiledFlow {
     index: HashMap<String, usize>,
     /// Each action's kind name, shared (a metric label per action run).
     kinds: Vec<Arc<str>>,
+    /// Per action: its `next_action` is exactly `${pipeline.next_action}` (the branch chosen),
+    /// so it is resolved without building the `pipeline` scope (which holds the response).
+    branch_next: Vec<bool>,
     machine: Option<Machine>,
 }
 
@@ -59,10 +62,19 @@ impl CompiledFlow {
             .iter()
             .map(|a| Arc::from(a.kind_name.as_str()))
             .collect();
+        let branch_next = flow
+            .actions
+            .iter()
+            .map(|a| match &a.next {
+                Next::Dynamic(tpl) => is_pipeline_next_action(tpl),
+                _ => false,
+            })
+            .collect();
         CompiledFlow {
             flow,
             index,
             kinds,
+            branch_next,
             machine: None,
         }
     }
@@ -538,7 +550,7 @@ impl Runner<'_> {
                 Effect::Continue { produced, branch } => (produced, branch),
             };
             if let Some(p) = &produced {
-                self.record_output(p.get());
+                self.record_output(p);
             }
             // `response` lives for exactly one action: the one after its producer.
             ctx.response = produced.unwrap_or_else(|| Value::Object(Map::new()).into());
@@ -582,6 +594,9 @@ impl Runner<'_> {
                         ));
                     }
                 },
+                Next::Dynamic(_) if flow.branch_next[idx] => {
+                    branch_id.filter(|id| !id.is_empty())
+                }
                 Next::Dynamic(tpl) => {
                     let scope = PipelineScope(json!({
                         "next_action": branch_id,
@@ -703,12 +718,13 @@ impl Runner<'_> {
         }
     }
 
-    /// Records what the last traced action produced (triggered runs only).
-    fn record_output(&mut self, output: &Value) {
-        if self.boundary.is_none() || self.recorded > MAX_TRACE_ACTIONS {
+    /// Records what the last traced action produced (triggered runs only; a raw upstream
+    /// body is parsed only then).
+    fn record_output(&mut self, output: &crate::context::ResponseSlot) {
+        if self.boundary.is_none() || self.trace.is_none() || self.recorded > MAX_TRACE_ACTIONS {
             return;
         }
-        let output = self.bounded(output.clone());
+        let output = self.bounded(output.get().clone());
         if let Some(last) = self
             .trace
             .as_mut()
@@ -827,6 +843,18 @@ fn outcome_of(
         )) if action.kind.fail_edge().is_some_and(|f| std::ptr::eq(f, *b)) => ActionOutcome::Fail,
         Ok(_) => ActionOutcome::Success,
     }
+}
+
+/// Whether a `next_action` template is exactly `${pipeline.next_action}`.
+fn is_pipeline_next_action(tpl: &flowyt_core::model::Tpl) -> bool {
+    use flowyt_core::expr::PathSeg;
+    let Some(segment) = tpl.template.single() else {
+        return false;
+    };
+    matches!(
+        segment.expr.as_path(),
+        Some(("pipeline", steps)) if matches!(steps.as_slice(), [PathSeg::Key(k)] if k == "next_action")
+    )
 }
 
 /// A template result used as an action id: strings and numbers; `null`, `""`, `false` end the flow.
