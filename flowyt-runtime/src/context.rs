@@ -7,40 +7,68 @@ use flowyt_core::expr::{EvalLimits, Scope};
 use serde_json::{Map, Value};
 use std::sync::{Arc, OnceLock};
 
-/// The `response` root: the previous action's result. A request's JSON body may still be raw
-/// bytes; it is parsed the first time a template reads it, at most once.
+/// The `response` root: the previous action's result. An upstream's answer is kept as it
+/// came (status, headers, body bytes) and turned into the legacy value
+/// (`{"status", "headers", "elapsed", "data"}`) only the first time a template reads more
+/// than its raw body, at most once.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ResponseSlot {
+    /// The value; with an `answer`, its `data` (unless the body is raw).
     value: Value,
+    answer: Option<Box<Answer>>,
     raw_data: Option<Bytes>,
     full: OnceLock<Value>,
 }
 
+/// An upstream's HTTP answer, before it becomes a value.
+#[derive(Clone, Debug)]
+pub(crate) struct Answer {
+    pub status: u16,
+    pub headers: axum::http::HeaderMap,
+    /// Seconds the call took.
+    pub elapsed: f64,
+}
+
 impl ResponseSlot {
-    /// A result whose `data` is the raw JSON body `raw_data`.
-    pub(crate) fn with_raw_data(head: Value, raw_data: Bytes) -> ResponseSlot {
+    /// An upstream's answer with its body: raw JSON bytes, or a value.
+    pub(crate) fn answer(answer: Answer, raw_data: Option<Bytes>, data: Value) -> ResponseSlot {
         ResponseSlot {
-            value: head,
-            raw_data: Some(raw_data),
+            value: data,
+            answer: Some(Box::new(answer)),
+            raw_data,
             full: OnceLock::new(),
         }
     }
 
-    /// The whole value, `data` parsed if it was raw.
+    /// The whole value, built (and a raw body parsed) on first use.
     pub(crate) fn get(&self) -> &Value {
-        match &self.raw_data {
-            None => &self.value,
-            Some(raw) => self.full.get_or_init(|| {
-                let mut v = self.value.clone();
-                if let Value::Object(map) = &mut v {
-                    map.insert(
-                        "data".into(),
-                        serde_json::from_slice(raw).unwrap_or(Value::Null),
-                    );
-                }
-                v
-            }),
+        if self.answer.is_none() && self.raw_data.is_none() {
+            return &self.value;
         }
+        self.full.get_or_init(|| {
+            let data = match &self.raw_data {
+                Some(raw) => serde_json::from_slice(raw).unwrap_or(Value::Null),
+                None => self.value.clone(),
+            };
+            let Some(answer) = &self.answer else {
+                return data;
+            };
+            let mut headers = Map::new();
+            for (name, value) in &answer.headers {
+                headers.insert(
+                    title_case(name.as_str()),
+                    Value::String(String::from_utf8_lossy(value.as_bytes()).into_owned()),
+                );
+            }
+            let mut elapsed = Map::new();
+            elapsed.insert("total_seconds".into(), Value::from(answer.elapsed));
+            let mut head = Map::with_capacity(4);
+            head.insert("status".into(), Value::from(answer.status));
+            head.insert("headers".into(), Value::Object(headers));
+            head.insert("elapsed".into(), Value::Object(elapsed));
+            head.insert("data".into(), data);
+            Value::Object(head)
+        })
     }
 
     /// The raw JSON of `data`, when it has not been parsed into the value.
@@ -49,10 +77,22 @@ impl ResponseSlot {
     }
 }
 
+/// `content-type` → `Content-Type` (legacy flows read `response.headers['Content-Type']`).
+pub(crate) fn title_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = true;
+    for c in name.chars() {
+        out.push(if upper { c.to_ascii_uppercase() } else { c });
+        upper = c == '-';
+    }
+    out
+}
+
 impl From<Value> for ResponseSlot {
     fn from(value: Value) -> ResponseSlot {
         ResponseSlot {
             value,
+            answer: None,
             raw_data: None,
             full: OnceLock::new(),
         }

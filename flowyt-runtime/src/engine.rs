@@ -268,7 +268,7 @@ impl Shared {
         let request_id = input
             .request_id
             .clone()
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+            .unwrap_or_else(crate::request_id::new);
         let (resume, boundary) = match durable {
             Some(d) => (d.resume, Some(d.boundary)),
             None => (None, None),

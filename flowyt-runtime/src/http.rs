@@ -22,13 +22,15 @@ pub const MASKED_ERROR: &str = "Something went wrong. Enable debug mode to see m
 /// Never panics: a panic inside the run becomes a 500 for this request only.
 pub(crate) async fn handle(service: crate::FlowService, req: Request<Body>) -> Response {
     let started = std::time::Instant::now();
+    // The route label: only built when metrics or spans need it.
     let route: metrics::SharedString = match &service.route {
         Some(r) => r.clone().into(),
-        None => req
+        None if crate::measure::enabled() || crate::telemetry::exporting() => req
             .extensions()
             .get::<axum::extract::MatchedPath>()
             .map_or_else(|| service.key.to_string(), |m| m.as_str().to_string())
             .into(),
+        None => metrics::SharedString::const_str(""),
     };
     let trace = crate::telemetry::TraceContext::from_headers(req.headers());
     let span = crate::telemetry::server_span(

@@ -41,6 +41,7 @@ pub mod measure;
 pub mod prometheus;
 #[cfg(feature = "registry")]
 pub mod registry;
+mod request_id;
 pub mod runs;
 pub mod server;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]

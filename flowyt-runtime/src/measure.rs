@@ -1,14 +1,32 @@
 //! The metrics flowyt records: their names, labels and meaning, recorded through the
 //! `metrics` facade into whichever recorder the program installed (none: nothing is kept).
 //!
+//! Nothing is recorded until [`enable`] is called ([`crate::prometheus::install`] calls
+//! it): a program without metrics pays nothing for them. A program with its own `metrics`
+//! recorder installs it, then calls [`enable`].
+//!
 //! Every label set is bounded: workspaces, flows, routes (patterns, never raw paths), action
 //! kinds and outcomes come from loaded flows; upstream targets are capped at
 //! [`MAX_TARGETS`] distinct values, past which they count as `other`.
 
 use metrics::SharedString;
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::Duration;
+
+static ENABLED: AtomicBool = AtomicBool::new(false);
+
+/// Starts recording flowyt's metrics into the process's `metrics` recorder (install the
+/// recorder first).
+pub fn enable() {
+    ENABLED.store(true, Ordering::Relaxed);
+}
+
+/// Whether flowyt records metrics.
+pub fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
 
 /// HTTP requests a flow answered: `workspace`, `flow`, `route`, `status` (`2xx` … `5xx`).
 pub const HTTP_REQUESTS: &str = "flowyt_http_requests_total";
@@ -106,6 +124,9 @@ pub(crate) fn http_request(
     status: u16,
     elapsed: Duration,
 ) {
+    if !enabled() {
+        return;
+    }
     metrics::counter!(HTTP_REQUESTS, "workspace" => workspace.clone(), "flow" => flow.clone(),
         "route" => route.clone(), "status" => status_class(status))
     .increment(1);
@@ -129,6 +150,9 @@ pub(crate) fn action(
     outcome: ActionOutcome,
     elapsed: Duration,
 ) {
+    if !enabled() {
+        return;
+    }
     let outcome = match outcome {
         ActionOutcome::Success => "success",
         ActionOutcome::Fail => "fail",
@@ -148,6 +172,9 @@ pub(crate) fn upstream(
     answer: Result<u16, &'static str>,
     elapsed: Duration,
 ) {
+    if !enabled() {
+        return;
+    }
     let status: SharedString = match answer {
         Ok(status) => status_label(status),
         Err(_) => SharedString::const_str("0"),
@@ -166,6 +193,9 @@ pub(crate) fn upstream(
 
 /// An upstream call is tried again.
 pub(crate) fn upstream_retry(target: &SharedString, method: &'static str) {
+    if !enabled() {
+        return;
+    }
     metrics::counter!(UPSTREAM_RETRIES, "target" => target.clone(), "method" => method)
         .increment(1);
 }
@@ -229,6 +259,9 @@ pub(crate) fn target(url: &str) -> SharedString {
 
 /// A triggered run ended on this instance.
 pub(crate) fn run_ended(workspace: &str, flow: &str, status: &'static str) {
+    if !enabled() {
+        return;
+    }
     metrics::counter!(RUNS, "workspace" => workspace.to_string(), "flow" => flow.to_string(),
         "status" => status)
     .increment(1);
@@ -236,6 +269,9 @@ pub(crate) fn run_ended(workspace: &str, flow: &str, status: &'static str) {
 
 /// A run was queued by this instance.
 pub(crate) fn run_triggered(workspace: &str, flow: &str) {
+    if !enabled() {
+        return;
+    }
     metrics::counter!(RUNS_TRIGGERED, "workspace" => workspace.to_string(),
         "flow" => flow.to_string())
     .increment(1);
@@ -243,12 +279,18 @@ pub(crate) fn run_triggered(workspace: &str, flow: &str) {
 
 /// A run was claimed for the first time after waiting `waited` seconds.
 pub(crate) fn queue_latency(workspace: &str, waited: f64) {
+    if !enabled() {
+        return;
+    }
     metrics::histogram!(RUN_QUEUE_LATENCY, "workspace" => workspace.to_string())
         .record(waited.max(0.0));
 }
 
 /// A schedule ticked.
 pub(crate) fn schedule_tick(workspace: &str, flow: &str, outcome: &'static str) {
+    if !enabled() {
+        return;
+    }
     metrics::counter!(SCHEDULE_TICKS, "workspace" => workspace.to_string(),
         "flow" => flow.to_string(), "outcome" => outcome)
     .increment(1);

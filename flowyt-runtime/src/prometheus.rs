@@ -87,6 +87,7 @@ pub fn install() -> Result<Prometheus, InstallError> {
                 .to_string()
         })?;
         crate::measure::describe();
+        crate::measure::enable();
         // Histogram samples wait in per-metric buffers until a scrape drains them; without
         // scrapes, upkeep drains them so memory stays bounded.
         let upkeep = handle.clone();

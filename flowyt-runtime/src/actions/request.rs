@@ -5,7 +5,7 @@
 //! no HTTP answer and `response.data` saying what happened.
 
 use super::{Effect, eval, eval_url, header_pairs};
-use crate::context::{Ctx, ResponseSlot};
+use crate::context::{Answer, Ctx, ResponseSlot};
 use crate::engine::{Runner, fail};
 use crate::error::RunError;
 use bytes::{Bytes, BytesMut};
@@ -150,7 +150,7 @@ pub(super) async fn call(
     );
     let mut attempts = Vec::new();
     let mut attempt: u32 = 0;
-    let target = crate::measure::target(&url);
+    let target = crate::measure::enabled().then(|| crate::measure::target(&url));
     let method_label = method_label(&method);
     let outcome = loop {
         attempt += 1;
@@ -158,19 +158,21 @@ pub(super) async fn call(
             Ok(targets) => send_any(runner, &method, targets, &headers, &body, timeout).await,
             Err(message) => Err(("discovery", message.clone(), 0.0)),
         };
-        match &outcome {
-            Ok((status, _, _, elapsed)) => crate::measure::upstream(
-                &target,
-                method_label,
-                Ok(*status),
-                Duration::from_secs_f64(*elapsed),
-            ),
-            Err((kind, _, elapsed)) => crate::measure::upstream(
-                &target,
-                method_label,
-                Err(kind),
-                Duration::from_secs_f64(*elapsed),
-            ),
+        if let Some(target) = &target {
+            match &outcome {
+                Ok((status, _, _, elapsed)) => crate::measure::upstream(
+                    target,
+                    method_label,
+                    Ok(*status),
+                    Duration::from_secs_f64(*elapsed),
+                ),
+                Err((kind, _, elapsed)) => crate::measure::upstream(
+                    target,
+                    method_label,
+                    Err(kind),
+                    Duration::from_secs_f64(*elapsed),
+                ),
+            }
         }
         if runner.tracing() {
             attempts.push(match &outcome {
@@ -190,7 +192,9 @@ pub(super) async fn call(
             break outcome;
         }
         tracing::debug!(action = %action.id, attempt, "retrying request");
-        crate::measure::upstream_retry(&target, method_label);
+        if let Some(target) = &target {
+            crate::measure::upstream_retry(target, method_label);
+        }
         tokio::time::sleep(backoff(retry_delay, attempt)).await;
     };
     if let Value::Object(map) = &mut evaluated {
@@ -201,25 +205,18 @@ pub(super) async fn call(
             // A body that should be JSON but is not is a failed call, even with a 2xx: the
             // upstream is broken. A body declared as something else (`text/plain`) is kept.
             let declared_json = headers
-                .get("Content-Type")
-                .and_then(Value::as_str)
-                .is_none_or(|ct| ct.contains("json"));
+                .get(reqwest::header::CONTENT_TYPE)
+                .is_none_or(|ct| String::from_utf8_lossy(ct.as_bytes()).contains("json"));
             let broken = matches!(data, Data::Text(_)) && declared_json;
-            let mut head = json!({
-                "status": status,
-                "headers": headers,
-                "elapsed": {"total_seconds": elapsed},
-            });
+            let answer = Answer {
+                status,
+                headers,
+                elapsed,
+            };
             let slot = match data {
-                Data::Raw(raw) => ResponseSlot::with_raw_data(head, raw),
-                Data::Value(v) => {
-                    head["data"] = v;
-                    head.into()
-                }
-                Data::Text(text) => {
-                    head["data"] = Value::String(text);
-                    head.into()
-                }
+                Data::Raw(raw) => ResponseSlot::answer(answer, Some(raw), Value::Null),
+                Data::Value(v) => ResponseSlot::answer(answer, None, v),
+                Data::Text(text) => ResponseSlot::answer(answer, None, Value::String(text)),
             };
             (slot, (200..300).contains(&status) && !broken)
         }
@@ -299,7 +296,7 @@ fn jitter() -> f64 {
     (x >> 11) as f64 / (1u64 << 53) as f64
 }
 
-type Sent = (u16, Map<String, Value>, Data, f64);
+type Sent = (u16, HeaderMap, Data, f64);
 
 /// Sends to the first target that accepts a connection: a refused connection moves on to the
 /// next instance of the service.
@@ -414,11 +411,7 @@ async fn send_traced(
         .await
         .map_err(|e| (classify(&e), error_chain(&e), elapsed()))?;
     let status = response.status().as_u16();
-    let mut resp_headers = Map::new();
-    for (name, value) in response.headers() {
-        let v = String::from_utf8_lossy(value.as_bytes()).into_owned();
-        resp_headers.insert(title_case(name.as_str()), Value::String(v));
-    }
+    let resp_headers = std::mem::take(response.headers_mut());
     let too_large = || {
         (
             "body_too_large",
@@ -497,18 +490,4 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         source = s.source();
     }
     out
-}
-
-/// `content-type` → `Content-Type` (legacy flows read `response.headers['Content-Type']`).
-fn title_case(name: &str) -> String {
-    name.split('-')
-        .map(|part| {
-            let mut c = part.chars();
-            match c.next() {
-                Some(f) => f.to_ascii_uppercase().to_string() + c.as_str(),
-                None => String::new(),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("-")
 }

@@ -336,6 +336,9 @@ impl Registry {
     /// call is set to 0); call it before a metrics scrape.
     pub fn record_gauges(&self) {
         use std::collections::BTreeMap;
+        if !crate::measure::enabled() {
+            return;
+        }
         let mut counts: BTreeMap<(String, String), u64> = BTreeMap::new();
         for (app, _, status, _) in self.instances() {
             *counts.entry((app, status)).or_default() += 1;

@@ -203,6 +203,9 @@ impl Runs {
     /// Sets the run gauges (`flowyt_runs_queued` from the store, `flowyt_runs_running`
     /// here); call it before a metrics scrape.
     pub async fn record_gauges(&self) {
+        if !crate::measure::enabled() {
+            return;
+        }
         match self.inner.store.queued().await {
             Ok(n) => metrics::gauge!(crate::measure::RUNS_QUEUED).set(n as f64),
             Err(e) => tracing::warn!(error = %e, "cannot count queued runs for the metrics"),
