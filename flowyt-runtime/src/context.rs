@@ -99,12 +99,149 @@ impl From<Value> for ResponseSlot {
     }
 }
 
+/// The `request` root: given whole (a triggered run, `flowyt run`), or an HTTP request whose
+/// parts become values member by member, the first time a template reads each.
+#[derive(Clone, Debug)]
+pub(crate) enum RequestRoot {
+    Value(Arc<Value>),
+    Http(Arc<HttpRequest>),
+}
+
+/// An HTTP request as the `request` root shows it (spec §2.2): `method`, `path`, `headers`
+/// (names lower-cased, `-` as `_`), `params`, `qs` and `form` (first value of each key),
+/// `data` (the JSON body) and `debug`.
+#[derive(Debug)]
+pub(crate) struct HttpRequest {
+    pub method: axum::http::Method,
+    pub uri: axum::http::Uri,
+    pub headers: axum::http::HeaderMap,
+    pub params: Value,
+    pub form: Value,
+    pub data: Value,
+    pub debug: Value,
+    method_v: OnceLock<Value>,
+    path_v: OnceLock<Value>,
+    headers_v: OnceLock<Value>,
+    qs_v: OnceLock<Value>,
+    full: OnceLock<Value>,
+}
+
+impl HttpRequest {
+    pub(crate) fn new(
+        method: axum::http::Method,
+        uri: axum::http::Uri,
+        headers: axum::http::HeaderMap,
+        params: Value,
+        form: Value,
+        data: Value,
+        debug: String,
+    ) -> HttpRequest {
+        HttpRequest {
+            method,
+            uri,
+            headers,
+            params,
+            form,
+            data,
+            debug: Value::String(debug),
+            method_v: OnceLock::new(),
+            path_v: OnceLock::new(),
+            headers_v: OnceLock::new(),
+            qs_v: OnceLock::new(),
+            full: OnceLock::new(),
+        }
+    }
+
+    /// `qs`: the first value of each query key.
+    pub(crate) fn qs(&self) -> &Value {
+        self.qs_v.get_or_init(|| {
+            let mut map = Map::new();
+            first_values(self.uri.query().unwrap_or("").as_bytes(), &mut map);
+            Value::Object(map)
+        })
+    }
+
+    fn member(&self, name: &str) -> Option<&Value> {
+        Some(match name {
+            "method" => self
+                .method_v
+                .get_or_init(|| Value::String(self.method.as_str().to_string())),
+            "path" => self
+                .path_v
+                .get_or_init(|| Value::String(self.uri.path().to_string())),
+            "headers" => self
+                .headers_v
+                .get_or_init(|| Value::Object(header_map(&self.headers))),
+            "params" => &self.params,
+            "qs" => self.qs(),
+            "form" => &self.form,
+            "data" => &self.data,
+            "debug" => &self.debug,
+            _ => return None,
+        })
+    }
+
+    fn full(&self) -> &Value {
+        self.full.get_or_init(|| {
+            let mut map = Map::with_capacity(8);
+            for name in ["method", "path", "headers", "params", "qs", "form", "data", "debug"] {
+                if let Some(v) = self.member(name) {
+                    map.insert(name.to_string(), v.clone());
+                }
+            }
+            Value::Object(map)
+        })
+    }
+}
+
+impl RequestRoot {
+    /// The whole root.
+    pub(crate) fn get(&self) -> &Value {
+        match self {
+            RequestRoot::Value(v) => v,
+            RequestRoot::Http(r) => r.full(),
+        }
+    }
+
+    /// One member (`request.qs`), built alone.
+    pub(crate) fn member(&self, name: &str) -> Option<&Value> {
+        match self {
+            RequestRoot::Value(v) => v.get(name),
+            RequestRoot::Http(r) => r.member(name),
+        }
+    }
+}
+
+/// The first value of each key of a `application/x-www-form-urlencoded` text.
+pub(crate) fn first_values(input: &[u8], into: &mut Map<String, Value>) {
+    for (k, v) in form_urlencoded::parse(input) {
+        if !into.contains_key(k.as_ref()) {
+            into.insert(k.into_owned(), Value::String(v.into_owned()));
+        }
+    }
+}
+
+/// Header names lower-cased with `-` turned into `_` (`X-Api-Key` → `x_api_key`).
+pub(crate) fn header_map(headers: &axum::http::HeaderMap) -> Map<String, Value> {
+    let mut map = Map::new();
+    for (name, value) in headers {
+        let key = name.as_str().replace('-', "_");
+        if !map.contains_key(&key) {
+            map.insert(
+                key,
+                Value::String(String::from_utf8_lossy(value.as_bytes()).into_owned()),
+            );
+        }
+    }
+    map
+}
+
 /// The state of one run, as templates see it.
 #[derive(Clone, Debug)]
 pub(crate) struct Ctx {
     pub env: Arc<Value>,
     pub workspace_info: Arc<Value>,
-    pub request: Arc<Value>,
+    pub request: RequestRoot,
     pub input: Arc<Value>,
     pub params: Arc<Value>,
     pub flow: Value,
@@ -121,7 +258,7 @@ impl Ctx {
     pub(crate) fn new(
         env: Arc<Value>,
         workspace_info: Arc<Value>,
-        request: Arc<Value>,
+        request: RequestRoot,
         input: Arc<Value>,
         functions: Arc<Functions>,
     ) -> Ctx {
@@ -145,7 +282,7 @@ impl Scope for Ctx {
     fn root(&self, name: &str) -> Option<&Value> {
         Some(match name {
             "env" => &self.env,
-            "request" => &self.request,
+            "request" => self.request.get(),
             "flow" => &self.flow,
             "workspace" => &self.workspace,
             "workspace_info" => &self.workspace_info,
@@ -155,6 +292,13 @@ impl Scope for Ctx {
             "loop" => &self.loop_item,
             _ => return None,
         })
+    }
+
+    fn root_member(&self, root: &str, member: &str) -> Option<&Value> {
+        match root {
+            "request" => self.request.member(member),
+            _ => self.root(root)?.get(member),
+        }
     }
 
     fn call(&self, path: &[&str], args: Vec<Value>) -> Option<Result<Value, String>> {

@@ -7,7 +7,7 @@
 
 use crate::actions::{self, Effect};
 use crate::body::Body;
-use crate::context::{Ctx, PipelineScope};
+use crate::context::{Ctx, PipelineScope, RequestRoot};
 use crate::custom::CustomActions;
 use crate::debug::{ActionTrace, FlowTrace};
 use crate::error::{FailedAction, RunError};
@@ -256,12 +256,35 @@ impl Shared {
         self.run_with(flow_key, input, None).await
     }
 
+    /// A run for an HTTP request, whose `request` root is built lazily from its parts
+    /// (`input.request` is not read).
+    pub(crate) async fn run_http(
+        &self,
+        flow_key: &str,
+        request: Arc<crate::context::HttpRequest>,
+        input: RunInput,
+    ) -> RunResult {
+        self.run_inner(flow_key, input, RequestRoot::Http(request), None)
+            .await
+    }
+
     /// A run, durable when `durable` is given: it starts where the checkpoint says and tells
     /// the boundary of each completed action.
     pub(crate) async fn run_with(
         &self,
         flow_key: &str,
+        mut input: RunInput,
+        durable: Option<Durable<'_>>,
+    ) -> RunResult {
+        let request = RequestRoot::Value(Arc::new(std::mem::take(&mut input.request)));
+        self.run_inner(flow_key, input, request, durable).await
+    }
+
+    async fn run_inner(
+        &self,
+        flow_key: &str,
         input: RunInput,
+        request: RequestRoot,
         durable: Option<Durable<'_>>,
     ) -> RunResult {
         let started = Instant::now();
@@ -288,7 +311,7 @@ impl Shared {
         let mut ctx = Ctx::new(
             self.env.clone(),
             self.info.clone(),
-            Arc::new(input.request),
+            request,
             Arc::new(input.input),
             self.functions.clone(),
         );

@@ -8,7 +8,7 @@
 use crate::engine::{Outcome, RunInput, Shared};
 use axum::body::Body;
 use axum::extract::{FromRequestParts, RawPathParams};
-use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
+use axum::http::{HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
 use serde_json::{Map, Value, json};
@@ -144,11 +144,8 @@ async fn handle_inner(
             }
         }
     } else if content_type.starts_with("application/x-www-form-urlencoded") {
-        first_values(&bytes, &mut form);
+        crate::context::first_values(&bytes, &mut form);
     }
-    let mut qs = Map::new();
-    first_values(parts.uri.query().unwrap_or("").as_bytes(), &mut qs);
-    let headers = header_map(&parts.headers);
     let debug_header = ["x-flowyt-debug", "x-orchestryzi-debug"]
         .iter()
         .find_map(|h| parts.headers.get(*h))
@@ -166,15 +163,27 @@ async fn handle_inner(
         .headers
         .get(header::ACCEPT)
         .is_some_and(|v| v == "application/xml");
+    // The `request` root: its members become values only when a template reads them.
+    let request = crate::context::HttpRequest::new(
+        parts.method,
+        parts.uri,
+        parts.headers,
+        Value::Object(params),
+        Value::Object(form),
+        data,
+        debug_header,
+    );
     // A flow that declares params takes them from the query string and a JSON object body.
     let mut flow_params = Map::new();
     if shared.has_params(key) {
-        let mut given = match &data {
+        let mut given = match &request.data {
             Value::Object(body) => body.clone(),
             _ => Map::new(),
         };
-        for (k, v) in &qs {
-            given.entry(k.clone()).or_insert_with(|| v.clone());
+        if let Value::Object(qs) = request.qs() {
+            for (k, v) in qs {
+                given.entry(k.clone()).or_insert_with(|| v.clone());
+            }
         }
         match shared.resolve_params(key, &given, true) {
             Ok(p) => flow_params = p,
@@ -186,21 +195,12 @@ async fn handle_inner(
             }
         }
     }
-    let request = json!({
-        "method": parts.method.as_str(),
-        "path": parts.uri.path(),
-        "headers": headers,
-        "params": params,
-        "qs": qs,
-        "form": form,
-        "data": data,
-        "debug": debug_header,
-    });
     let result = shared
-        .run(
+        .run_http(
             key,
+            std::sync::Arc::new(request),
             RunInput {
-                request,
+                request: Value::Null,
                 input: Value::Null,
                 debug,
                 request_id: request_id.clone(),
@@ -325,29 +325,6 @@ pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response {
 /// A `{"message": ...}` error response, as the legacy engine's HTTP errors looked.
 pub(crate) fn message(status: StatusCode, text: &str) -> Response {
     json_response(status, &json!({ "message": text }))
-}
-
-fn first_values(input: &[u8], into: &mut Map<String, Value>) {
-    for (k, v) in form_urlencoded::parse(input) {
-        if !into.contains_key(k.as_ref()) {
-            into.insert(k.into_owned(), Value::String(v.into_owned()));
-        }
-    }
-}
-
-/// Header names lower-cased with `-` turned into `_` (`X-Api-Key` → `x_api_key`).
-fn header_map(headers: &HeaderMap) -> Map<String, Value> {
-    let mut map = Map::new();
-    for (name, value) in headers {
-        let key = name.as_str().replace('-', "_");
-        if !map.contains_key(&key) {
-            map.insert(
-                key,
-                Value::String(String::from_utf8_lossy(value.as_bytes()).into_owned()),
-            );
-        }
-    }
-    map
 }
 
 /// `xmltodict.unparse`: one top-level key becomes the root element.

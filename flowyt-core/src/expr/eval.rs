@@ -21,6 +21,13 @@ pub trait Scope {
     /// (the expression then sees a missing value, or a builtin of that name).
     fn root(&self, name: &str) -> Option<&Value>;
 
+    /// The member `member` of root `root` (`request.qs`), when both exist. Scopes that build
+    /// a root's members lazily answer this without building the whole root; the default
+    /// looks the member up in [`Scope::root`].
+    fn root_member(&self, root: &str, member: &str) -> Option<&Value> {
+        self.root(root)?.get(member)
+    }
+
     /// Calls `function.<path>(args)`. `path` is what follows `function`, e.g.
     /// `["students", "approved_list"]`. Returns `None` if no such function is registered,
     /// `Some(Err(message))` if it failed. A missing argument is passed as `null`.
@@ -496,6 +503,14 @@ impl<'a> Ctx<'a> {
             return Err(wrong_kind());
         };
         let range = &node.range;
+        // `root.member`: asked of the scope directly, so a lazily built root builds only
+        // that member. Anything else (a local, a missing root) takes the general path.
+        if let Kind::Name(root) = &obj.kind
+            && !self.is_local(root)
+            && let Some(v) = self.scope.root_member(root, name)
+        {
+            return Ok(Val::Ref(v));
+        }
         let base = self.eval(obj)?;
         self.get_attr(base, name, range)
     }

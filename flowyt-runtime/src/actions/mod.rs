@@ -194,7 +194,7 @@ pub(crate) async fn execute<'a>(
         }
         Kind::Switch(s) => switch::run(runner, ctx, action, s)?,
         Kind::Validation(v) => {
-            let document = ctx.request.get("data").unwrap_or(&Value::Null);
+            let document = ctx.request.member("data").unwrap_or(&Value::Null);
             match v.schema.validate(document) {
                 Ok(()) => (
                     Effect::Continue {
