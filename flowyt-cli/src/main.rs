@@ -9,6 +9,11 @@ mod serve;
 mod store;
 
 use clap::{Parser, Subcommand, ValueEnum};
+
+/// mimalloc: a scalable allocator for the server's many small, short-lived allocations across
+/// threads (glibc's arenas contend under load). The library leaves the choice to applications.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::path::PathBuf;
 use std::process::ExitCode;
 

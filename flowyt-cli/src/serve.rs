@@ -750,7 +750,7 @@ async fn serve_async(
             })
             .with_state(app.clone());
     println!(
-        "flowyt {} serving {} workspace(s)",
+        "flowyt {} serving {} workspace(s) (allocator: mimalloc)",
         env!("CARGO_PKG_VERSION"),
         served.workspaces.len()
     );

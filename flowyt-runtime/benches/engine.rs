@@ -1,4 +1,5 @@
-//! Criterion benchmarks: per-action overhead of the engine and template evaluation.
+//! Criterion benchmarks: per-action overhead of the engine, template evaluation, and the
+//! expression evaluator on every template of the legacy corpus (`fixtures/legacy`).
 //! Run: `cargo bench -p flowyt-runtime --bench engine`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -61,7 +62,7 @@ fn actions(c: &mut Criterion) {
         .expect("runtime");
     let engine = Engine::new().expect("engine");
     let mut g = c.benchmark_group("engine");
-    for n in [1usize, 10, 100] {
+    for n in [1usize, 10, 100, 1000] {
         let mut pipeline: Vec<Value> = (0..n)
             .map(|i| json!({"id": format!("a{i}"), "action": "flow_var", "data": {"x": "${request.qs.user}"}, "next_action": format!("a{}", i + 1)}))
             .collect();
@@ -81,5 +82,83 @@ fn actions(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, templates, actions);
+/// Every `${...}` string of the legacy corpus's JSON files.
+fn corpus_templates() -> Vec<String> {
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) if s.contains("${") => out.push(s.clone()),
+            Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
+            Value::Object(map) => map.values().for_each(|i| walk(i, out)),
+            _ => {}
+        }
+    }
+    fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "json") {
+                out.push(path);
+            }
+        }
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/legacy");
+    let mut paths = Vec::new();
+    files(&root, &mut paths);
+    paths.sort();
+    let mut out = Vec::new();
+    for path in paths {
+        if let Ok(v) = std::fs::read_to_string(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| serde_json::from_str::<Value>(&t).map_err(|e| e.to_string()))
+        {
+            walk(&v, &mut out);
+        }
+    }
+    out
+}
+
+/// The evaluator on the corpus's real templates: parsing all of them (load time), and
+/// rendering all of them against a context shaped like a request's (run time; a template
+/// reading what the context lacks fails, as it would at run time, and is counted too).
+fn corpus(c: &mut Criterion) {
+    let sources = corpus_templates();
+    let parsed: Vec<Template> = sources
+        .iter()
+        .filter_map(|s| Template::parse(s).ok())
+        .collect();
+    assert!(parsed.len() > 50, "the corpus has templates");
+    let ctx = Ctx(json!({
+        "env": {"baseUrl": "http://127.0.0.1:8080", "API_URL": "http://127.0.0.1:8081"},
+        "request": {"qs": {"user": "octocat", "id": "7"}, "params": {"id": 7}, "headers": {"authorization": "Bearer x"},
+            "data": {"name": "Ada", "email": "ada@example.com", "items": [{"id": 1, "price": 2.5}, {"id": 2, "price": 4}]}},
+        "flow": {"url": "http://127.0.0.1:8080/x", "count": 3, "items": [1, 2, 3]},
+        "workspace": {"token": "t", "response": {"data": [{"name": "r", "stargazers_count": 3}]}},
+        "response": {"status": 200, "data": {"id": 1, "items": [{"id": 1}], "name": "x"}, "headers": {"Content-Type": "application/json"}},
+    }));
+    let rendered = parsed.iter().filter(|t| t.render(&ctx).is_ok()).count();
+    println!(
+        "legacy corpus: {} templates, {} parse, {rendered} render against the bench context",
+        sources.len(),
+        parsed.len()
+    );
+    let mut g = c.benchmark_group("corpus");
+    g.bench_function(format!("parse all {} templates", sources.len()), |b| {
+        b.iter(|| {
+            for s in &sources {
+                let _ = black_box(Template::parse(black_box(s)));
+            }
+        })
+    });
+    g.bench_function(format!("render all {} templates", parsed.len()), |b| {
+        b.iter(|| {
+            for t in &parsed {
+                let _ = black_box(t.render(black_box(&ctx)));
+            }
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, templates, actions, corpus);
 criterion_main!(benches);

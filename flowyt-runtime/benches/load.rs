@@ -11,7 +11,9 @@
 //! Run: `cargo bench -p flowyt-runtime --features prometheus,otel --bench load` (env
 //! `LOAD_SECONDS`, `LOAD_CONNECTIONS`). Every target must give the same answer before it is
 //! measured. Prints requests/s, p50 and p99 at `LOAD_CONNECTIONS` connections (32) and p50 at 1
-//! connection, each server's peak RSS, and every ratio to the tuned proxy.
+//! connection, each server's CPU time per request and peak RSS, and every ratio to the tuned
+//! proxy. `LOAD_ONLY=json:off` (or `tuned:off`, `json:traced`, …) serves one target and
+//! prints its process id, for `perf record -p`.
 //!
 //! Then the cost of observability: `LOAD_ROUNDS` rounds (3) in which the tuned proxy and the
 //! JSON flow are measured in fresh processes with nothing installed, with the Prometheus
@@ -289,6 +291,7 @@ fn serve_child(target: &str) {
                     .with_state(proxy),
                 "/getReposByUser",
             ),
+
             "json" => {
                 let sources = Sources {
                     settings: Some(("settings.json".into(), json!({"env": {"baseUrl": up}}).to_string())),
@@ -364,6 +367,16 @@ impl Target {
             + 0.0
     }
 
+    /// CPU seconds (user + system) the process has used.
+    fn cpu_seconds(&self) -> f64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // Fields after the command name (which may hold spaces) start after the last `)`.
+        let fields: Vec<&str> = stat.rsplit_once(')').map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
+        let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(f64::NAN);
+        // utime and stime are fields 14 and 15 of the file: 11 and 12 after the name.
+        (ticks(11) + ticks(12)) / 100.0
+    }
+
     /// The process's peak resident memory (VmHWM), in MiB.
     fn peak_rss_mib(&self) -> f64 {
         std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
@@ -399,6 +412,8 @@ struct Row {
     many: Stats,
     one: Stats,
     rss: f64,
+    /// Server CPU per request at `connections` connections, in µs.
+    cpu: f64,
 }
 
 fn main() {
@@ -431,8 +446,15 @@ fn main() {
             let target = Target::start(key, &up, phase, &otlp);
             println!("PID {}", target.child.id());
             tokio::time::sleep(Duration::from_secs(1)).await;
+            let cpu = target.cpu_seconds();
             let s = drive(&target.url, connections, seconds).await;
-            println!("{only}: {:.0} req/s, p50 {:.2} ms", s.rps(), s.p50.as_secs_f64() * 1e3);
+            let cpu = target.cpu_seconds() - cpu;
+            println!(
+                "{only}: {:.0} req/s, p50 {:.2} ms, server CPU {:.1} µs per request (warm-up included)",
+                s.rps(),
+                s.p50.as_secs_f64() * 1e3,
+                cpu / (s.requests + connections as u64 * 4) as f64 * 1e6
+            );
             return;
         }
         println!(
@@ -453,25 +475,28 @@ fn main() {
                 None => reference = Some(answer),
                 Some(r) => assert_eq!(&answer, r, "{name} must answer what the naive proxy answers"),
             }
+            let cpu = target.cpu_seconds();
             let many = drive(&target.url, connections, seconds).await;
+            let cpu = (target.cpu_seconds() - cpu) / (many.requests + connections as u64 * 4) as f64 * 1e6;
             let one = drive(&target.url, 1, seconds / 2.0).await;
             let rss = target.peak_rss_mib();
-            rows.push(Row { name, many, one, rss });
+            rows.push(Row { name, many, one, rss, cpu });
         }
         let tuned = rows.iter().find(|r| r.name == "tuned proxy").map(|r| (r.many.rps(), r.one.p50, r.rss)).expect("tuned");
         println!(
-            "{:<14} {:>9} {:>9} {:>9} {:>10} {:>9} | vs tuned: {:>6} {:>7} {:>7}",
-            "target", "req/s", "p50 ms", "p99 ms", "p50@1 ms", "RSS MiB", "req/s", "p50@1", "RSS"
+            "{:<14} {:>9} {:>9} {:>9} {:>10} {:>9} {:>9} | vs tuned: {:>6} {:>7} {:>7}",
+            "target", "req/s", "p50 ms", "p99 ms", "p50@1 ms", "RSS MiB", "CPU µs", "req/s", "p50@1", "RSS"
         );
         for r in &rows {
             println!(
-                "{:<14} {:>9.0} {:>9.2} {:>9.2} {:>10.3} {:>9.1} | {:>13.2}x {:>6.2}x {:>6.2}x   errors {}",
+                "{:<14} {:>9.0} {:>9.2} {:>9.2} {:>10.3} {:>9.1} {:>9.1} | {:>13.2}x {:>6.2}x {:>6.2}x   errors {}",
                 r.name,
                 r.many.rps(),
                 r.many.p50.as_secs_f64() * 1e3,
                 r.many.p99.as_secs_f64() * 1e3,
                 r.one.p50.as_secs_f64() * 1e3,
                 r.rss,
+                r.cpu,
                 r.many.rps() / tuned.0,
                 r.one.p50.as_secs_f64() / tuned.1.as_secs_f64(),
                 r.rss / tuned.2,

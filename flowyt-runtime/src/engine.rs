@@ -44,6 +44,8 @@ pub(crate) struct CompiledFlow {
     index: HashMap<String, usize>,
     /// Each action's kind name, shared (a metric label per action run).
     kinds: Vec<Arc<str>>,
+    /// Each action's metric handles.
+    metrics: Vec<crate::measure::ActionHandles>,
     /// Per action: its `next_action` is exactly `${pipeline.next_action}` (the branch chosen),
     /// so it is resolved without building the `pipeline` scope (which holds the response).
     branch_next: Vec<bool>,
@@ -70,10 +72,12 @@ impl CompiledFlow {
                 _ => false,
             })
             .collect();
+        let metrics = flow.actions.iter().map(|_| Default::default()).collect();
         CompiledFlow {
             flow,
             index,
             kinds,
+            metrics,
             branch_next,
             machine: None,
         }
@@ -525,12 +529,14 @@ impl Runner<'_> {
             if executed.is_err() {
                 span.record("otel.status_code", "ERROR");
             }
-            crate::measure::action(
-                &self.shared.label,
-                &flow.kinds[idx],
-                outcome_of(action, &executed),
-                action_started.elapsed(),
-            );
+            if crate::measure::enabled() {
+                flow.metrics[idx].record(
+                    &self.shared.label,
+                    &flow.kinds[idx],
+                    outcome_of(action, &executed),
+                    action_started.elapsed(),
+                );
+            }
             let (effect, evaluated) = match executed {
                 Ok(x) => x,
                 Err(mut e) => {

@@ -313,6 +313,7 @@ impl Engine {
             params: Arc::from(Vec::new()),
             time_limit: None,
             route: None,
+            metrics: Arc::default(),
         }
     }
 }
@@ -412,6 +413,7 @@ impl Workspace {
             params: Arc::from(Vec::new()),
             time_limit: None,
             route: None,
+            metrics: Arc::default(),
         })
     }
 
@@ -428,6 +430,7 @@ impl Workspace {
                 params: Arc::from(route.params.clone()),
                 time_limit: route.timeout,
                 route: Some(Arc::from(route.axum_path.as_str())),
+                metrics: Arc::default(),
             };
             match by_path.iter_mut().find(|(p, _)| *p == route.axum_path) {
                 Some((_, mr)) => *mr = std::mem::take(mr).on(filter, service),
@@ -464,6 +467,8 @@ pub struct FlowService {
     /// The route pattern (metrics and spans); `None` when mounted by hand (axum's matched
     /// path is used then).
     route: Option<Arc<str>>,
+    /// The route's metric handles, shared by the clones of this service.
+    metrics: Arc<measure::RouteHandles>,
 }
 
 impl std::fmt::Debug for FlowService {

@@ -135,69 +135,108 @@ pub(crate) fn http_request(
     .record(elapsed);
 }
 
+/// The HTTP metrics of one route, registered with the recorder on first use and kept, so a
+/// request costs two atomic updates rather than two lookups by labels.
+#[derive(Default, Debug)]
+pub(crate) struct RouteHandles {
+    cell: OnceLock<RouteSet>,
+}
+
+#[derive(Debug)]
+struct RouteSet {
+    route: SharedString,
+    /// By status class: 1xx … 5xx.
+    by_class: [metrics::Counter; 5],
+    duration: metrics::Histogram,
+}
+
+impl RouteHandles {
+    /// A flow answered an HTTP request on `route`.
+    pub(crate) fn record(
+        &self,
+        workspace: &Arc<str>,
+        flow: &Arc<str>,
+        route: SharedString,
+        status: u16,
+        elapsed: Duration,
+    ) {
+        if !enabled() {
+            return;
+        }
+        let set = self.cell.get_or_init(|| {
+            let class = |c: &'static str| {
+                metrics::counter!(HTTP_REQUESTS, "workspace" => workspace.clone(), "flow" => flow.clone(),
+                    "route" => route.clone(), "status" => c)
+            };
+            RouteSet {
+                by_class: [class("1xx"), class("2xx"), class("3xx"), class("4xx"), class("5xx")],
+                duration: metrics::histogram!(HTTP_DURATION, "workspace" => workspace.clone(),
+                    "flow" => flow.clone(), "route" => route.clone()),
+                route: route.clone(),
+            }
+        });
+        // A service mounted by hand at several routes: the first is cached, the others looked up.
+        if set.route != route {
+            http_request(workspace, flow, route, status, elapsed);
+            return;
+        }
+        let class = match status {
+            100..=199 => 0,
+            200..=299 => 1,
+            300..=399 => 2,
+            400..=499 => 3,
+            _ => 4,
+        };
+        set.by_class[class].increment(1);
+        set.duration.record(elapsed);
+    }
+}
+
+/// The metrics of one action of a flow, registered on first use and kept.
+#[derive(Default, Debug)]
+pub(crate) struct ActionHandles {
+    cell: OnceLock<([metrics::Counter; 3], metrics::Histogram)>,
+}
+
+impl ActionHandles {
+    /// The action ran.
+    pub(crate) fn record(
+        &self,
+        workspace: &Arc<str>,
+        kind: &Arc<str>,
+        outcome: ActionOutcome,
+        elapsed: Duration,
+    ) {
+        if !enabled() {
+            return;
+        }
+        let (counters, duration) = self.cell.get_or_init(|| {
+            let counter = |o: &'static str| {
+                metrics::counter!(ACTIONS, "workspace" => workspace.clone(), "kind" => kind.clone(),
+                    "outcome" => o)
+            };
+            (
+                [counter("success"), counter("fail"), counter("error")],
+                metrics::histogram!(ACTION_DURATION, "workspace" => workspace.clone(),
+                    "kind" => kind.clone()),
+            )
+        });
+        let i = match outcome {
+            ActionOutcome::Success => 0,
+            ActionOutcome::Fail => 1,
+            ActionOutcome::Error => 2,
+        };
+        counters[i].increment(1);
+        duration.record(elapsed);
+    }
+}
+
 /// How an action ended, as [`ACTIONS`] labels it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ActionOutcome {
     Success,
     Fail,
     Error,
-}
-
-/// An action ran.
-pub(crate) fn action(
-    workspace: &Arc<str>,
-    kind: &Arc<str>,
-    outcome: ActionOutcome,
-    elapsed: Duration,
-) {
-    if !enabled() {
-        return;
-    }
-    let outcome = match outcome {
-        ActionOutcome::Success => "success",
-        ActionOutcome::Fail => "fail",
-        ActionOutcome::Error => "error",
-    };
-    metrics::counter!(ACTIONS, "workspace" => workspace.clone(), "kind" => kind.clone(),
-        "outcome" => outcome)
-    .increment(1);
-    metrics::histogram!(ACTION_DURATION, "workspace" => workspace.clone(), "kind" => kind.clone())
-        .record(elapsed);
-}
-
-/// One attempt of an upstream call: its HTTP status, or why there was none.
-pub(crate) fn upstream(
-    target: &SharedString,
-    method: &'static str,
-    answer: Result<u16, &'static str>,
-    elapsed: Duration,
-) {
-    if !enabled() {
-        return;
-    }
-    let status: SharedString = match answer {
-        Ok(status) => status_label(status),
-        Err(_) => SharedString::const_str("0"),
-    };
-    metrics::counter!(UPSTREAM_REQUESTS, "target" => target.clone(), "method" => method,
-        "status" => status)
-    .increment(1);
-    if let Err(error) = answer {
-        metrics::counter!(UPSTREAM_ERRORS, "target" => target.clone(), "method" => method,
-            "error" => error)
-        .increment(1);
-    }
-    metrics::histogram!(UPSTREAM_DURATION, "target" => target.clone(), "method" => method)
-        .record(elapsed);
-}
-
-/// An upstream call is tried again.
-pub(crate) fn upstream_retry(target: &SharedString, method: &'static str) {
-    if !enabled() {
-        return;
-    }
-    metrics::counter!(UPSTREAM_RETRIES, "target" => target.clone(), "method" => method)
-        .increment(1);
 }
 
 /// The common statuses as static labels; others are formatted.
@@ -223,6 +262,143 @@ fn status_label(status: u16) -> SharedString {
         504 => "504",
         other => return SharedString::from(other.to_string()),
     })
+}
+
+/// The metrics of the calls to one upstream target, registered on first use and kept.
+#[derive(Debug)]
+pub(crate) struct UpstreamHandles {
+    target: SharedString,
+    /// By method: GET, POST, PUT, PATCH, DELETE, HEAD, other.
+    methods: [OnceLock<MethodSet>; 7],
+}
+
+#[derive(Debug)]
+struct MethodSet {
+    retries: metrics::Counter,
+    duration: metrics::Histogram,
+    statuses: RwLock<Vec<(u16, metrics::Counter)>>,
+    errors: RwLock<Vec<(&'static str, metrics::Counter)>>,
+}
+
+fn method_index(method: &'static str) -> usize {
+    match method {
+        "GET" => 0,
+        "POST" => 1,
+        "PUT" => 2,
+        "PATCH" => 3,
+        "DELETE" => 4,
+        "HEAD" => 5,
+        _ => 6,
+    }
+}
+
+/// The cached counter for `key` in `list`, registered with `make` the first time.
+fn cached<K: PartialEq + Copy>(
+    list: &RwLock<Vec<(K, metrics::Counter)>>,
+    key: K,
+    make: impl FnOnce() -> metrics::Counter,
+) -> metrics::Counter {
+    if let Some((_, c)) = list
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+        .find(|(k, _)| *k == key)
+    {
+        return c.clone();
+    }
+    let counter = make();
+    let mut list = list.write().unwrap_or_else(PoisonError::into_inner);
+    // Statuses and error kinds are few; past 64 they are not cached (still counted).
+    if list.len() < 64 && !list.iter().any(|(k, _)| *k == key) {
+        list.push((key, counter.clone()));
+    }
+    counter
+}
+
+impl UpstreamHandles {
+    fn method(&self, method: &'static str) -> &MethodSet {
+        self.methods[method_index(method)].get_or_init(|| MethodSet {
+            retries: metrics::counter!(UPSTREAM_RETRIES, "target" => self.target.clone(),
+                "method" => method),
+            duration: metrics::histogram!(UPSTREAM_DURATION, "target" => self.target.clone(),
+                "method" => method),
+            statuses: RwLock::new(Vec::new()),
+            errors: RwLock::new(Vec::new()),
+        })
+    }
+
+    /// One attempt: its HTTP status, or why there was none.
+    pub(crate) fn attempt(
+        &self,
+        method: &'static str,
+        answer: Result<u16, &'static str>,
+        elapsed: Duration,
+    ) {
+        let set = self.method(method);
+        let status = answer.unwrap_or(0);
+        cached(&set.statuses, status, || {
+            let label = if status == 0 {
+                SharedString::const_str("0")
+            } else {
+                status_label(status)
+            };
+            metrics::counter!(UPSTREAM_REQUESTS, "target" => self.target.clone(),
+                "method" => method, "status" => label)
+        })
+        .increment(1);
+        if let Err(error) = answer {
+            cached(&set.errors, error, || {
+                metrics::counter!(UPSTREAM_ERRORS, "target" => self.target.clone(),
+                    "method" => method, "error" => error)
+            })
+            .increment(1);
+        }
+        set.duration.record(elapsed);
+    }
+
+    /// A retry.
+    pub(crate) fn retry(&self, method: &'static str) {
+        self.method(method).retries.increment(1);
+    }
+}
+
+/// The part of a URL that names its target (a cache key, never a label):
+/// `service://NAME`, or `scheme://authority`.
+fn origin_key(url: &str) -> &str {
+    let Some(at) = url.find("://") else {
+        return url;
+    };
+    let rest = &url[at + 3..];
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    &url[..at + 3 + end]
+}
+
+/// The metric handles for calls to `url`'s target; `None` while metrics are off.
+pub(crate) fn upstream_handles(url: &str) -> Option<Arc<UpstreamHandles>> {
+    static CACHE: OnceLock<RwLock<std::collections::HashMap<String, Arc<UpstreamHandles>>>> =
+        OnceLock::new();
+    if !enabled() {
+        return None;
+    }
+    let cache = CACHE.get_or_init(Default::default);
+    let key = origin_key(url);
+    if let Some(h) = cache
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(key)
+    {
+        return Some(h.clone());
+    }
+    let handles = Arc::new(UpstreamHandles {
+        target: target(url),
+        methods: Default::default(),
+    });
+    let mut cache = cache.write().unwrap_or_else(PoisonError::into_inner);
+    // Bounded: past this many distinct origins, calls are counted without caching.
+    if cache.len() < 4 * MAX_TARGETS {
+        cache.insert(key.to_string(), handles.clone());
+    }
+    Some(handles)
 }
 
 /// The `target` label of a URL: `service://NAME` for discovery, else `host:port`, or
@@ -312,6 +488,14 @@ mod tests {
         );
         assert_eq!(&*target("service://users/x/1"), "service://users");
         assert_eq!(&*target("not a url"), "invalid");
+    }
+
+    #[test]
+    fn origin_keys_name_the_target() {
+        assert_eq!(origin_key("http://127.0.0.1:8080/users/1?x=2"), "http://127.0.0.1:8080");
+        assert_eq!(origin_key("https://api.example.com?q"), "https://api.example.com");
+        assert_eq!(origin_key("service://users/x"), "service://users");
+        assert_eq!(origin_key("nonsense"), "nonsense");
     }
 
     #[test]

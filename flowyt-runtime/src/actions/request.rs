@@ -150,7 +150,7 @@ pub(super) async fn call(
     );
     let mut attempts = Vec::new();
     let mut attempt: u32 = 0;
-    let target = crate::measure::enabled().then(|| crate::measure::target(&url));
+    let target = crate::measure::upstream_handles(&url);
     let method_label = method_label(&method);
     let outcome = loop {
         attempt += 1;
@@ -160,18 +160,14 @@ pub(super) async fn call(
         };
         if let Some(target) = &target {
             match &outcome {
-                Ok((status, _, _, elapsed)) => crate::measure::upstream(
-                    target,
+                Ok((status, _, _, elapsed)) => target.attempt(
                     method_label,
                     Ok(*status),
                     Duration::from_secs_f64(*elapsed),
                 ),
-                Err((kind, _, elapsed)) => crate::measure::upstream(
-                    target,
-                    method_label,
-                    Err(kind),
-                    Duration::from_secs_f64(*elapsed),
-                ),
+                Err((kind, _, elapsed)) => {
+                    target.attempt(method_label, Err(kind), Duration::from_secs_f64(*elapsed))
+                }
             }
         }
         if runner.tracing() {
@@ -193,7 +189,7 @@ pub(super) async fn call(
         }
         tracing::debug!(action = %action.id, attempt, "retrying request");
         if let Some(target) = &target {
-            crate::measure::upstream_retry(target, method_label);
+            target.retry(method_label);
         }
         tokio::time::sleep(backoff(retry_delay, attempt)).await;
     };
