@@ -518,10 +518,10 @@ impl Runner<'_> {
             let action_started = Instant::now();
             let span = tracing::debug_span!(
                 "action",
-                otel.name = %action.id,
+                otel.name = action.id.as_str(),
                 otel.status_code = tracing::field::Empty,
-                flowyt.action.id = %action.id,
-                flowyt.action.kind = %action.kind_name,
+                flowyt.action.id = action.id.as_str(),
+                flowyt.action.kind = action.kind_name.as_str(),
             );
             let executed = actions::execute(self, ctx, action)
                 .instrument(span.clone())

@@ -176,12 +176,12 @@ pub(crate) fn server_span(
         otel.name = %format_args!("{method} {route}"),
         otel.kind = "server",
         otel.status_code = Empty,
-        http.request.method = %method,
-        http.route = %route,
-        url.path = %path,
+        http.request.method = method,
+        http.route = route,
+        url.path = path,
         http.response.status_code = Empty,
-        flowyt.workspace = %workspace,
-        flowyt.flow = %flow,
+        flowyt.workspace = workspace,
+        flowyt.flow = flow,
     );
     set_parent(&span, parent.as_ref());
     span
@@ -213,9 +213,9 @@ pub(crate) fn run_span(
         otel.name = %format_args!("run {flow}"),
         otel.kind = "consumer",
         otel.status_code = Empty,
-        flowyt.workspace = %workspace,
-        flowyt.flow = %flow,
-        flowyt.run.id = %run_id,
+        flowyt.workspace = workspace,
+        flowyt.flow = flow,
+        flowyt.run.id = run_id,
     );
     set_parent(&span, parent);
     span
@@ -236,9 +236,9 @@ pub(crate) fn trigger_span(
         "trigger",
         otel.name = %format_args!("trigger {flow}"),
         otel.kind = "producer",
-        flowyt.workspace = %workspace,
-        flowyt.flow = %flow,
-        flowyt.run.id = %run_id,
+        flowyt.workspace = workspace,
+        flowyt.flow = flow,
+        flowyt.run.id = run_id,
     );
     set_parent(&span, parent);
     span
@@ -251,11 +251,11 @@ pub(crate) fn client_span(method: &str, url: &reqwest::Url) -> Span {
     }
     tracing::debug_span!(
         "upstream",
-        otel.name = %method,
+        otel.name = method,
         otel.kind = "client",
         otel.status_code = Empty,
-        http.request.method = %method,
-        url.full = %redacted_url(url),
+        http.request.method = method,
+        url.full = redacted_url(url),
         server.address = url.host_str().unwrap_or(""),
         server.port = url.port_or_known_default().unwrap_or(0),
         http.response.status_code = Empty,
