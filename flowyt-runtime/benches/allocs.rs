@@ -20,7 +20,10 @@ static GLOBAL: &stats_alloc::StatsAlloc<std::alloc::System> = &stats_alloc::INST
 /// Allocations and bytes allocated so far.
 fn counts() -> (u64, u64) {
     let s = GLOBAL.stats();
-    ((s.allocations + s.reallocations) as u64, (s.bytes_allocated + s.bytes_reallocated.max(0) as usize) as u64)
+    (
+        (s.allocations + s.reallocations) as u64,
+        (s.bytes_allocated + s.bytes_reallocated.max(0) as usize) as u64,
+    )
 }
 
 async fn spawn(app: Router) -> SocketAddr {
@@ -70,7 +73,14 @@ async fn per_request(client: &reqwest::Client, url: &str, n: u64) -> (f64, f64) 
     }
     let (a0, b0) = counts();
     for _ in 0..n {
-        let body = client.get(url).send().await.expect("request").bytes().await.expect("body");
+        let body = client
+            .get(url)
+            .send()
+            .await
+            .expect("request")
+            .bytes()
+            .await
+            .expect("body");
         assert!(body.len() > 1000);
     }
     let (a1, b1) = counts();

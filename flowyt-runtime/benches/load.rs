@@ -255,7 +255,8 @@ fn serve_child(target: &str) {
         .expect("runtime");
     rt.block_on(async move {
         let obs = std::env::var("LOAD_OBS").unwrap_or_else(|_| "off".into());
-        let metrics = (obs != "off").then(|| flowyt_runtime::prometheus::install().expect("prometheus"));
+        let metrics =
+            (obs != "off").then(|| flowyt_runtime::prometheus::install().expect("prometheus"));
         // Kept alive while the process serves; it is killed at the end.
         let _guard = if obs == "traced" {
             let otlp = std::env::var("LOAD_OTLP").expect("LOAD_OTLP");
@@ -294,20 +295,43 @@ fn serve_child(target: &str) {
 
             "json" => {
                 let sources = Sources {
-                    settings: Some(("settings.json".into(), json!({"env": {"baseUrl": up}}).to_string())),
-                    flows: vec![("search".into(), "search.json".into(), search_flow().to_string())],
-                    routes: Some(("routes.json".into(), json!([{"method": "get", "path": "/getReposByUser", "flow": "search"}]).to_string())),
+                    settings: Some((
+                        "settings.json".into(),
+                        json!({"env": {"baseUrl": up}}).to_string(),
+                    )),
+                    flows: vec![(
+                        "search".into(),
+                        "search.json".into(),
+                        search_flow().to_string(),
+                    )],
+                    routes: Some((
+                        "routes.json".into(),
+                        json!([{"method": "get", "path": "/getReposByUser", "flow": "search"}])
+                            .to_string(),
+                    )),
                 };
-                let loaded = CoreWorkspace::from_sources("github", &sources, &engine.catalog(), Strictness::Strict, &|_| None)
-                    .unwrap_or_else(|e| panic!("{e}"));
+                let loaded = CoreWorkspace::from_sources(
+                    "github",
+                    &sources,
+                    &engine.catalog(),
+                    Strictness::Strict,
+                    &|_| None,
+                )
+                .unwrap_or_else(|e| panic!("{e}"));
                 let ws = engine.workspace(loaded.workspace);
-                (Router::new().nest("/github", ws.router()), "/github/getReposByUser")
+                (
+                    Router::new().nest("/github", ws.router()),
+                    "/github/getReposByUser",
+                )
             }
             "compiled" => {
                 let mut settings = flowyt_runtime::core::workspace::Settings::default();
                 settings.env.insert("baseUrl".into(), Value::String(up));
                 let compiled = compiled_search().service_with(&engine, settings);
-                (Router::new().route("/getReposByUser", get(compiled)), "/getReposByUser")
+                (
+                    Router::new().route("/getReposByUser", get(compiled)),
+                    "/getReposByUser",
+                )
             }
             other => panic!("unknown target {other}"),
         };
@@ -341,7 +365,9 @@ impl Target {
             .expect("target process");
         let mut line = String::new();
         let stdout = child.stdout.take().expect("stdout");
-        BufReader::new(stdout).read_line(&mut line).expect("LISTENING");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("LISTENING");
         let (url, base) = line
             .trim()
             .strip_prefix("LISTENING ")
@@ -369,10 +395,18 @@ impl Target {
 
     /// CPU seconds (user + system) the process has used.
     fn cpu_seconds(&self) -> f64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
         // Fields after the command name (which may hold spaces) start after the last `)`.
-        let fields: Vec<&str> = stat.rsplit_once(')').map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
-        let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(f64::NAN);
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<f64>().ok())
+                .unwrap_or(f64::NAN)
+        };
         // utime and stime are fields 14 and 15 of the file: 11 and 12 after the name.
         (ticks(11) + ticks(12)) / 100.0
     }
@@ -420,7 +454,9 @@ fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` would pass other flags: only run
     // the load when invoked as a benchmark.
     if !std::env::args().any(|a| a == "--bench") {
-        println!("load benchmark: run with `cargo bench -p flowyt-runtime --features prometheus,otel --bench load`");
+        println!(
+            "load benchmark: run with `cargo bench -p flowyt-runtime --features prometheus,otel --bench load`"
+        );
         return;
     }
     if let Ok(target) = std::env::var("LOAD_SERVE") {

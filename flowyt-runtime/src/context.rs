@@ -184,7 +184,9 @@ impl HttpRequest {
     fn full(&self) -> &Value {
         self.full.get_or_init(|| {
             let mut map = Map::with_capacity(8);
-            for name in ["method", "path", "headers", "params", "qs", "form", "data", "debug"] {
+            for name in [
+                "method", "path", "headers", "params", "qs", "form", "data", "debug",
+            ] {
                 if let Some(v) = self.member(name) {
                     map.insert(name.to_string(), v.clone());
                 }

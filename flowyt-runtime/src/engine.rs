@@ -295,7 +295,7 @@ impl Shared {
         let request_id = input
             .request_id
             .clone()
-            .unwrap_or_else(crate::request_id::new);
+            .unwrap_or_else(crate::request_id::generate);
         let (resume, boundary) = match durable {
             Some(d) => (d.resume, Some(d.boundary)),
             None => (None, None),
@@ -623,9 +623,7 @@ impl Runner<'_> {
                         ));
                     }
                 },
-                Next::Dynamic(_) if flow.branch_next[idx] => {
-                    branch_id.filter(|id| !id.is_empty())
-                }
+                Next::Dynamic(_) if flow.branch_next[idx] => branch_id.filter(|id| !id.is_empty()),
                 Next::Dynamic(tpl) => {
                     let scope = PipelineScope(json!({
                         "next_action": branch_id,

@@ -66,9 +66,13 @@ pub(crate) async fn handle(service: crate::FlowService, req: Request<Body>) -> R
     };
     let status = response.status().as_u16();
     crate::telemetry::server_span_end(&span, status);
-    service
-        .metrics
-        .record(&shared.label, &service.key, route, status, started.elapsed());
+    service.metrics.record(
+        &shared.label,
+        &service.key,
+        route,
+        status,
+        started.elapsed(),
+    );
     response
 }
 

@@ -492,8 +492,14 @@ mod tests {
 
     #[test]
     fn origin_keys_name_the_target() {
-        assert_eq!(origin_key("http://127.0.0.1:8080/users/1?x=2"), "http://127.0.0.1:8080");
-        assert_eq!(origin_key("https://api.example.com?q"), "https://api.example.com");
+        assert_eq!(
+            origin_key("http://127.0.0.1:8080/users/1?x=2"),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(
+            origin_key("https://api.example.com?q"),
+            "https://api.example.com"
+        );
         assert_eq!(origin_key("service://users/x"), "service://users");
         assert_eq!(origin_key("nonsense"), "nonsense");
     }

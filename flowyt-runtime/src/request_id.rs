@@ -27,7 +27,7 @@ fn next() -> u64 {
 }
 
 /// A new request id, formatted as a version-4 UUID.
-pub(crate) fn new() -> String {
+pub(crate) fn generate() -> String {
     let (a, b) = (next(), next());
     let mut bytes = [0u8; 16];
     bytes[..8].copy_from_slice(&a.to_le_bytes());
@@ -42,7 +42,7 @@ pub(crate) fn new() -> String {
 mod tests {
     #[test]
     fn ids_are_v4_uuids_and_differ() {
-        let ids: std::collections::HashSet<String> = (0..10_000).map(|_| super::new()).collect();
+        let ids: std::collections::HashSet<String> = (0..10_000).map(|_| super::generate()).collect();
         assert_eq!(ids.len(), 10_000);
         for id in ids.iter().take(10) {
             let parsed = uuid::Uuid::parse_str(id).expect("a UUID");

@@ -160,11 +160,9 @@ pub(super) async fn call(
         };
         if let Some(target) = &target {
             match &outcome {
-                Ok((status, _, _, elapsed)) => target.attempt(
-                    method_label,
-                    Ok(*status),
-                    Duration::from_secs_f64(*elapsed),
-                ),
+                Ok((status, _, _, elapsed)) => {
+                    target.attempt(method_label, Ok(*status), Duration::from_secs_f64(*elapsed))
+                }
                 Err((kind, _, elapsed)) => {
                     target.attempt(method_label, Err(kind), Duration::from_secs_f64(*elapsed))
                 }
