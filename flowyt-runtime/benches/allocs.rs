@@ -5,14 +5,15 @@
 //!
 //! Run: `cargo bench -p flowyt-runtime --bench allocs`.
 
+mod common;
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use common::spawn;
 use flowyt_runtime::Engine;
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::net::SocketAddr;
 
 #[global_allocator]
 static GLOBAL: &stats_alloc::StatsAlloc<std::alloc::System> = &stats_alloc::INSTRUMENTED_SYSTEM;
@@ -24,17 +25,6 @@ fn counts() -> (u64, u64) {
         (s.allocations + s.reallocations) as u64,
         (s.bytes_allocated + s.bytes_reallocated.max(0) as usize) as u64,
     )
-}
-
-async fn spawn(app: Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    addr
 }
 
 #[derive(Clone)]

@@ -2,6 +2,7 @@
 //! expression evaluator on every template of the legacy corpus (`fixtures/legacy`).
 //! Run: `cargo bench -p flowyt-runtime --bench engine`.
 
+mod common;
 use criterion::{Criterion, criterion_group, criterion_main};
 use flowyt_runtime::core::expr::{Scope, Template};
 use flowyt_runtime::{Engine, RunInput};
@@ -63,12 +64,8 @@ fn actions(c: &mut Criterion) {
     let engine = Engine::new().expect("engine");
     let mut g = c.benchmark_group("engine");
     for n in [1usize, 10, 100, 1000] {
-        let mut pipeline: Vec<Value> = (0..n)
-            .map(|i| json!({"id": format!("a{i}"), "action": "flow_var", "data": {"x": "${request.qs.user}"}, "next_action": format!("a{}", i + 1)}))
-            .collect();
-        pipeline.push(json!({"id": format!("a{n}"), "action": "response", "data": {"data": {"v": "${flow.x}"}}, "next_action": null}));
         let flow = engine
-            .flow_from_json(&json!({"pipeline": pipeline}).to_string())
+            .flow_from_json(&common::flow_var_chain(n).to_string())
             .unwrap_or_else(|e| panic!("{e}"));
         let input = RunInput {
             request: json!({"qs": {"user": "octocat"}}),

@@ -22,11 +22,13 @@
 //! uninstalled). Each phase's ratio to the round's tuned proxy cancels the machine's drift;
 //! the overhead is the change of the median ratio from the first phase.
 
+mod common;
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use common::spawn;
 use flowyt_runtime::core::workspace::{Sources, Workspace as CoreWorkspace};
 use flowyt_runtime::{Engine, Strictness};
 use serde_json::{Value, json};
@@ -37,17 +39,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-
-async fn spawn(app: Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    addr
-}
 
 /// A GitHub-like list of 30 repositories (about 6 KB of JSON).
 fn repos(user: &str) -> Value {
@@ -413,14 +404,7 @@ impl Target {
 
     /// The process's peak resident memory (VmHWM), in MiB.
     fn peak_rss_mib(&self) -> f64 {
-        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find_map(|l| l.strip_prefix("VmHWM:"))
-                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-            })
-            .map_or(f64::NAN, |kb| kb / 1024.0)
+        common::peak_rss_mib(&format!("/proc/{}/status", self.child.id()))
     }
 }
 

@@ -8,35 +8,18 @@
 //!
 //! Run: `cargo bench -p flowyt-runtime --bench scale`.
 
+mod common;
 use axum::Router;
 use axum::extract::Path;
 use axum::routing::get;
+use common::spawn;
 use flowyt_runtime::{Engine, RunInput};
 use serde_json::{Value, json};
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-async fn spawn(app: Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    addr
-}
-
-/// This process's peak resident memory (VmHWM), in MiB.
+/// This process's peak resident memory, in MiB.
 fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
+    common::peak_rss_mib("/proc/self/status")
 }
 
 /// A JSON array of strings weighing about `bytes`.
@@ -86,12 +69,8 @@ fn main() {
         println!("flow length (in-memory flow_var actions, then a response; median of the runs):");
         let mut previous: Option<f64> = None;
         for n in [1usize, 10, 100, 1000] {
-            let mut pipeline: Vec<Value> = (0..n)
-                .map(|i| json!({"id": format!("a{i}"), "action": "flow_var", "data": {"x": "${request.qs.user}"}, "next_action": format!("a{}", i + 1)}))
-                .collect();
-            pipeline.push(json!({"id": format!("a{n}"), "action": "response", "data": {"data": {"v": "${flow.x}"}}, "next_action": null}));
             let flow = engine
-                .flow_from_json(&json!({"pipeline": pipeline}).to_string())
+                .flow_from_json(&common::flow_var_chain(n).to_string())
                 .unwrap_or_else(|e| panic!("{e}"));
             let input = RunInput {
                 request: json!({"qs": {"user": "octocat"}}),

@@ -42,7 +42,8 @@ pub(crate) fn generate() -> String {
 mod tests {
     #[test]
     fn ids_are_v4_uuids_and_differ() {
-        let ids: std::collections::HashSet<String> = (0..10_000).map(|_| super::generate()).collect();
+        let ids: std::collections::HashSet<String> =
+            (0..10_000).map(|_| super::generate()).collect();
         assert_eq!(ids.len(), 10_000);
         for id in ids.iter().take(10) {
             let parsed = uuid::Uuid::parse_str(id).expect("a UUID");
