@@ -560,6 +560,8 @@ fn a_request_continues_the_callers_trace_and_exports_its_span_tree() {
             )),
             "{page}"
         );
+        // The run's trace shows the called URL with its secret query value masked.
+        assert!(page.contains("api_key=***") && !page.contains("hunter2"), "{page}");
         let (trigger, run_span) = spans_until(&received, |spans| {
             let trigger = spans.iter().find(|s| s.kind == SpanKind::Producer as i32)?;
             let run = spans.iter().find(|s| s.kind == SpanKind::Consumer as i32)?;

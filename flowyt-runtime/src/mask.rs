@@ -4,7 +4,9 @@
 //! (`Authorization`, `Proxy-Authorization`, `Cookie`, `Set-Cookie`, `X-Api-Key`), any name
 //! containing `token`, `secret`, `password`, `passwd`, `apikey`, `credential` or `privatekey`,
 //! and the workspace's own `mask` list. Names are compared ignoring case, `-` and `_`, so
-//! `X-Api-Key`, `x_api_key` and `apiKey` are one name.
+//! `X-Api-Key`, `x_api_key` and `apiKey` are one name. Inside URLs (any string value with
+//! `://`), the password and the values of secret-named query parameters are masked too
+//! (`http://svc/x?api_key=***`).
 
 use serde_json::Value;
 
@@ -74,8 +76,42 @@ impl Mask {
                 }
             }
             Value::Array(items) => items.iter_mut().for_each(|v| self.apply(v)),
+            Value::String(text) if text.contains("://") => {
+                if let Some(masked) = self.masked_url(text) {
+                    *text = masked;
+                }
+            }
             _ => {}
         }
+    }
+
+    /// `url` with its password and secret-named query values masked, when it has any.
+    fn masked_url(&self, url: &str) -> Option<String> {
+        let mut parsed = reqwest::Url::parse(url).ok()?;
+        let mut changed = false;
+        if parsed.password().is_some_and(|p| !p.is_empty()) {
+            changed |= parsed.set_password(Some(MASKED)).is_ok();
+        }
+        if parsed.query().is_some()
+            && parsed
+                .query_pairs()
+                .any(|(k, v)| !v.is_empty() && self.is_secret(&k))
+        {
+            let pairs: Vec<(String, String)> = parsed
+                .query_pairs()
+                .map(|(k, v)| {
+                    let v = if !v.is_empty() && self.is_secret(&k) {
+                        MASKED.to_string()
+                    } else {
+                        v.into_owned()
+                    };
+                    (k.into_owned(), v)
+                })
+                .collect();
+            parsed.query_pairs_mut().clear().extend_pairs(pairs);
+            changed = true;
+        }
+        changed.then(|| parsed.to_string())
     }
 
     /// [`Mask::apply`] on a copy.
@@ -117,6 +153,23 @@ mod tests {
                 "data": [{"password": "***", "user": "u", "accessToken": "***", "client_secret": "***",
                           "SSN": "***", "card_number": "***", "colour": "red", "empty_token": ""}],
                 "nothing": {"api_key": null}
+            })
+        );
+    }
+
+    #[test]
+    fn secrets_inside_urls_are_masked() {
+        let got = Mask::default().masked(json!({
+            "url": "http://bob:hunter2@svc:8080/x?api_key=k&q=1&access_token=t",
+            "plain": "http://svc/x?q=1",
+            "text": "see https://example.com"
+        }));
+        assert_eq!(
+            got,
+            json!({
+                "url": "http://bob:***@svc:8080/x?api_key=***&q=1&access_token=***",
+                "plain": "http://svc/x?q=1",
+                "text": "see https://example.com"
             })
         );
     }
