@@ -7,6 +7,7 @@ mod publish;
 mod run;
 mod serve;
 mod store;
+mod telemetry;
 
 use clap::{Parser, Subcommand, ValueEnum};
 

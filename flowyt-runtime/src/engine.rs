@@ -7,87 +7,21 @@
 
 use crate::actions::{self, Effect};
 use crate::body::Body;
+pub(crate) use crate::compiled::CompiledFlow;
+pub use crate::compiled::{Machine, Step};
 use crate::context::{Ctx, PipelineScope, RequestRoot};
 use crate::custom::CustomActions;
 use crate::debug::{ActionTrace, FlowTrace};
 use crate::error::{FailedAction, RunError};
 use crate::functions::Functions;
-use flowyt_core::model::{Action, Edge, Flow, Next};
+pub use crate::run_io::{Outcome, RunInput, RunResult};
+use flowyt_core::model::{Action, Edge, Next};
 use flowyt_core::workspace::Settings;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 use tracing::Instrument;
-
-/// Where a `flow!`'s generated state machine goes after an action.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Step {
-    /// To the action at this index.
-    To(usize),
-    /// The flow ends here.
-    End,
-    /// Not known at compile time (a dynamic `next_action`, a branch without a target): the
-    /// engine resolves it as for a JSON flow.
-    Runtime,
-}
-
-/// A `flow!`'s generated transition function: the current action's index and the index of
-/// the branch it chose (in `Kind::edges()` order) to the next step.
-pub type Machine = fn(usize, Option<usize>) -> Step;
-
-/// A flow ready to run: the model plus an id index built once, and, for a `flow!`, the state
-/// machine rustc compiled from its edges.
-#[derive(Debug)]
-pub(crate) struct CompiledFlow {
-    pub flow: Flow,
-    index: HashMap<String, usize>,
-    /// Each action's kind name, shared (a metric label per action run).
-    kinds: Vec<Arc<str>>,
-    /// Each action's metric handles.
-    metrics: Vec<crate::measure::ActionHandles>,
-    /// Per action: its `next_action` is exactly `${pipeline.next_action}` (the branch chosen),
-    /// so it is resolved without building the `pipeline` scope (which holds the response).
-    branch_next: Vec<bool>,
-    machine: Option<Machine>,
-}
-
-impl CompiledFlow {
-    pub(crate) fn new(flow: Flow) -> CompiledFlow {
-        let mut index = HashMap::with_capacity(flow.actions.len());
-        for (i, a) in flow.actions.iter().enumerate() {
-            // Duplicates are rejected by the validator; keep the first if a legacy flow has them.
-            index.entry(a.id.clone()).or_insert(i);
-        }
-        let kinds = flow
-            .actions
-            .iter()
-            .map(|a| Arc::from(a.kind_name.as_str()))
-            .collect();
-        let branch_next = flow
-            .actions
-            .iter()
-            .map(|a| match &a.next {
-                Next::Dynamic(tpl) => is_pipeline_next_action(tpl),
-                _ => false,
-            })
-            .collect();
-        let metrics = flow.actions.iter().map(|_| Default::default()).collect();
-        CompiledFlow {
-            flow,
-            index,
-            kinds,
-            metrics,
-            branch_next,
-            machine: None,
-        }
-    }
-
-    pub(crate) fn with_machine(mut self, machine: Option<Machine>) -> CompiledFlow {
-        self.machine = machine;
-        self
-    }
-}
 
 /// Everything shared by the runs of one workspace.
 pub(crate) struct Shared {
@@ -104,56 +38,6 @@ pub(crate) struct Shared {
     pub discovery: crate::discovery::Discovery,
     /// Hides secret-named fields in traces, failed actions and run records.
     pub mask: crate::mask::Mask,
-}
-
-/// What one run is asked to do.
-#[derive(Clone, Debug, Default)]
-pub struct RunInput {
-    /// The `request` root (built from the HTTP request by the axum integration).
-    pub request: Value,
-    /// The `input` root (the CLI's `--input`; `null` over HTTP).
-    pub input: Value,
-    /// Collect the `__debug__` trace.
-    pub debug: bool,
-    /// Sent upstream as `X-Request-ID`; generated when absent.
-    pub request_id: Option<String>,
-    /// The `params` root: values already checked with [`Workspace::resolve_params`](crate::Workspace::resolve_params).
-    pub params: serde_json::Map<String, Value>,
-    /// A limit shorter than the workspace's `limits.max_seconds` for this run (a route's
-    /// `timeout`); `None` keeps the workspace's.
-    pub time_limit: Option<std::time::Duration>,
-    /// The distributed trace the run belongs to (the caller's `traceparent`): continued by
-    /// the run's spans when they are exported, else passed to upstream calls unchanged.
-    pub trace: Option<crate::telemetry::TraceContext>,
-}
-
-/// How a run ended.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Outcome {
-    /// A `response` action answered.
-    Response {
-        /// HTTP status.
-        status: u16,
-        /// Headers set by the flow (`Content-Type: application/json` first).
-        headers: Vec<(String, String)>,
-        /// The body.
-        body: Body,
-    },
-    /// The flow ended without a `response` action (body `{}`), or at `end`.
-    Ended,
-    /// A validation failed with no `next_action_fail` to go to: 400 with the errors.
-    Invalid(Value),
-    /// The run failed.
-    Failed(RunError),
-}
-
-/// The result of a run: the outcome and, when asked for, the debug trace.
-#[derive(Clone, Debug)]
-pub struct RunResult {
-    /// How it ended.
-    pub outcome: Outcome,
-    /// `__debug__.workspace` when debug was requested.
-    pub trace: Option<Value>,
 }
 
 /// Where a durable run stands between two actions; told to a [`Boundary`] to checkpoint it.
@@ -870,18 +754,6 @@ fn outcome_of(
         )) if action.kind.fail_edge().is_some_and(|f| std::ptr::eq(f, *b)) => ActionOutcome::Fail,
         Ok(_) => ActionOutcome::Success,
     }
-}
-
-/// Whether a `next_action` template is exactly `${pipeline.next_action}`.
-fn is_pipeline_next_action(tpl: &flowyt_core::model::Tpl) -> bool {
-    use flowyt_core::expr::PathSeg;
-    let Some(segment) = tpl.template.single() else {
-        return false;
-    };
-    matches!(
-        segment.expr.as_path(),
-        Some(("pipeline", steps)) if matches!(steps.as_slice(), [PathSeg::Key(k)] if k == "next_action")
-    )
 }
 
 /// A template result used as an action id: strings and numbers; `null`, `""`, `false` end the flow.

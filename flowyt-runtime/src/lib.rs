@@ -25,6 +25,7 @@ mod actions;
 mod body;
 mod checked;
 mod client;
+mod compiled;
 #[cfg(feature = "console")]
 pub mod console;
 mod context;
@@ -42,6 +43,7 @@ pub mod prometheus;
 #[cfg(feature = "registry")]
 pub mod registry;
 mod request_id;
+mod run_io;
 pub mod runs;
 pub mod server;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]

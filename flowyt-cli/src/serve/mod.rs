@@ -5,7 +5,10 @@
 //! checks it, and swaps it in; requests already running finish on the version they started on.
 
 use crate::dotenv;
+mod args;
 use crate::publish;
+pub use args::ServeArgs;
+use args::{connection_limits, grace, runs_options, studio_urls};
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -17,7 +20,6 @@ use flowyt_runtime::core::env_allow::{EnvAllow, NEVER_READABLE};
 use flowyt_runtime::core::workspace::Sources;
 use flowyt_runtime::registry;
 use flowyt_runtime::runs::{self, RunStore};
-use flowyt_runtime::server::ConnectionLimits;
 use flowyt_runtime::{Engine, Strictness, Workspace};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -26,86 +28,9 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use tower::ServiceExt;
 
-/// How `flowyt serve` writes its log lines.
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum LogFormat {
-    /// Human-readable lines (the default).
-    Human,
-    /// One JSON object per line, for log collectors.
-    Json,
-}
-
-/// `flowyt serve`'s options.
-#[derive(clap::Args)]
-pub struct ServeArgs {
-    /// A folder of workspaces, or one workspace folder.
-    #[arg(default_value = "workspaces")]
-    pub dir: PathBuf,
-    /// Address to listen on [default: APP_HOST from .env, else 127.0.0.1].
-    #[arg(long)]
-    pub host: Option<String>,
-    /// Port to listen on, 0 for any free one [default: APP_PORT from .env, else 5000].
-    #[arg(long)]
-    pub port: Option<u16>,
-    /// Refuse workspaces with dangling ids, unreachable actions or unknown kinds.
-    #[arg(long)]
-    pub strict: bool,
-    /// The store [default: the SQLite file flowyt-runs.sqlite beside DIR].
-    #[command(flatten)]
-    pub store: crate::store::StoreArgs,
-    /// Seconds a claimed run's lease lasts; a run whose instance dies resumes on another
-    /// instance after this (renewed every third of it while the run is alive).
-    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
-    pub lease: f64,
-    /// On SIGTERM, seconds the runs in flight get to finish before they are handed back to
-    /// the queue for another instance to resume.
-    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
-    pub grace: f64,
-    /// Serve the workspaces a Flowyt Studio stored in Redis (`redis://host:port/db`) at
-    /// `/<subdomain>/<workspace>/...` instead of DIR's [also: WORKSPACE_STORAGE_MODE=redis with
-    /// REDIS_WORKSPACE_HOST/PORT/PASSWORD/DB].
-    #[arg(long, value_name = "URL")]
-    pub workspaces: Option<String>,
-    /// Where redis mode counts each subdomain's quota [default: REDIS_QUOTA_HOST/PORT/PASSWORD/DB,
-    /// else the workspaces' Redis].
-    #[arg(long, value_name = "URL")]
-    pub quotas: Option<String>,
-    /// How log lines are written (filtered with `RUST_LOG` either way).
-    #[arg(long, value_enum, default_value_t = LogFormat::Human)]
-    pub log_format: LogFormat,
-    /// Serve `GET /metrics` on this address instead, without the token (for scraping inside a
-    /// private network); the main address then has no `/metrics`.
-    #[arg(long, value_name = "HOST:PORT")]
-    pub metrics_addr: Option<String>,
-    /// Triggered runs this instance executes at once.
-    #[arg(long, default_value_t = 32, value_name = "N")]
-    pub max_running: usize,
-    /// Seconds a client may take to send a request's headers, from the connection's start or
-    /// the end of its previous response (so also the keep-alive idle timeout).
-    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
-    pub header_timeout: f64,
-    /// Most connections open at once; past it new ones wait (and a line is logged).
-    #[arg(long, default_value_t = 1024, value_name = "N")]
-    pub max_connections: usize,
-    /// Seconds one request may take before it is answered 503.
-    #[arg(long, default_value_t = 300.0, value_name = "SECONDS")]
-    pub request_timeout: f64,
-    /// Most bytes all published workspaces may take on disk together.
-    #[arg(long, default_value_t = 512 * 1024 * 1024, value_name = "BYTES")]
-    pub publish_quota: u64,
-    /// Days a finished run stays in the history; older ones are deleted every hour (0 keeps
-    /// them forever).
-    #[arg(long, default_value_t = 30.0, value_name = "DAYS")]
-    pub retention_days: f64,
-    /// Where uploads are unpacked and checked before they are served [default: a
-    /// `.flowyt-staging` folder beside DIR, outside the served tree].
-    #[arg(long, value_name = "DIR")]
-    pub staging: Option<PathBuf>,
-}
-
 pub fn serve(args: ServeArgs) -> ExitCode {
     let (dir, host, port) = (args.dir.as_path(), args.host.clone(), args.port);
-    let otel = match init_tracing(args.log_format) {
+    let otel = match crate::telemetry::init(args.log_format) {
         Ok(guard) => guard,
         Err(e) => {
             eprintln!("error: {e}");
@@ -163,46 +88,6 @@ pub fn serve(args: ServeArgs) -> ExitCode {
         guard.shutdown();
     }
     code
-}
-
-/// Log lines to stderr (human or JSON, filtered by `RUST_LOG`, default `info`) and, when
-/// `OTEL_EXPORTER_OTLP_ENDPOINT` is set, flowyt's spans exported over OTLP.
-fn init_tracing(
-    format: LogFormat,
-) -> Result<Option<flowyt_runtime::telemetry::otlp::OtelGuard>, String> {
-    use tracing_subscriber::Layer as _;
-    use tracing_subscriber::layer::SubscriberExt as _;
-    use tracing_subscriber::util::SubscriberInitExt as _;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let logs = match format {
-        LogFormat::Human => tracing_subscriber::fmt::layer()
-            .with_writer(std::io::stderr)
-            .with_filter(filter)
-            .boxed(),
-        // One JSON object per line: timestamp, level, target, the message and its fields at
-        // the top level, and the current span (workspace, flow, request id, trace and span
-        // ids) under `span`.
-        LogFormat::Json => tracing_subscriber::fmt::layer()
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
-            .with_writer(std::io::stderr)
-            .with_filter(filter)
-            .boxed(),
-    };
-    let (otel, guard) = match flowyt_runtime::telemetry::otlp::layer_from_env() {
-        Ok(Some((layer, guard))) => (Some(layer), Some(guard)),
-        Ok(None) => (None, None),
-        Err(e) => return Err(e.to_string()),
-    };
-    tracing_subscriber::registry()
-        .with(logs)
-        .with(otel)
-        .try_init()
-        .map_err(|e| format!("cannot install the log subscriber: {e}"))?;
-    Ok(guard)
 }
 
 /// The server's state: how to load workspaces, and the set being served.
@@ -271,54 +156,6 @@ impl EnvPolicy {
     }
 }
 
-/// How this instance works the run queue, from the command line.
-fn runs_options(args: &ServeArgs) -> Result<runs::RunsOptions, String> {
-    let lease = std::time::Duration::try_from_secs_f64(args.lease)
-        .ok()
-        .filter(|d| d.as_secs_f64() >= 1.0)
-        .ok_or_else(|| format!("--lease must be at least 1 second, not {}", args.lease))?;
-    if args.max_running == 0 {
-        return Err("--max-running must be at least 1".into());
-    }
-    Ok(runs::RunsOptions {
-        lease,
-        max_running: args.max_running,
-        ..runs::RunsOptions::default()
-    })
-}
-
-/// The grace period of a shutdown.
-fn grace(args: &ServeArgs) -> Result<std::time::Duration, String> {
-    std::time::Duration::try_from_secs_f64(args.grace)
-        .map_err(|_| format!("--grace must be a number of seconds, not {}", args.grace))
-}
-
-/// The Redis URL of the legacy `REDIS_<WHAT>_HOST/PORT/PASSWORD/DB` variables.
-fn legacy_redis_url(env: &dotenv::Env, what: &str) -> String {
-    flowyt_runtime::redis_url(&|k| env.get(&format!("REDIS_{what}_{k}")))
-}
-
-/// Redis mode's `(workspaces URL, quotas URL)`: `--workspaces`, or the legacy
-/// `WORKSPACE_STORAGE_MODE=redis` with its `REDIS_WORKSPACE_*` variables; `None` in the
-/// default mode (workspaces from DIR).
-fn studio_urls(args: &ServeArgs, env: &dotenv::Env) -> Option<(String, String)> {
-    let workspaces = match &args.workspaces {
-        Some(url) => url.clone(),
-        None if env.get("WORKSPACE_STORAGE_MODE").as_deref() == Some("redis") => {
-            legacy_redis_url(env, "WORKSPACE")
-        }
-        None => return None,
-    };
-    let quotas = args.quotas.clone().unwrap_or_else(|| {
-        if env.get("REDIS_QUOTA_HOST").is_some() || args.workspaces.is_none() {
-            legacy_redis_url(env, "QUOTA")
-        } else {
-            workspaces.clone()
-        }
-    });
-    Some((workspaces, quotas))
-}
-
 /// The served workspaces, as the run queue looks them up.
 struct ServedWorkspaces(Arc<App>);
 
@@ -384,24 +221,6 @@ impl flowyt_runtime::console::ConsoleSource for ConsoleView {
     fn services(&self) -> Vec<(String, String, String, String)> {
         self.registry.instances()
     }
-}
-
-/// The connection limits given on the command line.
-fn connection_limits(args: &ServeArgs) -> Result<ConnectionLimits, String> {
-    let seconds = |flag: &str, v: f64| {
-        std::time::Duration::try_from_secs_f64(v)
-            .ok()
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| format!("--{flag} must be a positive number of seconds, not {v}"))
-    };
-    if args.max_connections == 0 {
-        return Err("--max-connections must be at least 1".into());
-    }
-    Ok(ConnectionLimits {
-        header_read_timeout: seconds("header-timeout", args.header_timeout)?,
-        max_connections: args.max_connections,
-        request_timeout: seconds("request-timeout", args.request_timeout)?,
-    })
 }
 
 /// One version of the served workspaces.
@@ -703,7 +522,8 @@ async fn serve_async(
         runs.clone(),
         access.clone(),
     );
-    let metrics: Router = metrics_router(prometheus, runs.clone(), eureka.clone());
+    let metrics: Router =
+        crate::telemetry::metrics_router(prometheus, runs.clone(), eureka.clone());
     let registry = registry::router(eureka).route_layer(axum::middleware::from_fn_with_state(
         access.clone(),
         access::require_for_writes,
@@ -812,29 +632,6 @@ async fn serve_async(
         handoff.await;
     }
     ExitCode::SUCCESS
-}
-
-/// `GET /metrics`: the gauges read at scrape time (queue depth, runs here, registry
-/// instances), then everything recorded, in the Prometheus text format.
-fn metrics_router<S: Clone + Send + Sync + 'static>(
-    prometheus: flowyt_runtime::prometheus::Prometheus,
-    runs: runs::Runs,
-    registry: Arc<registry::Registry>,
-) -> Router<S> {
-    Router::new().route(
-        "/metrics",
-        get(move || {
-            let (prometheus, runs, registry) = (prometheus.clone(), runs.clone(), registry.clone());
-            async move {
-                runs.record_gauges().await;
-                registry.record_gauges();
-                match tokio::task::spawn_blocking(move || prometheus.response()).await {
-                    Ok(r) => r,
-                    Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-                }
-            }
-        }),
-    )
 }
 
 /// Deletes the runs older than `days` at start-up and every hour after.

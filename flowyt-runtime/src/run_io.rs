@@ -1,0 +1,55 @@
+//! What a run is given ([`RunInput`]) and what it gives back ([`RunResult`], [`Outcome`]).
+
+use crate::body::Body;
+use crate::error::RunError;
+use serde_json::Value;
+
+/// What one run is asked to do.
+#[derive(Clone, Debug, Default)]
+pub struct RunInput {
+    /// The `request` root (built from the HTTP request by the axum integration).
+    pub request: Value,
+    /// The `input` root (the CLI's `--input`; `null` over HTTP).
+    pub input: Value,
+    /// Collect the `__debug__` trace.
+    pub debug: bool,
+    /// Sent upstream as `X-Request-ID`; generated when absent.
+    pub request_id: Option<String>,
+    /// The `params` root: values already checked with [`Workspace::resolve_params`](crate::Workspace::resolve_params).
+    pub params: serde_json::Map<String, Value>,
+    /// A limit shorter than the workspace's `limits.max_seconds` for this run (a route's
+    /// `timeout`); `None` keeps the workspace's.
+    pub time_limit: Option<std::time::Duration>,
+    /// The distributed trace the run belongs to (the caller's `traceparent`): continued by
+    /// the run's spans when they are exported, else passed to upstream calls unchanged.
+    pub trace: Option<crate::telemetry::TraceContext>,
+}
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// A `response` action answered.
+    Response {
+        /// HTTP status.
+        status: u16,
+        /// Headers set by the flow (`Content-Type: application/json` first).
+        headers: Vec<(String, String)>,
+        /// The body.
+        body: Body,
+    },
+    /// The flow ended without a `response` action (body `{}`), or at `end`.
+    Ended,
+    /// A validation failed with no `next_action_fail` to go to: 400 with the errors.
+    Invalid(Value),
+    /// The run failed.
+    Failed(RunError),
+}
+
+/// The result of a run: the outcome and, when asked for, the debug trace.
+#[derive(Clone, Debug)]
+pub struct RunResult {
+    /// How it ended.
+    pub outcome: Outcome,
+    /// `__debug__.workspace` when debug was requested.
+    pub trace: Option<Value>,
+}
