@@ -124,6 +124,7 @@ pub struct EngineBuilder {
     actions: HashMap<String, Arc<dyn CustomAction>>,
     state: Option<Arc<dyn Any + Send + Sync>>,
     redirects: Redirects,
+    client: Option<reqwest::Client>,
 }
 
 /// Why an engine could not be built.
@@ -166,10 +167,32 @@ impl EngineBuilder {
         self
     }
 
-    /// Builds the engine and its HTTP client.
+    /// Calls services with your own `reqwest` client (proxies, mTLS, default headers,
+    /// timeouts, middleware-free). Its redirect policy applies instead of [`Redirects`], and
+    /// flowyt's per-action `timeout` still bounds each call. Cloning the client shares its
+    /// connection pool.
+    ///
+    /// ```
+    /// # fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = flowyt_runtime::http_client()?; // or any reqwest::Client::builder()...
+    /// let engine = flowyt_runtime::Engine::builder().client(client).build()?;
+    /// # let _ = engine;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn client(mut self, client: reqwest::Client) -> EngineBuilder {
+        self.client = Some(client);
+        self
+    }
+
+    /// Builds the engine and, unless [`EngineBuilder::client`] gave one, its HTTP client.
     pub fn build(self) -> Result<Engine, BuildError> {
+        let client = match self.client {
+            Some(c) => c,
+            None => client::build(self.redirects).map_err(BuildError)?,
+        };
         Ok(Engine {
-            client: client::build(self.redirects).map_err(BuildError)?,
+            client,
             functions: Arc::new(self.functions),
             actions: custom::CustomActions {
                 map: self.actions,

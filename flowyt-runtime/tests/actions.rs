@@ -798,3 +798,44 @@ async fn debug_traces_are_bounded_in_entries_and_bytes() {
         "the trace keeps the first 1000 actions of a run"
     );
 }
+
+/// `EngineBuilder::client`: the application's own reqwest client makes the calls (here, its
+/// default headers and user agent reach the upstream).
+#[tokio::test]
+async fn an_application_client_makes_the_calls() {
+    let _ = flowyt_runtime::http_client(); // installs the TLS provider reqwest needs
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        "x-team",
+        reqwest::header::HeaderValue::from_static("payments"),
+    );
+    let client = reqwest::Client::builder()
+        .default_headers(headers)
+        .user_agent("payments-gateway/1.0")
+        .build()
+        .expect("client");
+    let engine = flowyt_runtime::Engine::builder()
+        .client(client)
+        .build()
+        .expect("engine");
+    let served = Case::with_upstream()
+        .await
+        .engine(engine)
+        .single_flow(
+            "get",
+            vec![
+                request("${env.baseUrl}/echo", json!({})),
+                respond("4", json!("${response.data.headers}"), 200),
+                respond("5", json!("${response.data}"), 502),
+            ],
+        )
+        .serve()
+        .await;
+    let got = served.get("/t").await;
+    assert_eq!(got.status, 200, "{}", got.text);
+    let headers = got.json();
+    assert_eq!(headers["x-team"], "payments");
+    assert_eq!(headers["user-agent"], "payments-gateway/1.0");
+    // flowyt's own headers are still sent beside the client's.
+    assert_eq!(headers["accept"], "application/json");
+}
