@@ -68,6 +68,10 @@ pub(crate) struct Runner<'a> {
     pub request_id: String,
     /// The caller's trace context, passed upstream when no span of ours is exported.
     pub propagate: Option<crate::telemetry::TraceContext>,
+    /// The parent of the spans this run opens next: the request's or the triggered run's
+    /// span, then the running action's. Spans are parented explicitly rather than entered
+    /// on every poll.
+    pub span: tracing::Span,
     trace: Option<Vec<FlowTrace>>,
     /// When this run last gave its worker thread back to the runtime.
     yielded: Instant,
@@ -190,6 +194,7 @@ impl Shared {
             steps: 0,
             request_id,
             propagate: input.trace.clone(),
+            span: tracing::Span::current(),
             trace: input.debug.then(Vec::new),
             yielded: started,
             recorded: 0,
@@ -400,19 +405,25 @@ impl Runner<'_> {
                 (elapsed >= sm.safe_time).then_some((sm.safe_time, elapsed))
             });
             let action_started = Instant::now();
-            let span = tracing::debug_span!(
-                "action",
-                otel.name = action.id.as_str(),
-                otel.status_code = tracing::field::Empty,
-                flowyt.action.id = action.id.as_str(),
-                flowyt.action.kind = action.kind_name.as_str(),
-            );
-            let executed = actions::execute(self, ctx, action)
-                .instrument(span.clone())
-                .await;
+            let span = if crate::telemetry::exporting() {
+                tracing::debug_span!(
+                    parent: &self.span,
+                    "action",
+                    otel.name = action.id.as_str(),
+                    otel.status_code = tracing::field::Empty,
+                    flowyt.action.id = action.id.as_str(),
+                    flowyt.action.kind = action.kind_name.as_str(),
+                )
+            } else {
+                tracing::Span::none()
+            };
+            let parent = std::mem::replace(&mut self.span, span);
+            let executed = actions::execute(self, ctx, action).await;
+            let span = std::mem::replace(&mut self.span, parent);
             if executed.is_err() {
                 span.record("otel.status_code", "ERROR");
             }
+            drop(span);
             if crate::measure::enabled() {
                 flow.metrics[idx].record(
                     &self.shared.label,
@@ -658,6 +669,7 @@ impl Runner<'_> {
             steps: 0,
             request_id: self.request_id.clone(),
             propagate: self.propagate.clone(),
+            span: self.span.clone(),
             trace: self.trace.as_ref().map(|_| Vec::new()),
             yielded: self.yielded,
             recorded: self.recorded,

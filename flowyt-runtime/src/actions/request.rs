@@ -15,7 +15,6 @@ use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Map, Value, json};
 use std::time::{Duration, Instant};
-use tracing::Instrument;
 
 /// The most an upstream body may weigh before the request counts as failed.
 const MAX_UPSTREAM_BODY: usize = 32 * 1024 * 1024;
@@ -341,13 +340,11 @@ async fn send(
         .map_err(|e| ("invalid_url", format!("invalid URL `{url}`: {e}"), 0.0))?;
     // One client span per attempt; the call carries its context (or the caller's trace,
     // unchanged, when no span is exported).
-    let span = crate::telemetry::client_span(method.as_str(), &url);
+    let span = crate::telemetry::client_span(&runner.span, method.as_str(), &url);
     if let Some(tc) = crate::telemetry::context_of(&span, runner.propagate.as_ref()) {
         tc.inject(&mut headers);
     }
-    let sent = send_traced(runner, method, url, headers, body, timeout)
-        .instrument(span.clone())
-        .await;
+    let sent = send_traced(runner, method, url, headers, body, timeout).await;
     crate::telemetry::client_span_end(
         &span,
         match &sent {

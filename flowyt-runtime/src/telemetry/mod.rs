@@ -244,12 +244,13 @@ pub(crate) fn trigger_span(
     span
 }
 
-/// The client span of one upstream call attempt.
-pub(crate) fn client_span(method: &str, url: &reqwest::Url) -> Span {
+/// The client span of one upstream call attempt, child of `parent` (the action's span).
+pub(crate) fn client_span(parent: &Span, method: &str, url: &reqwest::Url) -> Span {
     if !exporting() {
         return Span::none();
     }
     tracing::debug_span!(
+        parent: parent,
         "upstream",
         otel.name = method,
         otel.kind = "client",
@@ -301,9 +302,22 @@ const SECRET_PARAMS: &[&str] = &[
     "code",
 ];
 
+/// Whether a query parameter's value is a credential.
+fn is_secret_param(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    SECRET_PARAMS.contains(&lower.as_str())
+        || lower.contains("token")
+        || lower.contains("secret")
+        || lower.contains("password")
+}
+
 /// `url.full` without secrets: user and password become `REDACTED`, and the values of
 /// credential-looking query parameters too.
 pub(crate) fn redacted_url(url: &reqwest::Url) -> String {
+    let secret_query = url.query_pairs().any(|(k, _)| is_secret_param(&k));
+    if url.username().is_empty() && url.password().is_none() && !secret_query {
+        return url.as_str().to_string();
+    }
     let mut url = url.clone();
     if !url.username().is_empty() {
         let _ = url.set_username("REDACTED");
@@ -315,12 +329,7 @@ pub(crate) fn redacted_url(url: &reqwest::Url) -> String {
         let pairs: Vec<(String, String)> = url
             .query_pairs()
             .map(|(k, v)| {
-                let lower = k.to_ascii_lowercase();
-                let secret = SECRET_PARAMS.contains(&lower.as_str())
-                    || lower.contains("token")
-                    || lower.contains("secret")
-                    || lower.contains("password");
-                let v = if secret {
+                let v = if is_secret_param(&k) {
                     "REDACTED".to_string()
                 } else {
                     v.into_owned()
