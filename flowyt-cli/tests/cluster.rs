@@ -511,8 +511,10 @@ fn a_service_registered_through_one_instance_is_seen_by_every_instance() {
             "users-1 is gone from instance 0",
             instances(&bases[0], "USERS").await.is_empty()
         );
-        // A lease that is never renewed expires once, for the whole cluster.
-        assert_eq!(register(&bases[1], "orders", "orders-1", 1).await, 204);
+        // A lease that is never renewed expires once, for the whole cluster. It lasts 4 s, so
+        // every instance's view (refreshed each second) sees it before it expires, even on a
+        // loaded machine (with 1 s an instance could miss it between two refreshes).
+        assert_eq!(register(&bases[1], "orders", "orders-1", 4).await, 204);
         until!(
             "orders-1 reaches instance 2",
             instances(&bases[2], "ORDERS").await.len() == 1
