@@ -237,18 +237,18 @@ impl Shared {
             span_id = tracing::field::Empty,
         );
         // Log lines carry the trace they belong to: the exported span this run is inside
-        // (a request's or a triggered run's), else the caller's trace.
+        // (a request's or a triggered run's), with its span id; else the caller's trace.
         if !span.is_disabled() {
-            let current = tracing::Span::current();
-            match crate::telemetry::context_of(&current, input.trace.as_ref()) {
-                Some(tc) if crate::telemetry::exporting() => {
-                    span.record("trace_id", tc.trace_id());
-                    span.record("span_id", tc.span_id());
+            match crate::telemetry::context_of(&runner.span, None) {
+                Some(ours) => {
+                    span.record("trace_id", ours.trace_id());
+                    span.record("span_id", ours.span_id());
                 }
-                Some(tc) => {
-                    span.record("trace_id", tc.trace_id());
+                None => {
+                    if let Some(caller) = &input.trace {
+                        span.record("trace_id", caller.trace_id());
+                    }
                 }
-                None => {}
             }
         }
         let result = tokio::time::timeout(

@@ -105,15 +105,20 @@ pub fn describe() {
     describe_counter!(SPANS_EXPORTED, "Spans handed to the OTLP exporter.");
 }
 
+/// The status classes, as labels.
+const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+
+/// The index in [`CLASSES`] of an HTTP status's class (anything else counts as `5xx`).
+fn class_index(status: u16) -> usize {
+    match status {
+        100..=499 => usize::from(status / 100 - 1),
+        _ => 4,
+    }
+}
+
 /// `2xx` … `5xx` for an HTTP status.
 pub(crate) fn status_class(status: u16) -> &'static str {
-    match status {
-        100..=199 => "1xx",
-        200..=299 => "2xx",
-        300..=399 => "3xx",
-        400..=499 => "4xx",
-        _ => "5xx",
-    }
+    CLASSES[class_index(status)]
 }
 
 /// A flow answered an HTTP request.
@@ -169,7 +174,7 @@ impl RouteHandles {
                     "route" => route.clone(), "status" => c)
             };
             RouteSet {
-                by_class: [class("1xx"), class("2xx"), class("3xx"), class("4xx"), class("5xx")],
+                by_class: CLASSES.map(class),
                 duration: metrics::histogram!(HTTP_DURATION, "workspace" => workspace.clone(),
                     "flow" => flow.clone(), "route" => route.clone()),
                 route: route.clone(),
@@ -180,14 +185,7 @@ impl RouteHandles {
             http_request(workspace, flow, route, status, elapsed);
             return;
         }
-        let class = match status {
-            100..=199 => 0,
-            200..=299 => 1,
-            300..=399 => 2,
-            400..=499 => 3,
-            _ => 4,
-        };
-        set.by_class[class].increment(1);
+        set.by_class[class_index(status)].increment(1);
         set.duration.record(elapsed);
     }
 }
@@ -280,15 +278,17 @@ struct MethodSet {
     errors: RwLock<Vec<(&'static str, metrics::Counter)>>,
 }
 
-fn method_index(method: &'static str) -> usize {
-    match method {
-        "GET" => 0,
-        "POST" => 1,
-        "PUT" => 2,
-        "PATCH" => 3,
-        "DELETE" => 4,
-        "HEAD" => 5,
-        _ => 6,
+/// A method's slot in [`UpstreamHandles`] and its label.
+fn method_slot(method: &reqwest::Method) -> (usize, &'static str) {
+    use reqwest::Method;
+    match *method {
+        Method::GET => (0, "GET"),
+        Method::POST => (1, "POST"),
+        Method::PUT => (2, "PUT"),
+        Method::PATCH => (3, "PATCH"),
+        Method::DELETE => (4, "DELETE"),
+        Method::HEAD => (5, "HEAD"),
+        _ => (6, "OTHER"),
     }
 }
 
@@ -316,25 +316,27 @@ fn cached<K: PartialEq + Copy>(
 }
 
 impl UpstreamHandles {
-    fn method(&self, method: &'static str) -> &MethodSet {
-        self.methods[method_index(method)].get_or_init(|| MethodSet {
+    fn method(&self, method: &reqwest::Method) -> (&MethodSet, &'static str) {
+        let (slot, method) = method_slot(method);
+        let set = self.methods[slot].get_or_init(|| MethodSet {
             retries: metrics::counter!(UPSTREAM_RETRIES, "target" => self.target.clone(),
                 "method" => method),
             duration: metrics::histogram!(UPSTREAM_DURATION, "target" => self.target.clone(),
                 "method" => method),
             statuses: RwLock::new(Vec::new()),
             errors: RwLock::new(Vec::new()),
-        })
+        });
+        (set, method)
     }
 
     /// One attempt: its HTTP status, or why there was none.
     pub(crate) fn attempt(
         &self,
-        method: &'static str,
+        method: &reqwest::Method,
         answer: Result<u16, &'static str>,
         elapsed: Duration,
     ) {
-        let set = self.method(method);
+        let (set, method) = self.method(method);
         let status = answer.unwrap_or(0);
         cached(&set.statuses, status, || {
             let label = if status == 0 {
@@ -357,8 +359,8 @@ impl UpstreamHandles {
     }
 
     /// A retry.
-    pub(crate) fn retry(&self, method: &'static str) {
-        self.method(method).retries.increment(1);
+    pub(crate) fn retry(&self, method: &reqwest::Method) {
+        self.method(method).0.retries.increment(1);
     }
 }
 

@@ -150,7 +150,6 @@ pub(super) async fn call(
     let mut attempts = Vec::new();
     let mut attempt: u32 = 0;
     let target = crate::measure::upstream_handles(&url);
-    let method_label = method_label(&method);
     let outcome = loop {
         attempt += 1;
         let outcome = match &targets {
@@ -160,10 +159,10 @@ pub(super) async fn call(
         if let Some(target) = &target {
             match &outcome {
                 Ok((status, _, _, elapsed)) => {
-                    target.attempt(method_label, Ok(*status), Duration::from_secs_f64(*elapsed))
+                    target.attempt(&method, Ok(*status), Duration::from_secs_f64(*elapsed))
                 }
                 Err((kind, _, elapsed)) => {
-                    target.attempt(method_label, Err(kind), Duration::from_secs_f64(*elapsed))
+                    target.attempt(&method, Err(kind), Duration::from_secs_f64(*elapsed))
                 }
             }
         }
@@ -186,7 +185,7 @@ pub(super) async fn call(
         }
         tracing::debug!(action = %action.id, attempt, "retrying request");
         if let Some(target) = &target {
-            target.retry(method_label);
+            target.retry(&method);
         }
         tokio::time::sleep(backoff(retry_delay, attempt)).await;
     };
@@ -228,19 +227,6 @@ pub(super) async fn call(
         }
     };
     Ok((produced, ok, evaluated))
-}
-
-/// A method as a metric label.
-fn method_label(method: &Method) -> &'static str {
-    match *method {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::PATCH => "PATCH",
-        Method::DELETE => "DELETE",
-        Method::HEAD => "HEAD",
-        _ => "OTHER",
-    }
 }
 
 /// Most retries a request action may ask for.
