@@ -17,6 +17,7 @@ pub mod json;
 pub mod loc;
 pub mod lower;
 pub mod model;
+pub mod openapi;
 pub mod params;
 pub mod schedule;
 pub mod sql;

@@ -49,6 +49,7 @@ mod eval;
 mod lexer;
 mod parser;
 mod pystr;
+mod reads;
 mod template;
 pub mod url;
 mod value;
@@ -56,6 +57,7 @@ mod value;
 pub use ast::{Expr, PathSeg};
 pub use eval::{EvalError, EvalLimits, Evaluated, Scope};
 pub use pystr::{python_float_repr, python_repr, python_str};
+pub use reads::{Read, ReadStep};
 pub use template::{Part, Segment, Template};
 
 /// True for the names expressions may use without any context root: `len`, `str`, `json`, …
