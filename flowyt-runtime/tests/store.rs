@@ -45,9 +45,12 @@ fn ids(runs: &[RunRecord]) -> Vec<&str> {
 /// The life of runs in the queue, as one instance and another see it.
 async fn queue_semantics(store: &dyn RunStore) {
     for id in ["r1", "r2", "r3", "r4"] {
+        let mut run = queued("f", id);
+        // A trigger may give the date the run is for (Airflow's logical date).
+        run.logical_date = (id == "r4").then_some(1_796_637_600.5);
         assert!(
             store
-                .insert(&queued("f", id), &json!({"who": id, "password": "pw"}))
+                .insert(&run, &json!({"who": id, "password": "pw"}))
                 .await
                 .expect("insert")
         );
@@ -84,6 +87,29 @@ async fn queue_semantics(store: &dyn RunStore) {
     assert_eq!(page[0].conf, serde_json::Value::Null, "lists are summaries");
     let all = store.list(&list(None, None, 100, 0)).await.expect("list");
     assert_eq!(ids(&all), ["other", "r4", "r3", "r2", "r1"]);
+    assert_eq!(
+        (all[1].logical_date, all[2].logical_date),
+        (Some(1_796_637_600.5), None)
+    );
+    // Counts ignore the page (a list's total).
+    assert_eq!(
+        store
+            .count(&list(Some("f"), None, 2, 1))
+            .await
+            .expect("count"),
+        4
+    );
+    assert_eq!(
+        store.count(&list(None, None, 1, 0)).await.expect("count"),
+        5
+    );
+    assert_eq!(
+        store
+            .count(&list(None, Some(RunStatus::Running), 100, 0))
+            .await
+            .expect("count"),
+        0
+    );
 
     // Claims: oldest first, never the same run twice.
     let a = store.claim(&claim("a", 2, 60.0)).await.expect("claim");
@@ -323,10 +349,12 @@ async fn a_tick_fires_once(store: Arc<dyn RunStore>) {
     for _ in 0..8 {
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
+            let mut run = RunRecord::queued("ws", "tick", "scheduled__100", json!({}));
+            run.logical_date = Some(100.0);
             let fire = Fire {
                 due: 100.0,
                 next: 101.0,
-                run: RunRecord::queued("ws", "tick", "scheduled__100", json!({})),
+                run,
             };
             store.fire(&fire).await.expect("fire")
         }));
@@ -338,6 +366,17 @@ async fn a_tick_fires_once(store: Arc<dyn RunStore>) {
     assert_eq!(won, 1);
     assert_eq!(store.schedules().await.expect("rows")[0].next_fire, 101.0);
     assert_eq!(store.queued().await.expect("count"), 1);
+    // The tick's time is the run's logical date, kept by the store.
+    let fired = store
+        .get("ws", "tick", "scheduled__100")
+        .await
+        .expect("get")
+        .expect("the tick's run");
+    assert_eq!(fired.logical_date, Some(100.0));
+    assert_eq!(
+        fired.summary_json()["logical_date_iso"],
+        "1970-01-01T00:01:40.000Z"
+    );
     store
         .put_schedule(&ScheduleRow {
             spec: "every 2".into(),
@@ -399,7 +438,7 @@ async fn instances_starting_together_migrate_once() {
     }
     for t in tasks {
         let store = t.await.expect("task").expect("every instance starts");
-        assert_eq!(store.schema_version().await.expect("version"), 3);
+        assert_eq!(store.schema_version().await.expect("version"), 4);
         store.close().await;
     }
     // SQLite too, several pools on one file.
@@ -413,7 +452,7 @@ async fn instances_starting_together_migrate_once() {
     }
     for t in tasks {
         let store = t.await.expect("task").expect("every instance starts");
-        assert_eq!(store.schema_version().await.expect("version"), 3);
+        assert_eq!(store.schema_version().await.expect("version"), 4);
     }
     let _ = std::fs::remove_file(&path);
 }

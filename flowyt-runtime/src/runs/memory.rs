@@ -81,6 +81,13 @@ impl MemoryStore {
     }
 }
 
+/// Whether a list's query selects run `r` (its page aside).
+fn matches(query: &ListQuery, r: &RunRecord) -> bool {
+    r.workspace == query.workspace
+        && query.flow.as_ref().is_none_or(|f| *f == r.flow)
+        && query.status.is_none_or(|s| s == r.status)
+}
+
 impl RunStore for MemoryStore {
     fn insert<'a>(&'a self, run: &'a RunRecord, input: &'a Value) -> StoreFuture<'a, bool> {
         Box::pin(ready(Ok(Self::insert_now(&mut self.state(), run, input))))
@@ -121,11 +128,7 @@ impl RunStore for MemoryStore {
             .runs
             .iter()
             .map(|e| &e.record)
-            .filter(|r| {
-                r.workspace == query.workspace
-                    && query.flow.as_ref().is_none_or(|f| *f == r.flow)
-                    && query.status.is_none_or(|s| s == r.status)
-            })
+            .filter(|r| matches(query, r))
             .collect();
         // Newest first; among equal times, the later insertion first.
         matching.reverse();
@@ -137,6 +140,16 @@ impl RunStore for MemoryStore {
             .map(|r| r.clone().summary())
             .collect();
         Box::pin(ready(Ok(page)))
+    }
+
+    fn count<'a>(&'a self, query: &'a ListQuery) -> StoreFuture<'a, usize> {
+        let state = self.state();
+        let n = state
+            .runs
+            .iter()
+            .filter(|e| matches(query, &e.record))
+            .count();
+        Box::pin(ready(Ok(n)))
     }
 
     fn claim<'a>(&'a self, claim: &'a Claim) -> StoreFuture<'a, Vec<Claimed>> {

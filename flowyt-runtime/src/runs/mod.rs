@@ -20,7 +20,7 @@ mod worker;
 pub use client::{ClientError, RunsClient};
 pub use flowyt_core::schedule::iso8601;
 pub use memory::MemoryStore;
-pub use worker::{Runs, RunsOptions};
+pub use worker::{Runs, RunsOptions, Trigger};
 
 /// Largest `conf` a trigger accepts, in bytes of JSON.
 pub const MAX_CONF_BYTES: usize = 64 * 1024;
@@ -113,6 +113,9 @@ pub struct RunRecord {
     /// The W3C `traceparent` of the span that queued it (a trigger's or a schedule tick's,
     /// or the caller's): the run's own span continues that trace.
     pub traceparent: Option<String>,
+    /// The date and time the run is for (Airflow's `logical_date`), Unix seconds: a
+    /// schedule tick's time, or what the trigger gave; `None` for a run triggered without one.
+    pub logical_date: Option<f64>,
 }
 
 /// `secs` and its ISO-8601 form, as the API shows a time.
@@ -139,6 +142,7 @@ impl RunRecord {
             error: None,
             progress: Vec::new(),
             traceparent: None,
+            logical_date: None,
         }
     }
 
@@ -171,6 +175,7 @@ impl RunRecord {
         time_fields(&mut map, "queued_at", Some(self.queued_at));
         time_fields(&mut map, "started_at", self.started_at);
         time_fields(&mut map, "ended_at", self.ended_at);
+        time_fields(&mut map, "logical_date", self.logical_date);
         map.insert("attempts".into(), json!(self.attempts));
         map.insert("error".into(), json!(self.error));
         map.insert(
@@ -354,6 +359,8 @@ pub trait RunStore: Send + Sync + 'static {
     /// A page of runs, newest first, as summaries: `conf`, `result` and `trace` are left out
     /// (`null`/`None`); read one run with [`RunStore::get`] for those.
     fn list<'a>(&'a self, query: &'a ListQuery) -> StoreFuture<'a, Vec<RunRecord>>;
+    /// How many runs match `query`, whatever its page (a list's total).
+    fn count<'a>(&'a self, query: &'a ListQuery) -> StoreFuture<'a, usize>;
     /// Claims up to `claim.limit` runs, oldest first: queued ones, and running ones whose
     /// lease expired (their instance died). Each is `running` under the claimer's lease with
     /// its attempt count raised. Two instances never claim the same run.

@@ -84,6 +84,7 @@ pub async fn fire_due(runs: &Runs, workspaces: &[Workspace]) -> Result<usize, su
                     break;
                 };
                 let mut run = RunRecord::queued(ws.name(), flow, &run_id(tick), json!({}));
+                run.logical_date = Some(tick);
                 let span = crate::telemetry::trigger_span(ws.name(), flow, &run.run_id, None);
                 run.traceparent =
                     crate::telemetry::context_of(&span, None).map(|t| t.traceparent());

@@ -11,8 +11,14 @@ use serde_json::Value;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-const SUMMARY: &str = "workspace, flow, run_id, status, queued_at, started_at, ended_at, attempts, error, traceparent";
-const FULL: &str = "workspace, flow, run_id, status, queued_at, started_at, ended_at, attempts, error, traceparent, conf, result, trace, checkpoint";
+const SUMMARY: &str = "workspace, flow, run_id, status, queued_at, started_at, ended_at, attempts, error, traceparent, logical_date";
+const FULL: &str = "workspace, flow, run_id, status, queued_at, started_at, ended_at, attempts, error, traceparent, logical_date, conf, result, trace, checkpoint";
+
+/// An optional number bound as text and cast back in SQL: the `Any` driver cannot bind a
+/// `NULL` float to PostgreSQL. Rust prints the shortest text that reads back as the same f64.
+fn float_text(v: Option<f64>) -> Option<String> {
+    v.map(|f| f.to_string())
+}
 
 fn json_text(v: &Option<Value>) -> Option<String> {
     v.as_ref().map(Value::to_string)
@@ -41,6 +47,7 @@ fn record(row: &AnyRow, full: bool) -> Result<RunRecord, sqlx::Error> {
         error: row.try_get("error")?,
         progress: Vec::new(),
         traceparent: row.try_get("traceparent")?,
+        logical_date: row.try_get("logical_date")?,
     };
     if full {
         let conf: String = row.try_get("conf")?;
@@ -50,6 +57,37 @@ fn record(row: &AnyRow, full: bool) -> Result<RunRecord, sqlx::Error> {
         r.progress = RunRecord::progress_of(json_of(row.try_get("checkpoint")?).as_ref());
     }
     Ok(r)
+}
+
+/// The `WHERE` clause of a list (workspace, then flow and status when given) and the number
+/// of the next placeholder.
+fn list_filter(query: &ListQuery) -> (String, usize) {
+    let mut filter = String::from("workspace = $1");
+    let mut next = 2;
+    if query.flow.is_some() {
+        filter.push_str(&format!(" AND flow = ${next}"));
+        next += 1;
+    }
+    if query.status.is_some() {
+        filter.push_str(&format!(" AND status = ${next}"));
+        next += 1;
+    }
+    (filter, next)
+}
+
+/// Binds the values of [`list_filter`]'s clause, in its order.
+fn bind_filter<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    query: &'q ListQuery,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    let mut q = q.bind(query.workspace.as_str());
+    if let Some(flow) = &query.flow {
+        q = q.bind(flow.as_str());
+    }
+    if let Some(status) = query.status {
+        q = q.bind(status.as_str());
+    }
+    q
 }
 
 fn count(n: u64) -> usize {
@@ -111,30 +149,14 @@ impl SqlStore {
     }
 
     async fn list_now(&self, query: &ListQuery) -> Result<Vec<RunRecord>, StoreError> {
-        let mut filter = String::from("workspace = $1");
-        let mut next = 2;
-        if query.flow.is_some() {
-            filter.push_str(&format!(" AND flow = ${next}"));
-            next += 1;
-        }
-        if query.status.is_some() {
-            filter.push_str(&format!(" AND status = ${next}"));
-            next += 1;
-        }
+        let (filter, next) = list_filter(query);
         // Only the summary columns are read: conf, result and trace may be large.
         let sql = format!(
             "SELECT {SUMMARY} FROM flowyt_runs WHERE {filter}
              ORDER BY queued_at DESC, run_id DESC LIMIT ${next} OFFSET ${}",
             next + 1
         );
-        let mut q = sqlx::query(&sql).bind(query.workspace.as_str());
-        if let Some(flow) = &query.flow {
-            q = q.bind(flow.as_str());
-        }
-        if let Some(status) = query.status {
-            q = q.bind(status.as_str());
-        }
-        let rows = q
+        let rows = bind_filter(sqlx::query(&sql), query)
             .bind(int(query.page.limit))
             .bind(int(query.page.offset))
             .fetch_all(self.pool())
@@ -144,6 +166,17 @@ impl SqlStore {
             .map(|row| record(row, false))
             .collect::<Result<_, _>>()
             .map_err(|e| self.error("cannot read runs", e))
+    }
+
+    async fn count_now(&self, query: &ListQuery) -> Result<usize, StoreError> {
+        let (filter, _) = list_filter(query);
+        let sql = format!("SELECT COUNT(*) AS n FROM flowyt_runs WHERE {filter}");
+        let n: i64 = bind_filter(sqlx::query(&sql), query)
+            .fetch_one(self.pool())
+            .await
+            .and_then(|row| row.try_get("n"))
+            .map_err(|e| self.error("cannot count runs", e))?;
+        Ok(usize::try_from(n).unwrap_or(0))
     }
 
     async fn cancel_now(
@@ -233,8 +266,8 @@ impl SqlStore {
             return Ok(false);
         }
         let sql = format!(
-            "INSERT INTO flowyt_runs (workspace, flow, run_id, status, conf, input, queued_at, traceparent)
-             VALUES ($1, $2, $3, 'queued', '{{}}', '{{}}', {}, $4) ON CONFLICT DO NOTHING",
+            "INSERT INTO flowyt_runs (workspace, flow, run_id, status, conf, input, queued_at, traceparent, logical_date)
+             VALUES ($1, $2, $3, 'queued', '{{}}', '{{}}', {}, $4, CAST($5 AS DOUBLE PRECISION)) ON CONFLICT DO NOTHING",
             self.now_sql()
         );
         sqlx::query(&sql)
@@ -242,6 +275,7 @@ impl SqlStore {
             .bind(fire.run.flow.as_str())
             .bind(fire.run.run_id.as_str())
             .bind(fire.run.traceparent.as_deref())
+            .bind(float_text(fire.run.logical_date))
             .execute(&mut *tx)
             .await
             .map_err(err)?;
@@ -254,8 +288,8 @@ impl RunStore for SqlStore {
     fn insert<'a>(&'a self, run: &'a RunRecord, input: &'a Value) -> StoreFuture<'a, bool> {
         Box::pin(async move {
             let sql = format!(
-                "INSERT INTO flowyt_runs (workspace, flow, run_id, status, conf, input, queued_at, traceparent)
-                 VALUES ($1, $2, $3, 'queued', $4, $5, {}, $6) ON CONFLICT DO NOTHING",
+                "INSERT INTO flowyt_runs (workspace, flow, run_id, status, conf, input, queued_at, traceparent, logical_date)
+                 VALUES ($1, $2, $3, 'queued', $4, $5, {}, $6, CAST($7 AS DOUBLE PRECISION)) ON CONFLICT DO NOTHING",
                 self.now_sql()
             );
             let done = sqlx::query(&sql)
@@ -265,6 +299,7 @@ impl RunStore for SqlStore {
                 .bind(run.conf.to_string())
                 .bind(input.to_string())
                 .bind(run.traceparent.as_deref())
+                .bind(float_text(run.logical_date))
                 .execute(self.pool())
                 .await
                 .map_err(|e| self.error("cannot queue a run", e))?;
@@ -295,6 +330,10 @@ impl RunStore for SqlStore {
 
     fn list<'a>(&'a self, query: &'a ListQuery) -> StoreFuture<'a, Vec<RunRecord>> {
         Box::pin(self.list_now(query))
+    }
+
+    fn count<'a>(&'a self, query: &'a ListQuery) -> StoreFuture<'a, usize> {
+        Box::pin(self.count_now(query))
     }
 
     fn claim<'a>(&'a self, claim: &'a Claim) -> StoreFuture<'a, Vec<Claimed>> {

@@ -145,6 +145,11 @@ impl Runs {
         self.inner.workspaces.workspace(name)
     }
 
+    /// The names of the workspaces it serves, when its [`Workspaces`] names them.
+    pub fn workspace_names(&self) -> Option<Vec<String>> {
+        self.inner.workspaces.names()
+    }
+
     /// Queues a run of `flow` in `ws` with `conf` (an object: the params, also the `input`
     /// root). Returns the run id (`run_id` or a new UUID). Any instance on the store may run
     /// it; this one is woken to claim it at once.
@@ -168,7 +173,25 @@ impl Runs {
         conf: Value,
         trace: Option<crate::telemetry::TraceContext>,
     ) -> Result<String, TriggerError> {
-        let (mut record, input) = prepare(ws, flow, run_id, conf)?;
+        let options = Trigger {
+            run_id,
+            trace,
+            ..Trigger::default()
+        };
+        self.trigger_with(ws, flow, conf, options).await
+    }
+
+    /// [`Runs::trigger`] with every option of a trigger (run id, trace, logical date).
+    pub async fn trigger_with(
+        &self,
+        ws: &Workspace,
+        flow: &str,
+        conf: Value,
+        options: Trigger,
+    ) -> Result<String, TriggerError> {
+        let trace = options.trace;
+        let (mut record, input) = prepare(ws, flow, options.run_id, conf)?;
+        record.logical_date = options.logical_date;
         let span = crate::telemetry::trigger_span(ws.name(), flow, &record.run_id, trace.as_ref());
         record.traceparent =
             crate::telemetry::context_of(&span, trace.as_ref()).map(|t| t.traceparent());
@@ -271,6 +294,43 @@ fn prepare(
     // The record shows the conf with its secrets masked; the run gets it whole.
     let record = RunRecord::queued(ws.name(), flow, &run_id, ws.mask(input.clone()));
     Ok((record, input))
+}
+
+/// How a run is triggered, beyond its flow and conf ([`Runs::trigger_with`]).
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct Trigger {
+    /// The run's id (unique per flow); a new UUID when `None`.
+    pub run_id: Option<String>,
+    /// The caller's trace, which the run's spans continue.
+    pub trace: Option<crate::telemetry::TraceContext>,
+    /// The date and time the run is for, Unix seconds (Airflow's `logical_date`).
+    pub logical_date: Option<f64>,
+}
+
+impl Trigger {
+    /// No options: a new id, no trace, no logical date.
+    pub fn new() -> Trigger {
+        Trigger::default()
+    }
+
+    /// The run's id.
+    pub fn run_id(mut self, run_id: impl Into<String>) -> Trigger {
+        self.run_id = Some(run_id.into());
+        self
+    }
+
+    /// The caller's trace.
+    pub fn trace(mut self, trace: crate::telemetry::TraceContext) -> Trigger {
+        self.trace = Some(trace);
+        self
+    }
+
+    /// The logical date, Unix seconds.
+    pub fn logical_date(mut self, secs: f64) -> Trigger {
+        self.logical_date = Some(secs);
+        self
+    }
 }
 
 /// Claims runs while there are free slots, then waits for a wake-up or the next poll.

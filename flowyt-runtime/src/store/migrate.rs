@@ -89,10 +89,17 @@ const MIGRATIONS: &[Migration] = &[
             "ALTER TABLE flowyt_runs ADD COLUMN traceparent TEXT",
         )],
     },
+    Migration {
+        version: 4,
+        name: "the logical date of a run",
+        steps: &[Step::Sql(
+            "ALTER TABLE flowyt_runs ADD COLUMN logical_date DOUBLE PRECISION",
+        )],
+    },
 ];
 
 /// The newest schema this build knows.
-pub(crate) const LATEST: i64 = 3;
+pub(crate) const LATEST: i64 = 4;
 
 const SCHEMA_TABLE: &str = "CREATE TABLE IF NOT EXISTS flowyt_schema (
     version BIGINT PRIMARY KEY,
