@@ -223,10 +223,10 @@ pub(crate) fn outcome_response(
     trace: Option<Value>,
     accept_xml: bool,
 ) -> Response {
-    let xml = accept_xml
-        || matches!(&outcome, Outcome::Response { headers, .. } if headers
+    let flow_xml = matches!(&outcome, Outcome::Response { headers, .. } if headers
             .iter()
             .any(|(k, v)| k.eq_ignore_ascii_case("content-type") && v == "application/xml"));
+    let xml = accept_xml || flow_xml;
     // The fast path: a plain JSON answer is written as is, raw upstream parts included.
     if let Outcome::Response {
         status,
@@ -283,7 +283,14 @@ pub(crate) fn outcome_response(
                 );
                 r
             }
-            Err(why) => message(StatusCode::INTERNAL_SERVER_ERROR, &why),
+            // The flow chose XML for an answer XML cannot hold: the flow's fault. The client
+            // asked for it: it cannot be given that representation (the legacy engine
+            // answered 500 either way, which let any client provoke server errors).
+            Err(why) if flow_xml => message(StatusCode::INTERNAL_SERVER_ERROR, &why),
+            Err(why) => message(
+                StatusCode::NOT_ACCEPTABLE,
+                &format!("this answer cannot be written as the XML `Accept` asks for: {why}"),
+            ),
         }
     } else {
         json_response(status, &body)

@@ -148,6 +148,29 @@ async fn c10_xml_when_asked() {
 }
 
 #[tokio::test]
+async fn c10_xml_asked_for_an_answer_xml_cannot_hold_is_not_acceptable() {
+    // Two top-level keys have no XML form: the client asked for what cannot be given (406),
+    // while a flow that itself answers XML it cannot write is the flow's fault (500).
+    let two_keys = json!({"a": 1, "b": 2});
+    let served = Case::new()
+        .single_flow("get", vec![respond("1", two_keys.clone(), 200)])
+        .serve()
+        .await;
+    let got = send(
+        served
+            .request("get", "/t")
+            .header("Accept", "application/xml"),
+    )
+    .await;
+    assert_eq!(got.status, 406, "{}", got.text);
+    assert!(got.text.contains("one top-level key"), "{}", got.text);
+    let mut own = respond("1", two_keys, 200);
+    own["data"]["headers"] = json!({"Content-Type": "application/xml"});
+    let served = Case::new().single_flow("get", vec![own]).serve().await;
+    assert_eq!(served.get("/t").await.status, 500);
+}
+
+#[tokio::test]
 async fn c12_c13_templated_url_and_missing_value() {
     let actions = vec![respond(
         "1",
