@@ -22,6 +22,8 @@
 
 pub mod access;
 mod actions;
+#[cfg(feature = "airflow")]
+pub mod airflow;
 mod body;
 mod checked;
 mod client;
@@ -38,6 +40,7 @@ mod functions;
 mod http;
 mod mask;
 pub mod measure;
+pub mod openapi;
 #[cfg(feature = "prometheus")]
 pub mod prometheus;
 #[cfg(feature = "registry")]
@@ -379,6 +382,22 @@ impl Workspace {
     /// The model of flow `key` (its actions, params, schedule), as validated.
     pub fn flow_model(&self, key: &str) -> Option<&flowyt_core::model::Flow> {
         self.shared.flows.get(key).map(|f| &f.flow)
+    }
+
+    /// The workspace as the core's model (settings, flows, routes), for what derives from it
+    /// (its OpenAPI document).
+    pub(crate) fn core_model(&self) -> flowyt_core::workspace::Workspace {
+        flowyt_core::workspace::Workspace {
+            name: self.shared.name.clone(),
+            settings: self.shared.settings.clone(),
+            flows: self
+                .shared
+                .flows
+                .iter()
+                .map(|(k, f)| (k.clone(), f.flow.clone()))
+                .collect(),
+            routes: self.routes.to_vec(),
+        }
     }
 
     /// The flow keys.
