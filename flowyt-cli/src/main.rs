@@ -3,6 +3,7 @@
 mod check;
 mod dotenv;
 mod graph;
+mod openapi;
 mod publish;
 mod run;
 mod serve;
@@ -106,6 +107,23 @@ enum Command {
         /// The flow file.
         flow: PathBuf,
     },
+    /// Print the OpenAPI 3.1 document of a workspace's routes (or of the operating API).
+    #[command(
+        after_help = "Examples:\n  flowyt openapi examples/workspaces --workspace shop > shop.openapi.json\n  flowyt openapi examples/workspaces/shop --base-path /\n  flowyt openapi --engine                 # the operating API (runs, registry, Airflow subset)\n\nThe document is the one `flowyt serve` answers at /_workspaces/WORKSPACE/openapi.json."
+    )]
+    Openapi {
+        /// A workspace folder, or a folder of workspaces (then name one with --workspace).
+        dir: Option<PathBuf>,
+        /// The workspace to document.
+        #[arg(long)]
+        workspace: Option<String>,
+        /// The path its routes are mounted under [default: /WORKSPACE, as `flowyt serve` mounts them].
+        #[arg(long)]
+        base_path: Option<String>,
+        /// Print the operating API's document instead.
+        #[arg(long)]
+        engine: bool,
+    },
     /// Manage the run history.
     Runs {
         #[command(subcommand)]
@@ -181,6 +199,17 @@ fn main() -> ExitCode {
         }),
         Command::Graph { flow, format } => graph::graph(&flow, format),
         Command::Convert { flow } => convert(&flow),
+        Command::Openapi {
+            dir,
+            workspace,
+            base_path,
+            engine,
+        } => openapi::openapi(&openapi::Args {
+            dir: dir.as_deref(),
+            workspace: workspace.as_deref(),
+            base_path: base_path.as_deref(),
+            engine,
+        }),
         Command::Runs {
             action: RunsCommand::Prune { store, older_than },
         } => prune(&store, older_than),

@@ -30,6 +30,7 @@ const RESERVED: &[&str] = &[
     "eureka",
     "metrics",
     "api",
+    "auth",
 ];
 
 /// Where and how much publishing may write.

@@ -533,8 +533,13 @@ async fn serve_async(
         .route("/_engine/routes", get(routes))
         .route("/_engine/reload", post(reload))
         .route("/_engine/publish", post(publish::publish))
+        .route(
+            "/_workspaces/{workspace}/openapi.json",
+            get(workspace_openapi),
+        )
         .with_state(app.clone())
         .merge(runs::api::router(runs.clone()))
+        .merge(flowyt_runtime::airflow::router(runs.clone()))
         .merge(match metrics_listener {
             Some(_) => Router::new(),
             None => metrics.clone().with_state(()),
@@ -548,7 +553,12 @@ async fn serve_async(
             .nest("/eureka", registry)
             .merge(operating)
             .merge(console)
+            .merge(flowyt_runtime::airflow::public_router(access.clone()))
             .route("/_engine/ping", get(ping))
+            .route(
+                "/_engine/openapi.json",
+                get(|| async { axum::Json(flowyt_runtime::openapi::operating_document()) }),
+            )
             .route(
                 "/_engine/health",
                 get({
@@ -659,6 +669,27 @@ async fn dispatch(State(app): State<Arc<App>>, req: Request) -> Response {
 
 async fn routes(State(app): State<Arc<App>>) -> Response {
     axum::Json(app.current().listing.clone()).into_response()
+}
+
+/// `GET /_workspaces/{workspace}/openapi.json`: the served workspace's document, its paths
+/// under `/{workspace}` as they are served.
+async fn workspace_openapi(
+    State(app): State<Arc<App>>,
+    axum::extract::Path(name): axum::extract::Path<String>,
+) -> Response {
+    match app.current().workspace(&name) {
+        Some(ws) => axum::Json(
+            ws.openapi(&flowyt_runtime::openapi::DocOptions::new(format!(
+                "/{name}"
+            ))),
+        )
+        .into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({"message": format!("no workspace `{name}` is served")})),
+        )
+            .into_response(),
+    }
 }
 
 async fn ping() -> Response {

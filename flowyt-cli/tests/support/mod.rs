@@ -94,7 +94,11 @@ pub fn start_in(dir: &Path, host: &str, envs: &[(&str, &str)]) -> Server {
 
 /// [`start_in`] with more command-line `args`.
 pub fn start_with(dir: &Path, host: &str, args: &[&str], envs: &[(&str, &str)]) -> Server {
-    let port = free_port();
+    start_at(dir, host, free_port(), args, envs)
+}
+
+/// [`start_with`] on `port` (for a server whose settings name its own address).
+pub fn start_at(dir: &Path, host: &str, port: u16, args: &[&str], envs: &[(&str, &str)]) -> Server {
     let tag = format!("{}-{port}", std::process::id());
     let stderr = std::env::temp_dir().join(format!("flowyt-access-{tag}.log"));
     let db = std::env::temp_dir().join(format!("flowyt-access-{tag}.sqlite"));
