@@ -155,7 +155,14 @@ fn schemathesis(server: &Server, path: &str, config: Option<&str>, extra: &[&str
             .join(config);
         cmd.arg("--config-file").arg(file);
     }
+    // Its working folder is a scratch one: schemathesis keeps state in `.schemathesis/` there.
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let scratch =
+        std::env::temp_dir().join(format!("flowyt-schemathesis-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&scratch).expect("scratch folder");
     let out = cmd
+        .current_dir(&scratch)
         .arg("run")
         .arg(format!("{}{path}", server.base))
         .args([
@@ -179,6 +186,7 @@ fn schemathesis(server: &Server, path: &str, config: Option<&str>, extra: &[&str
         .env("SCHEMATHESIS_HOOKS", "")
         .output()
         .expect("schemathesis runs");
+    let _ = std::fs::remove_dir_all(&scratch);
     let report = format!(
         "{}\n{}",
         String::from_utf8_lossy(&out.stdout),
