@@ -209,9 +209,12 @@ fn paths() -> Vec<(&'static str, &'static str, Op)> {
             .answer("409", json_response("some workspaces have errors", msg()))
             .answer("500", json_response("the reload itself failed", msg()))),
         ("/_engine/publish", "post", Op::new("publish", "engine", Token,
-            "Uploads a zipped workspace (field `file`), checks it and serves it")
-            .body("multipart/form-data", json!({"type": "object", "required": ["file"],
-                "properties": {"file": {"type": "string", "contentMediaType": "application/zip"}}}), true)
+            "Uploads a zipped workspace `NAME.zip` (field `workpace_zip_file`, the legacy spelling, \
+            or `workspace_zip_file`), checks it and serves it as NAME")
+            .body("multipart/form-data", json!({"type": "object",
+                "properties": {
+                    "workpace_zip_file": {"type": "string", "contentMediaType": "application/zip"},
+                    "workspace_zip_file": {"type": "string", "contentMediaType": "application/zip"}}}), true)
             .answer("200", json_response("published", msg()))
             .answer("400", json_or_text("refused, with its diagnostics", msg()))
             .answer("500", json_response("the upload failed", msg()))),
