@@ -89,7 +89,11 @@ fn workspaces(tag: &str, upstream: &str) -> PathBuf {
 
     let hostile = "<img src=x onerror=window.__xss=1>";
     write(&dir.join("evil/config/settings.json"), "{}");
-    write(&dir.join("evil/routes.json"), "[]");
+    // A route, so its API page documents the hostile name and default too.
+    write(
+        &dir.join("evil/routes.json"),
+        r#"[{"method": "get", "path": "/x", "flow": "x"}]"#,
+    );
     let x = json!({
         "name": "<b onmouseover=window.__xss=4>name</b>",
         "params": {"who": {"type": "string", "default": "<script>window.__xss=5</script>"}},
@@ -190,6 +194,37 @@ fn console_pages_escape_read_only_beyond_loopback_and_refuse_other_sites() {
             "{html}"
         );
         assert!(!html.contains("<script>window"), "hostile data is escaped");
+        // The API pages: the operating API's and each workspace's document, escaped too, and
+        // the documents themselves as JSON behind the same login.
+        for path in ["/_console/api", "/_console/workspaces/evil/api"] {
+            let page = http
+                .get(format!("{}{path}", local.base))
+                .send()
+                .await
+                .expect("page");
+            assert_eq!(page.status(), 200, "{path}");
+            let html = page.text().await.expect("text");
+            assert!(html.contains("section class=\"op\""), "{path}: {html}");
+            assert!(
+                !html.contains("<b onmouseover"),
+                "{path}: hostile names are escaped"
+            );
+        }
+        let doc: Value = http
+            .get(format!("{}/_console/workspaces/shop/api.json", local.base))
+            .send()
+            .await
+            .expect("doc")
+            .json()
+            .await
+            .expect("json");
+        assert!(doc["paths"]["/shop/order"]["get"].is_object(), "{doc}");
+        let missing = http
+            .get(format!("{}/_console/workspaces/nope/api", local.base))
+            .send()
+            .await
+            .expect("page");
+        assert_eq!(missing.status(), 404);
         // A form posted from another site is refused, whatever it carries.
         let trigger = format!(
             "{}/_console/workspaces/shop/flows/order/trigger",

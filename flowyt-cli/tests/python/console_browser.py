@@ -97,6 +97,24 @@ def scenarios_open(page, navigations):
     check(sum(1 for t in nodes if ": " in t) >= 40, "a 40-action flow with switches and a loop is drawn whole")
     shot(page, "big")
 
+    # API docs, offline: the operating API's, then a workspace's, from the home page's links.
+    page.goto(BASE + "/_console/")
+    page.click("header.top nav a:text-is('API')")
+    page.wait_for_url("**/_console/api")
+    ops = page.locator("section.op").count()
+    check(ops >= 30, "the API page documents every operation (%d)" % ops)
+    check(page.locator("section.op#airflow_trigger_dag_run h3").inner_text().startswith("POST"),
+          "with its method and path")
+    shot(page, "api")
+    page.goto(BASE + "/_console/")
+    page.click("section.workspace[data-workspace='shop'] h2 a:text-is('API')")
+    page.wait_for_url("**/workspaces/shop/api")
+    check("/shop/order" in page.locator("section.op h3").first.inner_text(), "a workspace's page lists its routes")
+    check(page.locator("section.op code:text-is('qty')").count() == 1, "with the params its flow declares")
+    page.goto(BASE + "/_console/workspaces/evil/api")
+    check(page.evaluate("window.__xss === undefined"), "hostile names in a workspace's document run no script")
+    shot(page, "api-workspace")
+
 
 def scenarios_secret(page, context):
     page.goto(BASE + "/_console/")

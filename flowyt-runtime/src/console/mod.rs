@@ -1,7 +1,7 @@
-//! The console: every workspace, flow, schedule, registered service and run, for a person in a
-//! browser. Server-rendered HTML (maud), the flow graph laid out on the server as inline SVG,
-//! one small script for live run updates over server-sent events; nothing loaded from
-//! elsewhere. `flowyt serve` mounts it at `/_console/`; an application mounts [`router`].
+//! The console: every workspace, flow, schedule, registered service and run, and the API
+//! documents, for a person in a browser. Server-rendered HTML (maud), the flow graph laid out
+//! on the server as inline SVG, one small script for live run updates over server-sent events;
+//! nothing loaded from elsewhere. `flowyt serve` mounts it at `/_console/`; an application mounts [`router`].
 //!
 //! ```no_run
 //! use flowyt_runtime::access::Access;
@@ -22,6 +22,7 @@
 //! # }
 //! ```
 
+mod api;
 mod auth;
 mod pages;
 
@@ -94,6 +95,13 @@ pub fn router<S: Clone + Send + Sync + 'static>(
             get(|| async { Redirect::permanent("/_console/") }),
         )
         .route("/_console/", get(home))
+        .route("/_console/api", get(engine_api))
+        .route("/_console/api.json", get(engine_api_json))
+        .route("/_console/workspaces/{ws}/api", get(workspace_api))
+        .route(
+            "/_console/workspaces/{ws}/api.json",
+            get(workspace_api_json),
+        )
         .route("/_console/workspaces/{ws}/flows/{flow}", get(flow_page))
         .route(
             "/_console/workspaces/{ws}/flows/{flow}/trigger",
@@ -222,6 +230,39 @@ async fn home(State(c): State<Console>) -> Response {
     let failed = c.source.failed();
     let services = c.source.services();
     Html(pages::home(&workspaces, &failed, &services)).into_response()
+}
+
+/// The operating API's document, readable.
+async fn engine_api() -> Response {
+    let doc = crate::openapi::operating_document();
+    Html(pages::api("Operating API", &doc, "/_console/api.json")).into_response()
+}
+
+async fn engine_api_json() -> Response {
+    axum::Json(crate::openapi::operating_document()).into_response()
+}
+
+/// A workspace's document: its routes under `/{ws}`, as `flowyt serve` mounts them.
+fn workspace_doc(c: &Console, name: &str) -> Option<Value> {
+    let ws = workspace(c, name)?;
+    Some(ws.openapi(&crate::openapi::DocOptions::new(format!("/{name}"))))
+}
+
+async fn workspace_api(State(c): State<Console>, Path(name): Path<String>) -> Response {
+    match workspace_doc(&c, &name) {
+        Some(doc) => {
+            let json = format!("{}/api.json", pages::workspace_url(&name));
+            Html(pages::api(&format!("{name} API"), &doc, &json)).into_response()
+        }
+        None => not_found(&format!("no workspace `{name}` is served")),
+    }
+}
+
+async fn workspace_api_json(State(c): State<Console>, Path(name): Path<String>) -> Response {
+    match workspace_doc(&c, &name) {
+        Some(doc) => axum::Json(doc).into_response(),
+        None => not_found(&format!("no workspace `{name}` is served")),
+    }
 }
 
 /// `?offset=` of a list of runs.

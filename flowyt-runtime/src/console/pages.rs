@@ -23,6 +23,10 @@ fn enc(s: &str) -> String {
     out
 }
 
+pub(super) fn workspace_url(ws: &str) -> String {
+    format!("/_console/workspaces/{}", enc(ws))
+}
+
 pub(super) fn flow_url(ws: &str, flow: &str) -> String {
     format!("/_console/workspaces/{}/flows/{}", enc(ws), enc(flow))
 }
@@ -47,13 +51,22 @@ fn layout(title: &str, body: Markup) -> String {
             body {
                 header.top {
                     a.brand href="/_console/" { "flowyt" }
-                    nav { a href="/_console/" { "Workspaces" } }
+                    nav {
+                        a href="/_console/" { "Workspaces" }
+                        " "
+                        a href="/_console/api" { "API" }
+                    }
                 }
                 main { (body) }
             }
         }
     }
     .into_string()
+}
+
+/// An OpenAPI document as a page (see [`super::api`]).
+pub(super) fn api(title: &str, doc: &Value, json_url: &str) -> String {
+    layout(title, super::api::document(doc, json_url))
 }
 
 /// A page that says one thing (not found, refused, store down).
@@ -143,7 +156,10 @@ pub(super) fn home(
             div.grid {
                 @for ws in workspaces {
                     section.card.workspace data-workspace=(ws.name()) {
-                        h2 { (ws.name()) }
+                        h2 {
+                            (ws.name()) " "
+                            a.small href=(format!("{}/api", workspace_url(ws.name()))) { "API" }
+                        }
                         @let keys = sorted_keys(ws);
                         table {
                             thead { tr { th { "Flow" } th { "Routes" } th { "Schedule" } } }
