@@ -59,6 +59,16 @@ async fn trigger_list_and_read(store: Arc<dyn RunStore>) {
     let bad = post(&url, &json!({"conf": {}})).await;
     assert_eq!(bad.status, 400, "{}", bad.text);
     assert_eq!(bad.json()["param"], "who");
+    // Found by schemathesis: a JSON array was taken as an empty trigger (201, a run without its
+    // params' checks meaning anything), and a misspelt field was silently dropped.
+    for (body, says) in [
+        (json!([null, null]), "JSON object"),
+        (json!({"confs": {"who": "ana"}}), "unknown field `confs`"),
+    ] {
+        let refused = post(&url, &body).await;
+        assert_eq!(refused.status, 400, "{body}: {}", refused.text);
+        assert!(refused.text.contains(says), "{body}: {}", refused.text);
+    }
     let ok = post(&url, &json!({"run_id": "r1", "conf": {"who": "ana"}})).await;
     assert_eq!((ok.status, ok.json()["run_id"].clone()), (201, json!("r1")));
     let dup = post(&url, &json!({"run_id": "r1", "conf": {"who": "ana"}})).await;

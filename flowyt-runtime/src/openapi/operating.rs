@@ -148,18 +148,28 @@ fn run_list_params(op: Op) -> Op {
     op.param(query_param(
         "limit",
         "most runs (default 100, at most 1000)",
-        json!({"type": "integer", "minimum": 0}),
+        json!({"type": "integer", "minimum": 0, "maximum": 1000}),
     ))
-    .param(query_param(
-        "offset",
-        "runs to skip",
-        json!({"type": "integer", "minimum": 0}),
-    ))
+    .param(query_param("offset", "runs to skip", offset()))
     .param(query_param(
         "status",
         "only runs in this state",
         json!({"type": "string", "enum": ["queued", "running", "success", "failed", "cancelled"]}),
     ))
+}
+
+/// A list's `offset`: a non-negative 64-bit integer.
+fn offset() -> Value {
+    json!({"type": "integer", "minimum": 0, "maximum": i64::MAX})
+}
+
+/// An Airflow list's `limit` (default 50; larger values are taken as 1000).
+fn airflow_limit(what: &str) -> Value {
+    query_param(
+        "limit",
+        &format!("most {what} (default 50)"),
+        json!({"type": "integer", "minimum": 0, "maximum": 1000}),
+    )
 }
 
 fn paths() -> Vec<(&'static str, &'static str, Op)> {
@@ -235,7 +245,9 @@ fn paths() -> Vec<(&'static str, &'static str, Op)> {
             .param(ws()).param(flow())
             .body("application/json", json!({"type": "object", "properties": {
                 "run_id": {"type": ["string", "null"], "minLength": 1, "maxLength": 200},
-                "conf": {"type": ["object", "null"]}}}), false)
+                "conf": {"type": ["object", "null"],
+                    "description": "the flow's params: a name it does not declare is refused"}},
+                "additionalProperties": false}), false)
             .answer("201", linked(json_response("queued", json!({"type": "object", "required": ["run_id", "status"],
                 "properties": {"run_id": {"type": "string"}, "status": {"const": "queued"}}})),
                 &["get_run", "cancel_run"],
@@ -285,7 +297,15 @@ fn paths() -> Vec<(&'static str, &'static str, Op)> {
         ("/eureka/apps/{app}", "post", Op::new("eureka_register", "registry", Token,
             "Registers an instance (Eureka's JSON or XML)")
             .param(app())
-            .body("application/json", json!({"type": "object"}), true)
+            .body("application/json", json!({"type": "object", "required": ["instance"],
+                "properties": {"instance": {"type": "object", "required": ["hostName", "port"],
+                    "properties": {"instanceId": {"type": "string", "minLength": 1},
+                        "hostName": {"type": "string", "minLength": 1},
+                        "ipAddr": {"type": "string"},
+                        "port": {"type": "object", "required": ["$"],
+                            "properties": {"$": {"type": "integer", "minimum": 0, "maximum": 65535}}}},
+                    "description": "Eureka's instance: instanceId, hostName, ipAddr, port, status, \
+                        leaseInfo, metadata, …"}}}), true)
             .answer("204", json!({"description": "registered"}))
             .answer("400", json_or_text("not an instance", message()))
             .answer("429", json_response("this client registered too many", message()))
@@ -308,7 +328,7 @@ fn paths() -> Vec<(&'static str, &'static str, Op)> {
             "Overrides an instance's status")
             .param(app()).param(instance())
             .param(json!({"name": "value", "in": "query", "required": true,
-                "schema": {"type": "string", "minLength": 1, "maxLength": 32}}))
+                "schema": {"enum": ["UP", "DOWN", "STARTING", "OUT_OF_SERVICE", "UNKNOWN"]}}))
             .answer("200", json!({"description": "overridden"}))
             .answer("400", json_or_text("no `value`", message()))
             .answer("404", json_response("not registered", message()))
@@ -332,8 +352,8 @@ fn paths() -> Vec<(&'static str, &'static str, Op)> {
             .answer("200", json_response("the version", json!({"type": "object", "required": ["version"],
                 "properties": {"version": {"type": "string"}, "git_version": {"type": ["string", "null"]}}})))),
         ("/api/v2/dags", "get", Op::new("airflow_get_dags", "airflow", Token, "Flows as DAGs")
-            .param(query_param("limit", "most DAGs (default 50)", json!({"type": "integer", "minimum": 0})))
-            .param(query_param("offset", "DAGs to skip", json!({"type": "integer", "minimum": 0})))
+            .param(airflow_limit("DAGs"))
+            .param(query_param("offset", "DAGs to skip", offset()))
             .param(query_param("dag_id_pattern", "SQL LIKE pattern (`%`, `_`) on the DAG id", json!({"type": "string"})))
             .param(query_param("dag_id_prefix_pattern", "a prefix of the DAG id", json!({"type": "string"})))
             .param(query_param("tags", "workspace names", json!({"type": "array", "items": {"type": "string"}})))
@@ -351,8 +371,8 @@ fn paths() -> Vec<(&'static str, &'static str, Op)> {
         ("/api/v2/dags/{dag_id}/dagRuns", "get", Op::new("airflow_get_dag_runs", "airflow", Token,
             "A flow's runs, newest first")
             .param(dag())
-            .param(query_param("limit", "most runs (default 50)", json!({"type": "integer", "minimum": 0})))
-            .param(query_param("offset", "runs to skip", json!({"type": "integer", "minimum": 0})))
+            .param(airflow_limit("runs"))
+            .param(query_param("offset", "runs to skip", offset()))
             .param(query_param("state", "only runs in this state",
                 json!({"type": "string", "enum": ["queued", "running", "success", "failed"]})))
             .param(query_param("order_by", "newest first, the only order",

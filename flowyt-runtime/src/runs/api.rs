@@ -75,7 +75,13 @@ async fn trigger_run(
         json!({})
     } else {
         match serde_json::from_slice(&body) {
-            Ok(v) => v,
+            Ok(v @ Value::Object(_)) => v,
+            Ok(_) => {
+                return message(
+                    StatusCode::BAD_REQUEST,
+                    "the body must be a JSON object: {\"run_id\"?, \"conf\"?}",
+                );
+            }
             Err(e) => {
                 return message(
                     StatusCode::BAD_REQUEST,
@@ -84,6 +90,16 @@ async fn trigger_run(
             }
         }
     };
+    // A misspelt field (`confs`) would otherwise start a run without what was meant for it.
+    if let Some(unknown) = body
+        .as_object()
+        .and_then(|m| m.keys().find(|k| !matches!(k.as_str(), "run_id" | "conf")))
+    {
+        return message(
+            StatusCode::BAD_REQUEST,
+            &format!("unknown field `{unknown}`: a trigger takes `run_id` and `conf`"),
+        );
+    }
     let run_id = match body.get("run_id") {
         None | Some(Value::Null) => None,
         Some(Value::String(id)) if !id.is_empty() && id.len() <= 200 => Some(id.clone()),
