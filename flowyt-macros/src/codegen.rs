@@ -47,6 +47,7 @@ pub(crate) fn expand_flow(input: TokenStream) -> syn::Result<TokenStream> {
     let json = serde_json::to_string_pretty(&node.to_value())
         .map_err(|e| syn::Error::new(Span::call_site(), e))?;
 
+    let warnings = diag::warnings(&diags, &table);
     let private = paths::private();
     let ids = id_enum(&flow, &table);
     let machine = machine(&flow, &table);
@@ -61,6 +62,7 @@ pub(crate) fn expand_flow(input: TokenStream) -> syn::Result<TokenStream> {
         });
     Ok(quote! {
         {
+            #warnings
             #ids
             #machine
             #checks

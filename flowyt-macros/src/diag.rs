@@ -3,11 +3,13 @@
 //! Lowering (in flowyt-core) hands out a `Loc` for every node it keeps; [`Table`] remembers the
 //! token span behind each one, plus the string literal when there is one, so that a problem
 //! inside a template can point into the literal. [`errors`] turns every error-level
-//! diagnostic into one combined `syn::Error`: rustc then reports them all at once.
+//! diagnostic into one combined `syn::Error`: rustc then reports them all at once; [`warnings`]
+//! turns the warnings into rustc warnings.
 
 use flowyt_core::diag::Diagnostic;
 use flowyt_core::loc::{Loc, LocTable};
-use proc_macro2::{Literal, Span};
+use proc_macro2::{Literal, Span, TokenStream};
+use quote::{quote, quote_spanned};
 use std::ops::Range;
 
 /// Where a node of the token tree came from: its span and, for string literals, the literal
@@ -109,6 +111,38 @@ pub(crate) fn errors(diags: &[Diagnostic], table: &Table) -> Option<syn::Error> 
             .into_iter()
             .map(|d| syn::Error::new(table.span_within(d.at, d.within.clone()), message(d))),
     )
+}
+
+/// Every warning-level diagnostic as a rustc warning at its token (see [`warning_at`]), in
+/// source order.
+pub(crate) fn warnings(diags: &[Diagnostic], table: &Table) -> TokenStream {
+    let mut warnings: Vec<&Diagnostic> = diags.iter().filter(|d| !d.is_error()).collect();
+    warnings.sort_by_key(|d| d.at);
+    let uses = warnings.into_iter().map(|d| {
+        warning_at(
+            table.span_within(d.at, d.within.clone()),
+            d.code.name(),
+            &message(d),
+        )
+    });
+    quote!(#(#uses)*)
+}
+
+/// A warning rustc reports at `span` on stable, where proc-macros cannot emit warnings: a use
+/// of a deprecated constant whose note is the message (what the proc-macro-warning crate does).
+/// It is the `deprecated` lint, so `#![deny(warnings)]` turns it into an error and
+/// `#[allow(deprecated)]` silences it.
+pub(crate) fn warning_at(span: Span, code: &str, message: &str) -> TokenStream {
+    let name = quote::format_ident!("flowyt_{}", code.replace('-', "_"), span = span);
+    let note = format!("flowyt: {message}");
+    quote_spanned! {span=>
+        {
+            #[deprecated(note = #note)]
+            #[allow(non_upper_case_globals)]
+            const #name: () = ();
+            let () = #name;
+        }
+    }
 }
 
 /// Joins errors into one (rustc reports each), `None` for none.

@@ -73,21 +73,34 @@ pub(crate) fn expand_include_flow(input: TokenStream) -> syn::Result<TokenStream
         },
         Strictness::Strict,
     );
-    let errors = file
+    let (errors, warnings): (Vec<Located>, Vec<Located>) = file
         .located()
         .into_iter()
-        .filter(|d| d.diagnostic.is_error())
-        .map(|d| syn::Error::new(input.path.span(), located_message(&d)));
+        .partition(|d| d.diagnostic.is_error());
+    let errors = errors
+        .iter()
+        .map(|d| syn::Error::new(input.path.span(), located_message(d)));
     if let Some(errors) = diag::combine(errors) {
         return Err(errors);
     }
+    // Warnings become rustc warnings on the path, each naming `file:line:col`.
+    let warnings = warnings.iter().map(|d| {
+        diag::warning_at(
+            input.path.span(),
+            d.diagnostic.code.name(),
+            &located_message(d),
+        )
+    });
     let private = paths::private();
     let full = full.to_string_lossy().into_owned();
     let actions = custom_kinds(&input.actions).into_iter().map(|(name, path)| {
         quote_spanned!(syn::spanned::Spanned::span(path)=> #private::action(#name, #path))
     });
     Ok(quote! {
-        #private::checked_flow(#rel, ::core::include_str!(#full), ::std::vec![#(#actions),*])
+        {
+            #(#warnings)*
+            #private::checked_flow(#rel, ::core::include_str!(#full), ::std::vec![#(#actions),*])
+        }
     })
 }
 
