@@ -127,12 +127,7 @@ pub(crate) fn expand_flow_action(attr: TokenStream, item: TokenStream) -> TokenS
 }
 
 fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
-    if !attr.is_empty() {
-        return Err(syn::Error::new(
-            attr.span(),
-            "`#[flow_action]` takes no arguments (the action is named after the function)",
-        ));
-    }
+    let runtime = paths::Runtime::from_attr(attr, "flow_action")?;
     let f: ActionFn = syn::parse2(item)?;
     if f.asyncness.is_none() {
         return Err(syn::Error::new(
@@ -160,9 +155,9 @@ fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     };
     let (ok_ty, err_ty) = result_types(&f)?;
 
-    let private = paths::private();
-    let typed = paths::typed_action();
-    let custom = paths::custom_action();
+    let private = runtime.private();
+    let typed = runtime.typed_action();
+    let custom = runtime.custom_action();
     let ActionFn {
         attrs,
         vis,

@@ -13,7 +13,7 @@
 
 use crate::diag::{self, Table};
 use crate::flow::{ActionDef, Body, FlowInput};
-use crate::paths;
+use crate::paths::Runtime;
 use flowyt_core::lower;
 use flowyt_core::model::{Flow, Next};
 use flowyt_core::validate::{self, Context};
@@ -48,9 +48,10 @@ pub(crate) fn expand_flow(input: TokenStream) -> syn::Result<TokenStream> {
         .map_err(|e| syn::Error::new(Span::call_site(), e))?;
 
     let warnings = diag::warnings(&diags, &table);
-    let private = paths::private();
+    let runtime = &parsed.runtime;
+    let private = runtime.private();
     let ids = id_enum(&flow, &table);
-    let machine = machine(&flow, &table);
+    let machine = machine(&flow, runtime);
     let checks = input_checks(&parsed);
     let actions = parsed.custom_kinds().into_iter().map(|(name, path)| {
         quote_spanned!(syn::spanned::Spanned::span(path)=> #private::action(#name, #path))
@@ -124,12 +125,11 @@ fn id_enum(flow: &Flow, table: &Table) -> TokenStream {
 /// The state machine over the id enum: for each action and the branch it chose, the next
 /// action (or the end). Only what the flow leaves to run time (a dynamic `next_action`, a
 /// branch without a target) answers `Step::Runtime`.
-fn machine(flow: &Flow, table: &Table) -> TokenStream {
-    let private = paths::private();
+fn machine(flow: &Flow, runtime: &Runtime) -> TokenStream {
+    let private = runtime.private();
     let variant = |i: usize| {
         let a = &flow.actions[i];
         let v = variant_name(&a.id, i, Span::call_site());
-        let _ = table;
         quote!(__FlowytAction::#v)
     };
     let index: HashMap<&str, usize> = flow
@@ -191,7 +191,7 @@ fn variant_name(id: &str, index: usize, span: Span) -> Ident {
 /// For each action of a typed custom kind, a pattern naming its identifier keys as fields of
 /// the action's input type. String keys are not checked (they may be serde renames).
 fn input_checks(flow: &FlowInput) -> TokenStream {
-    let typed = paths::typed_action();
+    let typed = flow.runtime.typed_action();
     let kinds = flow.custom_kinds();
     let mut checks = Vec::new();
     for action in &flow.pipeline {

@@ -5,6 +5,7 @@
 //! ```text
 //! flow     := setting* action*
 //! setting  := ("id" | "name") "=" value ";"  |  "actions" "=" "[" path,* "]" ";"
+//!           | "crate" "=" string ";"                        where the runtime is re-exported
 //! action   := ref ":" "async"? kind body? edges? ";"
 //! body     := "{" key ":" value,* "}"                      data of any kind
 //!           | "{" (value op value "=>" ref | "else" "=>" ref),* "}"   conditions of `switch`
@@ -49,6 +50,8 @@ pub(crate) struct FlowInput {
     pub functions: Vec<syn::Path>,
     /// The typed custom actions of `actions = [...]`.
     pub actions: Vec<syn::Path>,
+    /// `crate = "my_app::flowyt";`: where the generated code finds the runtime.
+    pub runtime: crate::paths::Runtime,
     pub pipeline: Vec<ActionDef>,
 }
 
@@ -152,6 +155,7 @@ impl Parse for FlowInput {
             schedule: None,
             functions: Vec::new(),
             actions: Vec::new(),
+            runtime: crate::paths::Runtime::default(),
             pipeline: Vec::new(),
         };
         while input.peek(Ident::peek_any) && input.peek2(Token![=]) {
@@ -179,6 +183,10 @@ impl Parse for FlowInput {
                 bracketed!(content in input);
                 let paths = Punctuated::<syn::Path, Token![,]>::parse_terminated(&content)?;
                 flow.functions.extend(paths);
+            } else if lookahead.peek(Token![crate]) {
+                input.parse::<Token![crate]>()?;
+                input.parse::<Token![=]>()?;
+                flow.runtime = crate::paths::Runtime::from_lit(&input.parse()?)?;
             } else if lookahead.peek(kw::actions) {
                 input.parse::<kw::actions>()?;
                 input.parse::<Token![=]>()?;

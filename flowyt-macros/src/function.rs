@@ -11,12 +11,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
 pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
-    if !attr.is_empty() {
-        return Err(syn::Error::new(
-            attr.span(),
-            "`#[flow_function]` takes no arguments",
-        ));
-    }
+    let runtime = paths::Runtime::from_attr(attr, "flow_function")?;
     let f: ActionFn = syn::parse2(item.clone())?;
     if let Some(a) = &f.asyncness {
         return Err(syn::Error::new(
@@ -30,7 +25,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
             "a `#[flow_function]` returns the value the template gets",
         ));
     };
-    let private = paths::private();
+    let private = runtime.private();
     let ident = &f.ident;
     let vis = &f.vis;
     let name = ident.to_string();

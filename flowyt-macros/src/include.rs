@@ -19,28 +19,44 @@ mod kw {
     syn::custom_keyword!(actions);
 }
 
-/// `"flows/x.json"` optionally followed by `, actions = [a, b]`.
+/// `"flows/x.json"` optionally followed by `, actions = [a, b]` and `, crate = "path"`, in
+/// either order.
 pub(crate) struct IncludeInput {
     pub path: LitStr,
     pub actions: Vec<syn::Path>,
+    pub runtime: paths::Runtime,
 }
 
 impl Parse for IncludeInput {
     fn parse(input: ParseStream) -> syn::Result<IncludeInput> {
         let path = input.parse()?;
         let mut actions = Vec::new();
-        if input.peek(Token![,]) && !input.peek2(syn::parse::End) {
+        let mut runtime = paths::Runtime::default();
+        while input.peek(Token![,]) && !input.peek2(syn::parse::End) {
             input.parse::<Token![,]>()?;
-            input.parse::<kw::actions>()?;
-            input.parse::<Token![=]>()?;
-            let content;
-            syn::bracketed!(content in input);
-            actions.extend(Punctuated::<syn::Path, Token![,]>::parse_terminated(
-                &content,
-            )?);
+            let lookahead = input.lookahead1();
+            if lookahead.peek(kw::actions) {
+                input.parse::<kw::actions>()?;
+                input.parse::<Token![=]>()?;
+                let content;
+                syn::bracketed!(content in input);
+                actions.extend(Punctuated::<syn::Path, Token![,]>::parse_terminated(
+                    &content,
+                )?);
+            } else if lookahead.peek(Token![crate]) {
+                input.parse::<Token![crate]>()?;
+                input.parse::<Token![=]>()?;
+                runtime = paths::Runtime::from_lit(&input.parse()?)?;
+            } else {
+                return Err(lookahead.error());
+            }
         }
         input.parse::<Option<Token![,]>>()?;
-        Ok(IncludeInput { path, actions })
+        Ok(IncludeInput {
+            path,
+            actions,
+            runtime,
+        })
     }
 }
 
@@ -91,7 +107,7 @@ pub(crate) fn expand_include_flow(input: TokenStream) -> syn::Result<TokenStream
             &located_message(d),
         )
     });
-    let private = paths::private();
+    let private = input.runtime.private();
     let full = full.to_string_lossy().into_owned();
     let actions = custom_kinds(&input.actions).into_iter().map(|(name, path)| {
         quote_spanned!(syn::spanned::Spanned::span(path)=> #private::action(#name, #path))

@@ -61,7 +61,7 @@ use proc_macro::TokenStream;
 ///
 /// ```text
 /// flow!   { setting* action* }
-/// setting  id = "..." ;  |  name = "..." ;  |  actions = [path, ...] ;
+/// setting  id = "..." ;  |  name = "..." ;  |  actions = [path, ...] ;  |  crate = "path" ;
 /// action   ID : async? KIND { key: value, ... }? EDGES? ;
 /// EDGES    -> ID                           next_action
 ///          -> success: ID, fail: ID        branches, followed through ${pipeline.next_action}
@@ -77,8 +77,9 @@ use proc_macro::TokenStream;
 /// be fields of its input struct (rustc checks); string keys are passed as they are.
 #[proc_macro]
 pub fn flow(input: TokenStream) -> TokenStream {
-    let private = paths::private();
-    match codegen::expand_flow(input.into()) {
+    let input = proc_macro2::TokenStream::from(input);
+    let private = paths::Runtime::sniff(&input).private();
+    match codegen::expand_flow(input) {
         Ok(tokens) => tokens.into(),
         Err(e) => {
             let errors = e.to_compile_error();
@@ -114,8 +115,9 @@ pub fn flow(input: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro]
 pub fn include_flow(input: TokenStream) -> TokenStream {
-    let private = paths::private();
-    match include::expand_include_flow(input.into()) {
+    let input = proc_macro2::TokenStream::from(input);
+    let private = paths::Runtime::sniff(&input).private();
+    match include::expand_include_flow(input) {
         Ok(tokens) => tokens.into(),
         Err(e) => {
             let errors = e.to_compile_error();
