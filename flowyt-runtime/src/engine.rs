@@ -12,7 +12,7 @@ pub use crate::compiled::{Machine, Step};
 use crate::context::{Ctx, PipelineScope, RequestRoot};
 use crate::custom::CustomActions;
 use crate::debug::{ActionTrace, FlowTrace};
-use crate::error::{FailedAction, RunError};
+use crate::error::{ErrorKind, FailedAction, RunError};
 use crate::functions::Functions;
 pub use crate::run_io::{Outcome, RunInput, RunResult};
 use flowyt_core::model::{Action, Edge, Next};
@@ -274,7 +274,10 @@ impl Shared {
                 self.mask_error(&mut e);
                 Outcome::Failed(e)
             }
-            Err(_) => Outcome::Failed(RunError::new(Shared::time_limit_message(limit))),
+            Err(_) => Outcome::Failed(RunError::new(
+                ErrorKind::Timeout,
+                Shared::time_limit_message(limit),
+            )),
         };
         if let Outcome::Failed(e) = &outcome {
             span.in_scope(|| {
@@ -303,15 +306,21 @@ impl Shared {
         cp: Checkpoint,
     ) -> Result<(String, Option<String>), RunError> {
         let Value::Object(mut cp) = cp else {
-            return Err(RunError::new("the run's checkpoint is not an object"));
+            return Err(RunError::new(
+                ErrorKind::Interrupted,
+                "the run's checkpoint is not an object",
+            ));
         };
         let flow = match cp.remove("flow") {
             Some(Value::String(f)) if self.flows.contains_key(&f) => f,
             other => {
-                return Err(RunError::new(format!(
-                    "the run's checkpoint names flow {} which this workspace does not have",
-                    other.unwrap_or(Value::Null)
-                )));
+                return Err(RunError::new(
+                    ErrorKind::Interrupted,
+                    format!(
+                        "the run's checkpoint names flow {} which this workspace does not have",
+                        other.unwrap_or(Value::Null)
+                    ),
+                ));
             }
         };
         let next = match cp.remove("next") {
@@ -321,9 +330,12 @@ impl Shared {
                     .get(&flow)
                     .is_some_and(|f| f.index.contains_key(&id));
                 if !known {
-                    return Err(RunError::new(format!(
-                        "the run's checkpoint resumes at action `{id}` which flow `{flow}` no longer has"
-                    )));
+                    return Err(RunError::new(
+                        ErrorKind::Interrupted,
+                        format!(
+                            "the run's checkpoint resumes at action `{id}` which flow `{flow}` no longer has"
+                        ),
+                    ));
                 }
                 Some(id)
             }
@@ -352,12 +364,9 @@ impl Runner<'_> {
         let mut key = flow_key.to_string();
         let mut start = start.map(str::to_string);
         loop {
-            let flow = self
-                .shared
-                .flows
-                .get(&key)
-                .cloned()
-                .ok_or_else(|| RunError::new(format!("unknown flow `{key}`")))?;
+            let flow = self.shared.flows.get(&key).cloned().ok_or_else(|| {
+                RunError::new(ErrorKind::UnknownFlow, format!("unknown flow `{key}`"))
+            })?;
             if let Some(t) = &mut self.trace {
                 t.push(FlowTrace::new(&flow.flow));
             }
@@ -393,6 +402,7 @@ impl Runner<'_> {
             if self.steps > self.shared.settings.limits.max_steps {
                 return Err(fail(
                     action,
+                    ErrorKind::StepLimit,
                     format!(
                         "the run executed more than {} actions and was stopped (is there a cycle of `next_action`s?)",
                         self.shared.settings.limits.max_steps
@@ -450,11 +460,14 @@ impl Runner<'_> {
             if let Some((limit, elapsed)) = safe_mode_expired
                 && !matches!(effect, Effect::Respond { .. })
             {
-                return Err(RunError::new(format!(
-                    "This flow took a long time to run and was aborted. The limit is {} seconds and the flow took {} seconds.",
-                    flowyt_core::expr::python_float_repr(limit),
-                    flowyt_core::expr::python_float_repr(elapsed)
-                )));
+                return Err(RunError::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "This flow took a long time to run and was aborted. The limit is {} seconds and the flow took {} seconds.",
+                        flowyt_core::expr::python_float_repr(limit),
+                        flowyt_core::expr::python_float_repr(elapsed)
+                    ),
+                ));
             }
             let (produced, branch) = match effect {
                 Effect::Respond {
@@ -511,6 +524,7 @@ impl Runner<'_> {
                     None => {
                         return Err(fail(
                             action,
+                            ErrorKind::Flow,
                             format!(
                                 "`{}` chose no next action (`next_action` is `${{pipeline.next_action}}` but no branch applies)",
                                 action.id
@@ -524,10 +538,14 @@ impl Runner<'_> {
                         "next_action": branch_id,
                         "response": ctx.response.get(),
                     }));
-                    let v = tpl
-                        .template
-                        .render(&scope)
-                        .map_err(|e| fail(action, format!("in `next_action`: {e}")))?;
+                    let v = tpl.template.render(&scope).map_err(|e| {
+                        fail(
+                            action,
+                            ErrorKind::Template,
+                            format!("in `next_action`: {e}"),
+                        )
+                        .caused_by(e)
+                    })?;
                     id_of(&v)
                 }
             };
@@ -537,6 +555,7 @@ impl Runner<'_> {
             idx = *flow.index.get(&next).ok_or_else(|| {
                 fail(
                     action,
+                    ErrorKind::Flow,
                     format!(
                         "`next_action` of `{}` points to unknown action `{next}`",
                         action.id
@@ -566,7 +585,10 @@ impl Runner<'_> {
             "steps": self.steps,
             "path": self.path,
         });
-        boundary.reached(checkpoint).await.map_err(RunError::new)
+        boundary
+            .reached(checkpoint)
+            .await
+            .map_err(|m| RunError::new(ErrorKind::Interrupted, m))
     }
 
     /// The id an edge leads to (`None` for no edge or a falsy dynamic result).
@@ -583,7 +605,7 @@ impl Runner<'_> {
                 let v = tpl
                     .template
                     .render(ctx)
-                    .map_err(|e| fail(action, e.to_string()))?;
+                    .map_err(|e| fail(action, ErrorKind::Template, e.to_string()).caused_by(e))?;
                 Ok(id_of(&v))
             }
         }
@@ -595,7 +617,11 @@ impl Runner<'_> {
     async fn pace(&mut self, ctx: &Ctx, action: &Action) -> Result<(), RunError> {
         let now = Instant::now();
         if ctx.limits.deadline.is_some_and(|d| now >= d) {
-            return Err(fail(action, Shared::time_limit_message(self.limit)));
+            return Err(fail(
+                action,
+                ErrorKind::Timeout,
+                Shared::time_limit_message(self.limit),
+            ));
         }
         if now.duration_since(self.yielded) >= YIELD_EVERY {
             tokio::task::yield_now().await;
@@ -786,10 +812,7 @@ pub(crate) fn failed_action(action: &Action) -> Box<FailedAction> {
     })
 }
 
-/// An error in `action`.
-pub(crate) fn fail(action: &Action, message: impl Into<String>) -> RunError {
-    RunError {
-        message: message.into(),
-        action: Some(failed_action(action)),
-    }
+/// An error of `kind` in `action`.
+pub(crate) fn fail(action: &Action, kind: ErrorKind, message: impl Into<String>) -> RunError {
+    RunError::new(kind, message).in_action(failed_action(action))
 }

@@ -2,14 +2,100 @@
 
 use serde_json::Value;
 use std::fmt;
+use std::sync::Arc;
+
+/// What kind of failure a [`RunError`] is, for callers that react to each differently (retry
+/// a timeout, alert on a panic, answer 4xx to invalid params).
+///
+/// ```
+/// use flowyt_runtime::{Engine, ErrorKind, Outcome, RunInput, flow};
+///
+/// let f = flow! { 1: response { data: "hello ${request.qs.who}" }; };
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let run = f.service(&Engine::new().unwrap()).run(RunInput::default()).await;
+/// let Outcome::Failed(e) = run.outcome else { panic!() };
+/// assert_eq!(e.kind, ErrorKind::Template);
+/// assert!(std::error::Error::source(&e).is_some(), "the expression error behind it");
+/// # });
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The run reached its time limit (`limits.max_seconds`, its route's `timeout`, the legacy
+    /// `safe_mode`).
+    Timeout,
+    /// The run executed more than `limits.max_steps` actions, or an expression exceeded its
+    /// evaluation bounds (steps, string and list sizes, memory, nesting).
+    StepLimit,
+    /// A template failed: a missing value spliced into text, a type error, an unknown function.
+    Template,
+    /// A service the run depends on failed: a database or Redis connection or query. (A failed
+    /// HTTP `request` takes its fail branch; a run that then has nowhere to go is [`Flow`].)
+    ///
+    /// [`Flow`]: ErrorKind::Flow
+    Upstream,
+    /// A flow the run needs is not in the workspace (`jump`, `handle`, `loop` to a missing flow).
+    UnknownFlow,
+    /// A custom action the flow names is not registered on the engine.
+    UnknownAction,
+    /// A custom action panicked (the panic was caught; the process goes on).
+    Panic,
+    /// The run's params were refused ([`Workspace::run_with_params`](crate::Workspace::run_with_params)).
+    InvalidParams,
+    /// An action was given data it cannot act on: a bad header, a `status` that is not a
+    /// status code, a negative count.
+    Action,
+    /// The flow went nowhere: no branch applies, or a dynamic `next_action` names no action.
+    Flow,
+    /// A durable run's checkpoint could not be saved or restored, or the run was stopped from
+    /// outside (cancelled, its lease lost).
+    Interrupted,
+}
+
+impl ErrorKind {
+    /// The kind's name as logs and metrics show it (`timeout`, `step_limit`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::StepLimit => "step_limit",
+            ErrorKind::Template => "template",
+            ErrorKind::Upstream => "upstream",
+            ErrorKind::UnknownFlow => "unknown_flow",
+            ErrorKind::UnknownAction => "unknown_action",
+            ErrorKind::Panic => "panic",
+            ErrorKind::InvalidParams => "invalid_params",
+            ErrorKind::Action => "action",
+            ErrorKind::Flow => "flow",
+            ErrorKind::Interrupted => "interrupted",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Why a run failed. Becomes an HTTP 500 (masked unless debug is on).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct RunError {
+    /// What kind of failure it is.
+    pub kind: ErrorKind,
     /// What went wrong, one line.
     pub message: String,
     /// The action that failed, when one did.
     pub action: Option<Box<FailedAction>>,
+    /// The error behind it (an expression's, a param's), for [`std::error::Error::source`].
+    source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+}
+
+impl PartialEq for RunError {
+    /// Kind, message and action (the source is what the message already says).
+    fn eq(&self, other: &RunError) -> bool {
+        self.kind == other.kind && self.message == other.message && self.action == other.action
+    }
 }
 
 /// The action a run failed in, as the legacy debug output shows it.
@@ -24,12 +110,29 @@ pub struct FailedAction {
 }
 
 impl RunError {
-    /// An error outside any action.
-    pub fn new(message: impl Into<String>) -> RunError {
+    /// An error of `kind` outside any action.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> RunError {
         RunError {
+            kind,
             message: message.into(),
             action: None,
+            source: None,
         }
+    }
+
+    /// The same error, in `action`.
+    pub(crate) fn in_action(mut self, action: Box<FailedAction>) -> RunError {
+        self.action = Some(action);
+        self
+    }
+
+    /// The same error, caused by `source`.
+    pub(crate) fn caused_by(
+        mut self,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> RunError {
+        self.source = Some(Arc::new(source));
+        self
     }
 
     /// The legacy `exception` object: `{"message", "action": {"id", "name", "data"}}`.
@@ -57,4 +160,10 @@ impl fmt::Display for RunError {
     }
 }
 
-impl std::error::Error for RunError {}
+impl std::error::Error for RunError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}

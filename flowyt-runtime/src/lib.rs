@@ -72,7 +72,7 @@ pub use checked::{CheckedFlow, TypedAction};
 pub use client::Redirects;
 pub use custom::{ActionContext, CustomAction};
 pub use engine::{Outcome, RunInput, RunResult};
-pub use error::{FailedAction, RunError};
+pub use error::{ErrorKind, FailedAction, RunError};
 pub use flowyt_core as core;
 pub use flowyt_core::validate::Strictness;
 pub use flowyt_core::workspace::{LoadError, Settings};
@@ -437,6 +437,50 @@ impl Workspace {
     /// Runs flow `key` once.
     pub async fn run(&self, key: &str, input: RunInput) -> RunResult {
         self.shared.run(key, input).await
+    }
+
+    /// Runs flow `key` once with `params` checked against its declaration first (defaults
+    /// applied, the `params` root set); refused params end the run before any action, as a
+    /// failure of kind [`ErrorKind::InvalidParams`] whose message names the param.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use flowyt_runtime::{Engine, ErrorKind, Outcome, RunInput, Strictness};
+    /// use serde_json::json;
+    /// let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/workspaces/github");
+    /// let github = Engine::new()?.load_workspace(&dir, Strictness::Legacy)?.workspace;
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// let params = json!({"user": 7}).as_object().cloned().unwrap_or_default();
+    /// let run = github.run_with_params("stars", params, RunInput::default()).await;
+    /// let Outcome::Failed(e) = run.outcome else { panic!("{:?}", run.outcome) };
+    /// assert_eq!(e.kind, ErrorKind::InvalidParams);
+    /// assert!(e.message.contains("`user`"), "{e}");
+    /// # });
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn run_with_params(
+        &self,
+        key: &str,
+        params: serde_json::Map<String, Value>,
+        mut input: RunInput,
+    ) -> RunResult {
+        match self.shared.resolve_params(key, &params, false) {
+            Ok(resolved) => {
+                input.params = resolved;
+                self.shared.run(key, input).await
+            }
+            Err(e) => RunResult {
+                outcome: Outcome::Failed(
+                    RunError::new(
+                        ErrorKind::InvalidParams,
+                        format!("param `{}`: {}", e.param, e.message),
+                    )
+                    .caused_by(e),
+                ),
+                trace: None,
+            },
+        }
     }
 
     /// Runs flow `key` durably: from `durable.resume` if given, checkpointing each boundary.

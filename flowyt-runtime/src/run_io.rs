@@ -45,6 +45,34 @@ pub enum Outcome {
     Failed(RunError),
 }
 
+/// The HTTP answer a route gives for this outcome, so a handler of your own can run a flow and
+/// answer as flowyt would: the flow's status, headers and body, `400` with the errors of a
+/// failed validation, `500` for a failed run with its details masked.
+///
+/// ```
+/// use axum::response::IntoResponse;
+/// use flowyt_runtime::{Engine, RunInput, flow};
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let f = flow! { 1: response { status: 201, data: { ok: true } }; };
+/// let run = f.service(&Engine::new().unwrap()).run(RunInput::default()).await;
+/// assert_eq!(run.outcome.into_response().status(), 201);
+/// # });
+/// ```
+impl axum::response::IntoResponse for Outcome {
+    fn into_response(self) -> axum::response::Response {
+        crate::http::outcome_response(self, None, false)
+    }
+}
+
+/// As [`Outcome`]'s, with the debug trace in the body when the run collected one (it carries
+/// the unmasked error: collect it only for callers who may see it).
+impl axum::response::IntoResponse for RunResult {
+    fn into_response(self) -> axum::response::Response {
+        crate::http::outcome_response(self.outcome, self.trace, false)
+    }
+}
+
 /// The result of a run: the outcome and, when asked for, the debug trace.
 #[derive(Clone, Debug)]
 pub struct RunResult {

@@ -106,7 +106,23 @@ pub enum EvalError {
     },
 }
 
+/// The message of the [`EvalError::LimitExceeded`] an evaluation past its deadline gives.
+const TIME_LIMIT_MESSAGE: &str =
+    "the run's time limit was reached while evaluating this expression";
+
 impl EvalError {
+    /// Whether evaluation stopped because the run's deadline passed (rather than on a
+    /// resource bound of the expression itself).
+    pub fn is_time_limit(&self) -> bool {
+        matches!(self, EvalError::LimitExceeded { message, .. } if message == TIME_LIMIT_MESSAGE)
+    }
+
+    /// Whether a resource bound of [`EvalLimits`] stopped evaluation (steps, sizes, depth, or
+    /// the deadline).
+    pub fn is_limit(&self) -> bool {
+        matches!(self, EvalError::LimitExceeded { .. })
+    }
+
     pub(super) fn failed(message: impl Into<String>) -> EvalError {
         EvalError::Failed {
             message: message.into(),
@@ -305,9 +321,7 @@ impl<'a> Ctx<'a> {
         if self.steps >= self.next_clock {
             self.next_clock = self.steps.saturating_add(CLOCK_EVERY);
             if self.limits.deadline.is_some_and(|d| Instant::now() >= d) {
-                return Err(EvalError::limit(
-                    "the run's time limit was reached while evaluating this expression",
-                ));
+                return Err(EvalError::limit(TIME_LIMIT_MESSAGE));
             }
         }
         Ok(())

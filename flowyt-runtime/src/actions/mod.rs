@@ -9,6 +9,7 @@ mod switch;
 use crate::body::{Body, Out};
 use crate::context::{Ctx, ResponseSlot, merge};
 use crate::engine::{Runner, fail};
+use crate::error::ErrorKind;
 use crate::error::RunError;
 use flowyt_core::expr::{EvalError, Scope};
 use flowyt_core::model::{Action, Data, Edge, Kind};
@@ -117,9 +118,20 @@ pub(crate) fn eval_error(action: &Action, e: &EvalError) -> RunError {
     match e {
         EvalError::Missing { path, .. } => fail(
             action,
+            ErrorKind::Template,
             format!("`{path}` is missing in action `{}`", action.id),
-        ),
-        other => fail(action, other.to_string()),
+        )
+        .caused_by(e.clone()),
+        other => {
+            let kind = if other.is_time_limit() {
+                ErrorKind::Timeout
+            } else if other.is_limit() {
+                ErrorKind::StepLimit
+            } else {
+                ErrorKind::Template
+            };
+            fail(action, kind, other.to_string()).caused_by(other.clone())
+        }
     }
 }
 
@@ -161,6 +173,7 @@ pub(crate) async fn execute<'a>(
                     status_of(&v).ok_or_else(|| {
                         fail(
                             action,
+                            ErrorKind::Action,
                             format!("`status` must be an HTTP status code, found `{v}`"),
                         )
                     })?
@@ -234,6 +247,7 @@ pub(crate) async fn execute<'a>(
                 other => {
                     return Err(fail(
                         action,
+                        ErrorKind::Action,
                         format!("`next_flow` must be a flow name, found `{other}`"),
                     ));
                 }
@@ -269,6 +283,7 @@ pub(crate) async fn execute<'a>(
                     let count = n.as_u64().ok_or_else(|| {
                         fail(
                             action,
+                            ErrorKind::Action,
                             format!("a `range` loop needs a non-negative count, found `{n}`"),
                         )
                     })?;
@@ -278,6 +293,7 @@ pub(crate) async fn execute<'a>(
                     if count > budget {
                         return Err(fail(
                             action,
+                            ErrorKind::StepLimit,
                             format!(
                                 "a `range` loop of {count} items exceeds the run's step budget \
                                  ({budget}, `limits.max_steps`)"
@@ -289,6 +305,7 @@ pub(crate) async fn execute<'a>(
                 other => {
                     return Err(fail(
                         action,
+                        ErrorKind::Action,
                         format!("`loop` needs a list to iterate, found `{other}`"),
                     ));
                 }
@@ -303,6 +320,7 @@ pub(crate) async fn execute<'a>(
                 if let Some(exception) = result.get("exception") {
                     return Err(fail(
                         action,
+                        ErrorKind::Flow,
                         format!(
                             "item {index} of the loop failed: {}",
                             exception
@@ -329,6 +347,7 @@ pub(crate) async fn execute<'a>(
         Kind::Integration(_) => {
             return Err(fail(
                 action,
+                ErrorKind::UnknownAction,
                 format!(
                     "the `{}` integration is not supported by flowyt",
                     action.kind_name
@@ -339,6 +358,7 @@ pub(crate) async fn execute<'a>(
             let Some(custom) = runner.shared.actions.map.get(&action.kind_name).cloned() else {
                 return Err(fail(
                     action,
+                    ErrorKind::UnknownAction,
                     format!("no custom action `{}` is registered", action.kind_name),
                 ));
             };
@@ -365,6 +385,7 @@ pub(crate) async fn execute<'a>(
                 Err(_) => {
                     return Err(fail(
                         action,
+                        ErrorKind::Panic,
                         format!("custom action `{}` panicked", action.kind_name),
                     ));
                 }
@@ -378,6 +399,7 @@ pub(super) fn flow_name(action: &Action, v: &Value) -> Result<String, RunError> 
         Value::String(s) if !s.is_empty() => Ok(s.clone()),
         other => Err(fail(
             action,
+            ErrorKind::Action,
             format!("expected a flow name, found `{other}`"),
         )),
     }
@@ -407,6 +429,7 @@ pub(crate) fn header_pairs(action: &Action, v: &Value) -> Result<Vec<(String, St
                     other => {
                         return Err(fail(
                             action,
+                            ErrorKind::Action,
                             format!("header `{k}` must be a string, found `{other}`"),
                         ));
                     }
@@ -416,6 +439,7 @@ pub(crate) fn header_pairs(action: &Action, v: &Value) -> Result<Vec<(String, St
             .collect(),
         other => Err(fail(
             action,
+            ErrorKind::Action,
             format!("`headers` must be an object, found `{other}`"),
         )),
     }

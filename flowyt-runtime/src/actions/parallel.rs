@@ -7,6 +7,7 @@
 use super::{Effect, request};
 use crate::context::Ctx;
 use crate::engine::{Runner, fail};
+use crate::error::ErrorKind;
 use crate::error::RunError;
 use flowyt_core::model::{Action, Parallel, ParallelBranch};
 use futures_util::future::join_all;
@@ -64,7 +65,9 @@ pub(super) async fn run<'a>(
             }
             Done::Flow(key, result, workspace, trace, steps) => {
                 let key = key?;
-                runner.absorb_steps(steps).map_err(|m| fail(action, m))?;
+                runner
+                    .absorb_steps(steps)
+                    .map_err(|m| fail(action, ErrorKind::StepLimit, m))?;
                 let ok = result.get("exception").is_none()
                     && result
                         .get("status")

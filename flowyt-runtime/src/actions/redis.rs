@@ -5,6 +5,7 @@
 use super::{Effect, eval};
 use crate::context::Ctx;
 use crate::engine::{Runner, fail};
+use crate::error::ErrorKind;
 use crate::error::RunError;
 use flowyt_core::model::{Action, Redis, RedisOp};
 use serde_json::{Value, json};
@@ -74,6 +75,7 @@ pub(crate) async fn run<'a>(
             v => Some(v.as_u64().filter(|s| *s > 0).ok_or_else(|| {
                 fail(
                     action,
+                    ErrorKind::Action,
                     format!("`expire` must be a positive number of seconds, not {v}"),
                 )
             })?),
@@ -85,7 +87,13 @@ pub(crate) async fn run<'a>(
         .integrations
         .get("redis")
         .cloned()
-        .ok_or_else(|| fail(action, "no `integrations.redis` in the workspace settings"))?;
+        .ok_or_else(|| {
+            fail(
+                action,
+                ErrorKind::Action,
+                "no `integrations.redis` in the workspace settings",
+            )
+        })?;
     let op = match r.op {
         RedisOp::Get => "get",
         RedisOp::Set => "set",
@@ -97,7 +105,7 @@ pub(crate) async fn run<'a>(
         .masked(json!({"action_type": op, "key": key, "data": data, "expire": expire}));
     let response = command(&redis_url(&|k| setting(&conf, k)), r.op, &key, data, expire)
         .await
-        .map_err(|m| fail(action, format!("redis: {m}")))?;
+        .map_err(|m| fail(action, ErrorKind::Upstream, format!("redis: {m}")))?;
     Ok((
         Effect::Continue {
             produced: Some(response.into()),

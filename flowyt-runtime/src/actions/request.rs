@@ -7,6 +7,7 @@
 use super::{Effect, eval, eval_url, header_pairs};
 use crate::context::{Answer, Ctx, ResponseSlot};
 use crate::engine::{Runner, fail};
+use crate::error::ErrorKind;
 use crate::error::RunError;
 use bytes::{Bytes, BytesMut};
 use flowyt_core::expr::python_str;
@@ -59,6 +60,7 @@ pub(super) async fn call(
         Some(n) => {
             return Err(fail(
                 action,
+                ErrorKind::Action,
                 format!("`retries` must be a whole number up to {MAX_RETRIES}, found `{n}`"),
             ));
         }
@@ -72,6 +74,7 @@ pub(super) async fn call(
             other => {
                 return Err(fail(
                     action,
+                    ErrorKind::Action,
                     format!("`retry_unsafe` must be true or false, found `{other}`"),
                 ));
             }
@@ -94,6 +97,7 @@ pub(super) async fn call(
         _ => {
             return Err(fail(
                 action,
+                ErrorKind::Action,
                 format!("unknown HTTP method `{}`", python_str(&method_v)),
             ));
         }
@@ -101,6 +105,7 @@ pub(super) async fn call(
     let Value::String(url) = url else {
         return Err(fail(
             action,
+            ErrorKind::Action,
             format!("`url` must be a string, found `{}`", python_str(&url)),
         ));
     };
@@ -118,10 +123,20 @@ pub(super) async fn call(
         headers.insert(HeaderName::from_static("x-request-id"), id);
     }
     for (k, v) in header_pairs(action, &headers_v)? {
-        let name = HeaderName::from_bytes(k.as_bytes())
-            .map_err(|_| fail(action, format!("invalid header name `{k}`")))?;
-        let value = HeaderValue::from_str(&v)
-            .map_err(|_| fail(action, format!("invalid value for header `{k}`")))?;
+        let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| {
+            fail(
+                action,
+                ErrorKind::Action,
+                format!("invalid header name `{k}`"),
+            )
+        })?;
+        let value = HeaderValue::from_str(&v).map_err(|_| {
+            fail(
+                action,
+                ErrorKind::Action,
+                format!("invalid value for header `{k}`"),
+            )
+        })?;
         headers.insert(name, value);
     }
 
@@ -249,6 +264,7 @@ fn number(
         .ok_or_else(|| {
             fail(
                 action,
+                ErrorKind::Action,
                 format!("`{name}` must be a positive number, found `{v}`"),
             )
         })

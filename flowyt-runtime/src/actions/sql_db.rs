@@ -5,6 +5,7 @@
 use super::{Effect, eval, eval_error};
 use crate::context::Ctx;
 use crate::engine::{Runner, fail};
+use crate::error::ErrorKind;
 use crate::error::RunError;
 use flowyt_core::model::{Action, SqlDb};
 use serde_json::{Value, json};
@@ -97,10 +98,12 @@ pub(crate) async fn run<'a>(
         .ok_or_else(|| {
             fail(
                 action,
+                ErrorKind::Action,
                 format!("no connection `{conn_name}` in `settings.integrations.sql_database`"),
             )
         })?;
-    let (dialect, url) = connection_url(&conn_name, &conf).map_err(|m| fail(action, m))?;
+    let (dialect, url) =
+        connection_url(&conn_name, &conf).map_err(|m| fail(action, ErrorKind::Action, m))?;
     let mut values = Vec::new();
     for bind in sql.params() {
         let rendered = bind
@@ -109,7 +112,7 @@ pub(crate) async fn run<'a>(
             .map_err(|e| eval_error(action, &e))?;
         values.push(
             bind.value(rendered)
-                .map_err(|m| fail(action, format!("in `sql`: {m}")))?,
+                .map_err(|m| fail(action, ErrorKind::Template, format!("in `sql`: {m}")))?,
         );
     }
     let shown: Vec<Value> = values.iter().map(shown_value).collect();
@@ -118,9 +121,13 @@ pub(crate) async fn run<'a>(
         "sql": sql.statement(placeholders(dialect)),
         "params": shown,
     }));
-    let (data, affected) = execute(dialect, &url, sql, values)
-        .await
-        .map_err(|m| fail(action, format!("connection `{conn_name}`: {m}")))?;
+    let (data, affected) = execute(dialect, &url, sql, values).await.map_err(|m| {
+        fail(
+            action,
+            ErrorKind::Upstream,
+            format!("connection `{conn_name}`: {m}"),
+        )
+    })?;
     Ok((produced(data, affected), evaluated))
 }
 

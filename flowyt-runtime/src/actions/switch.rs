@@ -3,6 +3,7 @@
 use super::{Effect, eval};
 use crate::context::Ctx;
 use crate::engine::{Runner, fail};
+use crate::error::ErrorKind;
 use crate::error::RunError;
 use flowyt_core::expr::python_str;
 use flowyt_core::model::{Action, Edge, Operator, Switch};
@@ -21,8 +22,8 @@ pub(super) fn run<'a>(
     for c in &switch.conditions {
         let first = eval(action, &c.first, ctx)?;
         let second = eval(action, &c.second, ctx)?;
-        let holds =
-            compare(c.operator, &first, &second, as_strings).map_err(|m| fail(action, m))?;
+        let holds = compare(c.operator, &first, &second, as_strings)
+            .map_err(|m| fail(action, ErrorKind::Template, m))?;
         if runner.tracing() {
             evaluated.push(json!({
                 "operator": c.operator.name(),
@@ -42,6 +43,7 @@ pub(super) fn run<'a>(
         None => {
             return Err(fail(
                 action,
+                ErrorKind::Flow,
                 format!(
                     "no condition of switch `{}` holds and it has no `next_action_else`",
                     action.id
