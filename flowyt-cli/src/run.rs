@@ -140,13 +140,11 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
     let result = runtime.block_on(ws.run(
         &key,
         RunInput {
-            trace: None,
             request,
             input,
             debug: args.debug,
-            request_id: None,
             params,
-            time_limit: None,
+            ..RunInput::default()
         },
     ));
     if let Some(trace) = &result.trace {

@@ -183,6 +183,17 @@ fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let input_assoc = quote_spanned!(input_ty.span()=> type Input = #input_ty;);
     let ok_assoc = quote_spanned!(ok_ty.span()=> type Output = #ok_ty;);
     let err_assoc = quote_spanned!(err_ty.span()=> type Error = #err_ty;);
+    let required_state = match state_ty {
+        Some(s) => quote! {
+            fn required_state() -> ::core::option::Option<(::core::any::TypeId, &'static str)> {
+                ::core::option::Option::Some((
+                    ::core::any::TypeId::of::<#s>(),
+                    ::core::any::type_name::<#s>(),
+                ))
+            }
+        },
+        None => quote!(),
+    };
     let (cx, state, call) = match state_ty {
         Some(s) => (
             quote!(cx),
@@ -214,6 +225,7 @@ fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
             #input_assoc
             #ok_assoc
             #err_assoc
+            #required_state
         }
 
         impl #custom for #ident {

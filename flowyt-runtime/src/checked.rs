@@ -6,6 +6,7 @@
 //! actions the flow declared. It runs on the same engine as a flow loaded from JSON, so the two
 //! behave identically.
 
+use crate::__private::NamedAction;
 use crate::{CustomAction, Engine, EngineBuilder, FlowService, Workspace};
 use flowyt_core::model::Flow;
 use flowyt_core::workspace::{Settings, Workspace as CoreWorkspace};
@@ -19,7 +20,7 @@ use std::sync::Arc;
 pub struct CheckedFlow {
     pub(crate) flow: Flow,
     pub(crate) json: &'static str,
-    pub(crate) actions: Vec<(&'static str, Arc<dyn CustomAction>)>,
+    pub(crate) actions: Vec<NamedAction>,
     pub(crate) functions: Vec<(&'static str, crate::__private::FunctionFn)>,
     /// The state machine `flow!` generated from the flow's edges (`include_flow!` has none).
     pub(crate) machine: Option<crate::__private::Machine>,
@@ -57,14 +58,14 @@ impl CheckedFlow {
 
     /// The names of the typed custom actions the flow declared (`actions = [...]`).
     pub fn custom_actions(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.actions.iter().map(|(name, _)| *name)
+        self.actions.iter().map(|a| a.name)
     }
 
     /// Registers the flow's typed custom actions with an engine being built (needed only when
     /// the flow is mounted through [`Engine::workspace`] rather than [`CheckedFlow::service`]).
     pub fn register(&self, mut builder: EngineBuilder) -> EngineBuilder {
-        for (name, action) in &self.actions {
-            builder.actions.insert((*name).to_string(), action.clone());
+        for a in &self.actions {
+            builder.actions.insert(a.name.to_string(), a.action.clone());
         }
         for (path, f) in &self.functions {
             let f = *f;
@@ -84,23 +85,85 @@ impl CheckedFlow {
     /// let hello = flow! { hi: response { data: { hello: "${request.qs.name}" } }; };
     /// let app: axum::Router = axum::Router::new().route("/hi", axum::routing::get(hello.service(&engine)));
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// When a typed action of the flow takes state (`state: &S`) the engine was not built with
+    /// (`.state(S { .. })`): the mistake shows when the flow is mounted, at start-up, not in a
+    /// run. [`CheckedFlow::try_service`] returns it as an error instead.
     pub fn service(&self, engine: &Engine) -> FlowService {
         self.service_with(engine, Settings::default())
     }
 
     /// Like [`CheckedFlow::service`], with workspace settings (`env`, limits, debug).
+    ///
+    /// # Panics
+    ///
+    /// As [`CheckedFlow::service`].
     pub fn service_with(&self, engine: &Engine, settings: Settings) -> FlowService {
-        self.with_actions(engine)
-            .flow_with_machine(self.flow.clone(), settings, self.machine)
+        match self.try_service_with(engine, settings) {
+            Ok(service) => service,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// [`CheckedFlow::service`] without the panic: the state the flow's typed actions take is
+    /// checked against the engine's.
+    ///
+    /// ```
+    /// use flowyt_runtime::{Engine, flow, flow_action};
+    ///
+    /// struct Prices { unit: u32 }
+    ///
+    /// #[flow_action]
+    /// async fn price(qty: u32, prices: &Prices) -> Result<u32, String> {
+    ///     Ok(qty * prices.unit)
+    /// }
+    ///
+    /// let f = flow! { actions = [price]; 1: price { } -> success: 2, fail: 2; 2: response { }; };
+    /// let err = f.try_service(&Engine::new().unwrap()).unwrap_err();
+    /// assert!(err.to_string().contains("Prices"), "{err}");
+    /// let engine = Engine::builder().state(Prices { unit: 5 }).build().unwrap();
+    /// assert!(f.try_service(&engine).is_ok());
+    /// ```
+    pub fn try_service(&self, engine: &Engine) -> Result<FlowService, MountError> {
+        self.try_service_with(engine, Settings::default())
+    }
+
+    /// [`CheckedFlow::service_with`] without the panic.
+    pub fn try_service_with(
+        &self,
+        engine: &Engine,
+        settings: Settings,
+    ) -> Result<FlowService, MountError> {
+        self.check_state(engine)?;
+        Ok(self
+            .with_actions(engine)
+            .flow_with_machine(self.flow.clone(), settings, self.machine))
+    }
+
+    /// The first typed action whose state the engine lacks.
+    fn check_state(&self, engine: &Engine) -> Result<(), MountError> {
+        for a in &self.actions {
+            if let Some((t, state)) = a.state
+                && !engine.actions.cx.has_state(t)
+            {
+                return Err(MountError {
+                    action: a.name,
+                    state,
+                });
+            }
+        }
+        Ok(())
     }
 
     fn with_actions(&self, engine: &Engine) -> Engine {
         let mut engine = engine.clone();
-        for (name, action) in &self.actions {
+        for a in &self.actions {
             engine
                 .actions
                 .map
-                .insert((*name).to_string(), action.clone());
+                .insert(a.name.to_string(), a.action.clone());
         }
         if !self.functions.is_empty() {
             let mut functions = (*engine.functions).clone();
@@ -118,6 +181,10 @@ impl Engine {
     /// Several checked flows as one workspace, keyed by the given names, so that `jump`,
     /// `handle` and `loop` can reach each other. Mount single flows with
     /// [`Workspace::flow`]. The flows' typed custom actions are added to this engine's.
+    ///
+    /// # Panics
+    ///
+    /// As [`CheckedFlow::service`], when a flow's typed action takes state the engine lacks.
     pub fn checked_workspace<'a>(
         &self,
         name: &str,
@@ -132,6 +199,9 @@ impl Engine {
         };
         let mut machines = std::collections::HashMap::new();
         for (key, flow) in flows {
+            if let Err(e) = flow.check_state(&engine) {
+                panic!("flow `{key}`: {e}");
+            }
             engine = flow.with_actions(&engine);
             if let Some(m) = flow.machine {
                 machines.insert(key.to_string(), m);
@@ -141,6 +211,30 @@ impl Engine {
         engine.workspace_with_machines(ws, &machines)
     }
 }
+
+/// Why a checked flow cannot be mounted on an engine: a typed action takes state the engine
+/// was not built with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MountError {
+    /// The action's kind name.
+    pub action: &'static str,
+    /// The type of state it takes.
+    pub state: &'static str,
+}
+
+impl std::fmt::Display for MountError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "custom action `{}` takes state of type `{}`, and the engine was not built with one: \
+             add `.state(...)` with a `{}` to `Engine::builder()`",
+            self.action, self.state, self.state
+        )
+    }
+}
+
+impl std::error::Error for MountError {}
 
 /// A custom action with typed input and output, made by `#[flow_action]` from an
 /// `async fn(input: Input[, state: &State]) -> Result<Output, Error>`.
@@ -158,6 +252,12 @@ impl Engine {
 pub trait TypedAction: CustomAction {
     /// The kind name flows use (the function's name).
     const NAME: &'static str;
+
+    /// The type of application state the action takes (`state: &S`), and its name; checked
+    /// when a flow using the action is mounted.
+    fn required_state() -> Option<(std::any::TypeId, &'static str)> {
+        None
+    }
     /// What the action's data deserialises into.
     type Input: DeserializeOwned;
     /// What `Ok` carries.

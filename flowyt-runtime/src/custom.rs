@@ -2,32 +2,87 @@
 
 use futures_util::future::BoxFuture;
 use serde_json::Value;
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// What a custom action receives besides its input.
+/// The application state an engine was built with: one value per type.
+pub(crate) type States = HashMap<TypeId, Arc<dyn Any + Send + Sync>>;
+
+/// What a custom action receives besides its input: the engine's application state (one value
+/// per type, [`EngineBuilder::state`](crate::EngineBuilder::state)) and, in a run started by an
+/// HTTP request, that request's extensions (what tower layers put there: the authenticated
+/// user, the tenant).
+///
+/// ```
+/// use flowyt_runtime::{ActionContext, Engine};
+/// use serde_json::{Value, json};
+///
+/// struct Db { url: &'static str }
+/// struct Prices { unit: u32 }
+/// #[derive(Clone)]
+/// struct User(String);
+///
+/// let engine = Engine::builder()
+///     .state(Db { url: "postgres://127.0.0.1/app" })
+///     .state(Prices { unit: 5 })
+///     .action("whoami", |_input: Value, cx: ActionContext| async move {
+///         let db = cx.state::<Db>().map(|d| d.url);
+///         let unit = cx.state::<Prices>().map(|p| p.unit);
+///         let user = cx.extension::<User>().map(|u| u.0.clone());
+///         Ok(json!({"db": db, "unit": unit, "user": user}))
+///     })
+///     .build()
+///     .unwrap();
+/// # let _ = engine;
+/// ```
 #[derive(Clone, Default)]
 pub struct ActionContext {
-    state: Option<Arc<dyn Any + Send + Sync>>,
+    states: Arc<States>,
+    extensions: Option<Arc<http::Extensions>>,
 }
 
 impl std::fmt::Debug for ActionContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ActionContext")
-            .field("state", &self.state.is_some())
+            .field("states", &self.states.len())
+            .field("extensions", &self.extensions.as_ref().map(|e| e.len()))
             .finish()
     }
 }
 
 impl ActionContext {
-    pub(crate) fn new(state: Option<Arc<dyn Any + Send + Sync>>) -> ActionContext {
-        ActionContext { state }
+    pub(crate) fn new(states: Arc<States>) -> ActionContext {
+        ActionContext {
+            states,
+            extensions: None,
+        }
     }
 
-    /// The application state the engine was built with, if it is a `T`.
+    /// The same context for one run, with its HTTP request's extensions.
+    pub(crate) fn for_run(&self, extensions: Option<&Arc<http::Extensions>>) -> ActionContext {
+        ActionContext {
+            states: self.states.clone(),
+            extensions: extensions.cloned(),
+        }
+    }
+
+    /// Whether the engine was built with state of type `t`.
+    pub(crate) fn has_state(&self, t: TypeId) -> bool {
+        self.states.contains_key(&t)
+    }
+
+    /// The application state of type `T` the engine was built with, if any.
     pub fn state<T: Any + Send + Sync>(&self) -> Option<&T> {
-        self.state.as_deref().and_then(|s| s.downcast_ref::<T>())
+        self.states
+            .get(&TypeId::of::<T>())
+            .and_then(|s| s.downcast_ref::<T>())
+    }
+
+    /// The value of type `T` in the extensions of the HTTP request that started the run (set
+    /// by a tower layer or an extractor), if the run came from one and it holds a `T`.
+    pub fn extension<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.extensions.as_deref()?.get::<T>()
     }
 }
 

@@ -82,6 +82,8 @@ pub(crate) struct Runner<'a> {
     /// The ids of the top-level actions completed so far (durable runs only: checkpointed, so
     /// a person can follow a run while it runs).
     path: Vec<String>,
+    /// The HTTP request's extensions, for custom actions (`None` when there are none).
+    pub extensions: Option<Arc<http::Extensions>>,
 }
 
 /// Most actions one run's trace records.
@@ -200,6 +202,7 @@ impl Shared {
             recorded: 0,
             limit: std::time::Duration::MAX,
             path: Vec::new(),
+            extensions: (!input.extensions.is_empty()).then(|| Arc::new(input.extensions)),
         };
         let mut ctx = Ctx::new(
             self.env.clone(),
@@ -701,6 +704,7 @@ impl Runner<'_> {
             recorded: self.recorded,
             limit: self.limit,
             path: Vec::new(),
+            extensions: self.extensions.clone(),
         }
     }
 

@@ -163,6 +163,7 @@ async fn handle_inner(
         .headers
         .get(header::ACCEPT)
         .is_some_and(|v| v == "application/xml");
+    let extensions = std::mem::take(&mut parts.extensions);
     // The `request` root: its members become values only when a template reads them.
     let request = crate::context::HttpRequest::new(
         parts.method,
@@ -207,6 +208,7 @@ async fn handle_inner(
                 params: flow_params,
                 time_limit,
                 trace,
+                extensions,
             },
         )
         .await;

@@ -68,7 +68,7 @@ pub mod __private;
 
 pub use actions::redis::redis_url;
 pub use body::Body;
-pub use checked::{CheckedFlow, TypedAction};
+pub use checked::{CheckedFlow, MountError, TypedAction};
 pub use client::Redirects;
 pub use custom::{ActionContext, CustomAction};
 pub use engine::{Outcome, RunInput, RunResult};
@@ -100,7 +100,7 @@ use std::sync::Arc;
 /// connection pooling, same-origin redirects, no `Referer`): use it for your own calls beside
 /// flowyt.
 pub fn http_client() -> Result<reqwest::Client, BuildError> {
-    client::build(Redirects::default()).map_err(BuildError)
+    client::build(Redirects::default()).map_err(BuildError::Client)
 }
 
 /// Registries and the shared HTTP client; cheap to clone.
@@ -125,22 +125,45 @@ impl std::fmt::Debug for Engine {
 pub struct EngineBuilder {
     functions: Functions,
     actions: HashMap<String, Arc<dyn CustomAction>>,
-    state: Option<Arc<dyn Any + Send + Sync>>,
+    states: custom::States,
+    /// Types given to [`EngineBuilder::state`] twice.
+    duplicate_states: Vec<&'static str>,
     redirects: Redirects,
     client: Option<reqwest::Client>,
 }
 
 /// Why an engine could not be built.
 #[derive(Debug)]
-pub struct BuildError(reqwest::Error);
+#[non_exhaustive]
+pub enum BuildError {
+    /// The HTTP client could not be built.
+    Client(reqwest::Error),
+    /// [`EngineBuilder::state`] was given two values of this type (the second would hide the
+    /// first; wrap them in types of their own).
+    DuplicateState(&'static str),
+}
 
 impl std::fmt::Display for BuildError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "cannot build the HTTP client: {}", self.0)
+        match self {
+            BuildError::Client(e) => write!(f, "cannot build the HTTP client: {e}"),
+            BuildError::DuplicateState(t) => write!(
+                f,
+                "`.state(...)` was given two values of type `{t}`: custom actions find state by \
+                 type, so give each value a type of its own (a newtype)"
+            ),
+        }
     }
 }
 
-impl std::error::Error for BuildError {}
+impl std::error::Error for BuildError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            BuildError::Client(e) => Some(e),
+            BuildError::DuplicateState(_) => None,
+        }
+    }
+}
 
 impl EngineBuilder {
     /// Registers a template function, callable as `${function.<path>(args)}`.
@@ -158,9 +181,15 @@ impl EngineBuilder {
         self
     }
 
-    /// Application state that custom actions can read ([`ActionContext::state`]).
+    /// Application state that custom actions read by type ([`ActionContext::state`]); call
+    /// it once per type (a second value of one type makes [`EngineBuilder::build`] fail).
     pub fn state<T: Any + Send + Sync>(mut self, state: T) -> EngineBuilder {
-        self.state = Some(Arc::new(state));
+        let previous = self
+            .states
+            .insert(std::any::TypeId::of::<T>(), Arc::new(state));
+        if previous.is_some() {
+            self.duplicate_states.push(std::any::type_name::<T>());
+        }
         self
     }
 
@@ -190,16 +219,19 @@ impl EngineBuilder {
 
     /// Builds the engine and, unless [`EngineBuilder::client`] gave one, its HTTP client.
     pub fn build(self) -> Result<Engine, BuildError> {
+        if let Some(t) = self.duplicate_states.first() {
+            return Err(BuildError::DuplicateState(t));
+        }
         let client = match self.client {
             Some(c) => c,
-            None => client::build(self.redirects).map_err(BuildError)?,
+            None => client::build(self.redirects).map_err(BuildError::Client)?,
         };
         Ok(Engine {
             client,
             functions: Arc::new(self.functions),
             actions: custom::CustomActions {
                 map: self.actions,
-                cx: ActionContext::new(self.state),
+                cx: ActionContext::new(Arc::new(self.states)),
             },
         })
     }

@@ -19,12 +19,25 @@ use serde_json::{Value, json};
 use std::any::Any;
 use std::sync::Arc;
 
-/// A custom action the flow declared, under the kind name the flow uses.
-pub type NamedAction = (&'static str, Arc<dyn CustomAction>);
+/// A custom action the flow declared, under the kind name the flow uses, with the state type
+/// it needs (checked when the flow is mounted).
+#[derive(Clone)]
+pub struct NamedAction {
+    /// The kind name in the flow.
+    pub name: &'static str,
+    /// The action.
+    pub action: Arc<dyn CustomAction>,
+    /// The type of state it takes, and its name.
+    pub state: Option<(std::any::TypeId, &'static str)>,
+}
 
 /// Pairs a typed action with the kind name the macro checked the flow against.
 pub fn action<A: TypedAction>(name: &'static str, action: A) -> NamedAction {
-    (name, Arc::new(action))
+    NamedAction {
+        name,
+        action: Arc::new(action),
+        state: A::required_state(),
+    }
 }
 
 /// Builds the flow a macro validated at compile time from the JSON text it embedded.
@@ -82,8 +95,8 @@ fn build(
     functions: &[(&'static str, FunctionFn)],
 ) -> Result<Flow, flowyt_core::workspace::LoadError> {
     let mut catalog = Catalog::new();
-    for (kind, _) in actions {
-        catalog.add_kind(*kind, CustomKind::default());
+    for a in actions {
+        catalog.add_kind(a.name, CustomKind::default());
     }
     for (path, _) in functions {
         catalog.add_function(*path);
@@ -216,7 +229,9 @@ mod tests {
 
     #[test]
     fn missing_state_is_a_fail_value() {
-        let cx = ActionContext::new(Some(Arc::new(7u8)));
+        let mut states = crate::custom::States::new();
+        states.insert(std::any::TypeId::of::<u8>(), Arc::new(7u8));
+        let cx = ActionContext::new(Arc::new(states));
         assert_eq!(state::<Double, u8>(&cx), Ok(&7));
         let err = state::<Double, String>(&cx).expect_err("no String state");
         assert_eq!(err["error"], "missing_state");

@@ -23,6 +23,10 @@ pub struct RunInput {
     /// The distributed trace the run belongs to (the caller's `traceparent`): continued by
     /// the run's spans when they are exported, else passed to upstream calls unchanged.
     pub trace: Option<crate::telemetry::TraceContext>,
+    /// The HTTP request's extensions (what tower layers and extractors put there), which
+    /// custom actions read with [`ActionContext::extension`](crate::ActionContext::extension).
+    /// The axum integration fills it; set it yourself when running in-process.
+    pub extensions: http::Extensions,
 }
 
 /// How a run ended.

@@ -363,7 +363,7 @@ pub(crate) async fn execute<'a>(
                 ));
             };
             let input = eval(action, &c.data, ctx)?;
-            let cx = runner.shared.actions.cx.clone();
+            let cx = runner.shared.actions.cx.for_run(runner.extensions.as_ref());
             let called = AssertUnwindSafe(custom.call(input.clone(), cx))
                 .catch_unwind()
                 .await;

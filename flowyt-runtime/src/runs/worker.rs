@@ -573,6 +573,7 @@ async fn run_claimed(
         params,
         time_limit: None,
         trace: record.trace_context(),
+        extensions: Default::default(),
     };
     let boundary = StoreBoundary {
         inner,
