@@ -200,6 +200,30 @@ fn three_instances_share_the_queue_and_a_killed_one_loses_nothing() {
             assert!(Instant::now() < deadline, "runs do not progress");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        // ... at a moment it holds runs in flight (its leases name its process id), so the
+        // kill always interrupts some: on a loaded machine it may otherwise be between runs.
+        let pid = servers[1].as_ref().map_or(0, |s| s.child.id());
+        let pool = sqlx::AnyPool::connect(&db.url).await.expect("db");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let row = sqlx::query(
+                "SELECT COUNT(*) AS n FROM flowyt_runs WHERE status = 'running' AND owner LIKE $1",
+            )
+            .bind(format!("%-{pid}-%"))
+            .fetch_one(&pool)
+            .await
+            .expect("count");
+            let n: i64 = row.try_get("n").expect("n");
+            if n > 0 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "instance 1 never held a run in flight"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        pool.close().await;
     });
     servers[1] = None; // SIGKILL
     let survivors = [bases[0].clone(), bases[2].clone()];

@@ -64,7 +64,7 @@ impl Parse for IncludeInput {
 pub(crate) fn expand_include_flow(input: TokenStream) -> syn::Result<TokenStream> {
     let input: IncludeInput = syn::parse2(input)?;
     let rel = input.path.value();
-    let full = resolve(&input.path)?;
+    let full = resolve(&input.path, "include_flow!")?;
     let text = std::fs::read_to_string(&full).map_err(|e| {
         let why = match e.kind() {
             std::io::ErrorKind::NotFound => "no such file".to_string(),
@@ -121,7 +121,7 @@ pub(crate) fn expand_include_flow(input: TokenStream) -> syn::Result<TokenStream
 }
 
 /// `<crate root>/<path>`; absolute paths are refused (they break on any other machine).
-fn resolve(lit: &LitStr) -> syn::Result<PathBuf> {
+pub(crate) fn resolve(lit: &LitStr, macro_name: &str) -> syn::Result<PathBuf> {
     let rel = lit.value();
     if rel.is_empty() {
         return Err(syn::Error::new(
@@ -133,21 +133,21 @@ fn resolve(lit: &LitStr) -> syn::Result<PathBuf> {
         return Err(syn::Error::new(
             lit.span(),
             format!(
-                "`include_flow!` takes a path relative to the crate root, found the absolute path `{rel}`\n= help: write the path from the folder of the crate's Cargo.toml, e.g. `flows/search.json`"
+                "`{macro_name}` takes a path relative to the crate root, found the absolute path `{rel}`\n= help: write the path from the folder of the crate's Cargo.toml, e.g. `flows/search.json`"
             ),
         ));
     }
     let root = std::env::var_os("CARGO_MANIFEST_DIR").ok_or_else(|| {
         syn::Error::new(
             lit.span(),
-            "`CARGO_MANIFEST_DIR` is not set: `include_flow!` must be built by cargo",
+            format!("`CARGO_MANIFEST_DIR` is not set: `{macro_name}` must be built by cargo"),
         )
     })?;
     Ok(Path::new(&root).join(rel))
 }
 
 /// `flows/x.json:14:28: <message>` plus the help and notes, as the runtime loader prints it.
-fn located_message(d: &Located) -> String {
+pub(crate) fn located_message(d: &Located) -> String {
     let mut message = format!(
         "{}:{}:{}: {}",
         d.file,
@@ -182,13 +182,13 @@ mod tests {
     #[test]
     fn absolute_and_empty_paths_are_refused() {
         let abs: LitStr = syn::parse_quote!("/etc/flow.json");
-        let e = resolve(&abs).expect_err("absolute");
+        let e = resolve(&abs, "include_flow!").expect_err("absolute");
         assert!(
             e.to_string()
                 .contains("found the absolute path `/etc/flow.json`")
         );
         let empty: LitStr = syn::parse_quote!("");
-        assert!(resolve(&empty).is_err());
+        assert!(resolve(&empty, "include_flow!").is_err());
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod flow;
 mod function;
 mod include;
 mod paths;
+mod workspace;
 
 use proc_macro::TokenStream;
 
@@ -122,6 +123,46 @@ pub fn include_flow(input: TokenStream) -> TokenStream {
         Err(e) => {
             let errors = e.to_compile_error();
             quote::quote!({ #errors #private::invalid_flow() }).into()
+        }
+    }
+}
+
+/// A whole legacy workspace folder (`config/settings.json`, `routes.json`, `flows/*.json`),
+/// read, lowered and validated at compile time; evaluates to an `IncludedWorkspace` whose
+/// `router(&engine)` serves its routes.
+///
+/// Checked beyond each flow: `jump`/`handle`/`loop` targets and routes name flows of the
+/// workspace, and every `${env.X}` a template reads is a key of the settings' `env`. Each
+/// problem is an error on the path naming `file:line:col`; warnings are rustc warnings. The
+/// path is relative to the crate root. Every file is embedded with `include_str!`, so cargo
+/// rebuilds when one changes (a flow file *added* to the folder is seen at the next build of
+/// the crate: touch the source that includes it). `${env('NAME')}` in the settings is read
+/// when the program loads the workspace. Typed actions the flows use are listed after the
+/// path: `include_workspace!("workspaces/shop", actions = [send_sms])`.
+///
+/// ```
+/// use flowyt_runtime::{Engine, include_workspace};
+///
+/// let shop = include_workspace!("../examples/workspaces/shop");
+/// assert_eq!(shop.name(), "shop");
+/// let router: axum::Router = shop.router(&Engine::new().unwrap()).unwrap();
+/// # let _ = router;
+/// ```
+///
+/// A folder that is not a workspace does not compile:
+///
+/// ```compile_fail
+/// let ws = flowyt_runtime::include_workspace!("src");
+/// ```
+#[proc_macro]
+pub fn include_workspace(input: TokenStream) -> TokenStream {
+    let input = proc_macro2::TokenStream::from(input);
+    let private = paths::Runtime::sniff(&input).private();
+    match workspace::expand(input) {
+        Ok(tokens) => tokens.into(),
+        Err(e) => {
+            let errors = e.to_compile_error();
+            quote::quote!({ #errors #private::invalid_workspace() }).into()
         }
     }
 }

@@ -40,6 +40,23 @@ pub fn action<A: TypedAction>(name: &'static str, action: A) -> NamedAction {
     }
 }
 
+/// What `include_workspace!` expands to: the workspace's files as embedded texts.
+pub fn included_workspace(
+    name: &'static str,
+    settings: Option<(&'static str, &'static str)>,
+    routes: Option<(&'static str, &'static str)>,
+    flows: &'static [(&'static str, &'static str, &'static str)],
+    actions: Vec<NamedAction>,
+) -> crate::IncludedWorkspace {
+    crate::IncludedWorkspace::new(name, settings, routes, flows, actions)
+}
+
+/// Stands for a workspace `include_workspace!` refused (its errors are compile errors), so
+/// that no type errors follow from them. Never runs.
+pub fn invalid_workspace() -> crate::IncludedWorkspace {
+    unreachable!("include_workspace! reported compile errors")
+}
+
 /// Builds the flow a macro validated at compile time from the JSON text it embedded.
 ///
 /// The text is lowered again with the same catalog (the declared custom kinds), by the same

@@ -1,0 +1,157 @@
+//! Workspaces that `include_workspace!` read and checked at compile time, loaded on an engine
+//! when the program starts.
+
+use crate::__private::NamedAction;
+use crate::{Engine, LoadError, MountError, Workspace};
+use axum::Router;
+use flowyt_core::validate::Strictness;
+use flowyt_core::workspace::{Sources, Workspace as CoreWorkspace};
+
+/// A legacy workspace folder (settings, routes, flows) embedded in the program by
+/// `include_workspace!`, which checked it at compile time: every flow, the cross-flow
+/// references (`jump`, `handle`, `loop`, routes) and the `${env.X}` keys templates read.
+///
+/// ```
+/// use flowyt_runtime::{Engine, include_workspace};
+///
+/// let shop = include_workspace!("../examples/workspaces/shop");
+/// let engine = Engine::new().unwrap();
+/// let app: axum::Router = axum::Router::new().nest("/shop", shop.router(&engine).unwrap());
+/// # let _ = app;
+/// ```
+#[derive(Clone)]
+pub struct IncludedWorkspace {
+    name: &'static str,
+    settings: Option<(&'static str, &'static str)>,
+    routes: Option<(&'static str, &'static str)>,
+    flows: &'static [(&'static str, &'static str, &'static str)],
+    actions: Vec<NamedAction>,
+}
+
+impl std::fmt::Debug for IncludedWorkspace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IncludedWorkspace")
+            .field("name", &self.name)
+            .field(
+                "flows",
+                &self.flows.iter().map(|(k, _, _)| *k).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+/// Why an included workspace could not be loaded on an engine.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum IncludeError {
+    /// Its settings, read again with the process environment, do not load (the flows and
+    /// routes were checked at compile time).
+    Load(LoadError),
+    /// A typed action it uses takes state the engine was not built with.
+    Mount(MountError),
+}
+
+impl std::fmt::Display for IncludeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IncludeError::Load(e) => write!(f, "{e}"),
+            IncludeError::Mount(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for IncludeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            IncludeError::Load(e) => Some(e),
+            IncludeError::Mount(e) => Some(e),
+        }
+    }
+}
+
+impl IncludedWorkspace {
+    pub(crate) fn new(
+        name: &'static str,
+        settings: Option<(&'static str, &'static str)>,
+        routes: Option<(&'static str, &'static str)>,
+        flows: &'static [(&'static str, &'static str, &'static str)],
+        actions: Vec<NamedAction>,
+    ) -> IncludedWorkspace {
+        IncludedWorkspace {
+            name,
+            settings,
+            routes,
+            flows,
+            actions,
+        }
+    }
+
+    /// The workspace's name (its folder's).
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The flow keys.
+    pub fn flow_keys(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.flows.iter().map(|(k, _, _)| *k)
+    }
+
+    /// The workspace on `engine`, ready to run and mount; `${env('NAME')}` in its settings
+    /// reads the process environment now.
+    pub fn workspace(&self, engine: &Engine) -> Result<Workspace, IncludeError> {
+        self.workspace_with_env(engine, &|k| std::env::var(k).ok())
+    }
+
+    /// Like [`IncludedWorkspace::workspace`], with `getenv` answering `${env('NAME')}`.
+    pub fn workspace_with_env(
+        &self,
+        engine: &Engine,
+        getenv: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Workspace, IncludeError> {
+        for a in &self.actions {
+            if let Some((t, state)) = a.state
+                && !engine.actions.cx.has_state(t)
+            {
+                return Err(IncludeError::Mount(MountError {
+                    action: a.name,
+                    state,
+                }));
+            }
+        }
+        let mut engine = engine.clone();
+        for a in &self.actions {
+            engine
+                .actions
+                .map
+                .insert(a.name.to_string(), a.action.clone());
+        }
+        let text = |(file, text): (&str, &str)| (file.to_string(), text.to_string());
+        let sources = Sources {
+            settings: self.settings.map(text),
+            routes: self.routes.map(text),
+            flows: self
+                .flows
+                .iter()
+                .map(|(k, f, t)| (k.to_string(), f.to_string(), t.to_string()))
+                .collect(),
+        };
+        let loaded = CoreWorkspace::from_sources(
+            self.name,
+            &sources,
+            &engine.catalog(),
+            Strictness::Legacy,
+            getenv,
+        )
+        .map_err(IncludeError::Load)?;
+        Ok(engine.workspace(loaded.workspace))
+    }
+
+    /// A router serving the workspace's routes (nest it where it belongs:
+    /// `Router::new().nest("/shop", shop.router(&engine)?)`).
+    pub fn router<S: Clone + Send + Sync + 'static>(
+        &self,
+        engine: &Engine,
+    ) -> Result<Router<S>, IncludeError> {
+        Ok(self.workspace(engine)?.router())
+    }
+}
