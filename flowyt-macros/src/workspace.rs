@@ -211,7 +211,7 @@ mod tests {
     #[test]
     fn positions_are_one_based() {
         let text = "{\n  \"url\": \"${env.baseUrl}/x\"\n}";
-        assert_eq!(position(text, "${env.baseUrl}/x", "env.baseUrl"), (2, 14));
+        assert_eq!(position(text, "${env.baseUrl}/x", "env.baseUrl"), (2, 13));
         assert_eq!(position(text, "not there", "env.x"), (1, 1));
     }
 }
