@@ -69,7 +69,7 @@ async fn drive(
     rate: Option<f64>,
     tag: &str,
 ) -> (f64, f64, f64) {
-    let http = reqwest::Client::new();
+    let http = flowyt_runtime::http_client().expect("client");
     sqlx::any::install_default_drivers();
     let started = Instant::now();
     let sem = Arc::new(tokio::sync::Semaphore::new(64));
@@ -222,7 +222,6 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(2000);
     let rt = support::multi_thread();
-    let _ = flowyt_runtime::http_client();
     let upstream = rt.block_on(async {
         let app = Router::new().route(
             "/ok",

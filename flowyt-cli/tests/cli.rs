@@ -84,10 +84,7 @@ fn serve() -> Server {
 fn get(url: &str) -> (u16, Value) {
     let rt = rt();
     rt.block_on(async {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .expect("client");
+        let client = support::client(10);
         let r = client.get(url).send().await.expect("server answers");
         let status = r.status().as_u16();
         let text = r.text().await.expect("body");
@@ -198,7 +195,7 @@ fn routes_listing_needs_the_token_when_a_secret_is_set() {
     );
     let rt = rt();
     let (denied, allowed, legacy) = rt.block_on(async {
-        let client = reqwest::Client::new();
+        let client = support::client(10);
         let url = format!("{}/_workspaces/routes", server.base);
         let denied = client.get(&url).send().await.expect("answer");
         let allowed = client
@@ -417,7 +414,7 @@ fn publish_and_reload_swap_workspaces_and_refuse_bad_ones() {
     let base = server.base.clone();
     let rt = rt();
     rt.block_on(async {
-        let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("client");
+        let client = support::client(10);
         let publish = |name: &str, zip: Vec<u8>, token: Option<&str>| {
             let part = reqwest::multipart::Part::bytes(zip).file_name(name.to_string());
             let form = reqwest::multipart::Form::new().part("workpace_zip_file", part);

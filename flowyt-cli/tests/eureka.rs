@@ -203,7 +203,8 @@ fn python_services_register_with_flowyt_and_flows_call_them_by_name() {
         .enable_all()
         .build()
         .expect("rt");
-    let client = reqwest::Client::builder()
+    let client = flowyt_runtime::http_client_builder()
+        .expect("TLS configuration")
         .timeout(Duration::from_secs(10))
         .build()
         .expect("client");

@@ -78,6 +78,9 @@ async fn per_request(client: &reqwest::Client, url: &str, n: u64) -> (f64, f64) 
 }
 
 fn main() {
+    // The hand-written baselines are applications: they choose the process's rustls provider
+    // (flowyt's own clients are given theirs and never install one).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }

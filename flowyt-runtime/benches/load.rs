@@ -435,6 +435,9 @@ struct Row {
 }
 
 fn main() {
+    // The hand-written baselines are applications: they choose the process's rustls provider
+    // (flowyt's own clients are given theirs and never install one).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     // `cargo bench` passes `--bench`; `cargo test --benches` would pass other flags: only run
     // the load when invoked as a benchmark.
     if !std::env::args().any(|a| a == "--bench") {
@@ -455,7 +458,6 @@ fn main() {
         .build()
         .expect("runtime");
     rt.block_on(async move {
-        let _ = flowyt_runtime::http_client(); // installs the TLS provider reqwest needs
         let up = format!("http://{}", upstream().await);
         let otlp = format!("http://{}/v1/traces", collector().await);
 

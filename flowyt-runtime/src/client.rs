@@ -1,6 +1,6 @@
 //! The one shared HTTP client used by every `request` action.
 
-use std::sync::Once;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Which redirects a `request` action follows.
@@ -18,11 +18,25 @@ pub enum Redirects {
     None,
 }
 
-/// Builds the shared client: rustls with the `ring` provider (no OpenSSL), connection pooling,
-/// redirects as `redirects` says, and no `Referer` header (it would carry the full URL, with
-/// its query, to another host).
-pub fn build(redirects: Redirects) -> Result<reqwest::Client, reqwest::Error> {
-    install_crypto_provider();
+/// The TLS configuration of flowyt's clients: rustls with the `ring` provider passed to it
+/// directly (never installed process-wide: which provider the rest of the program uses stays
+/// the application's choice), the platform's certificate verifier, HTTP/1.1.
+fn tls_config() -> Result<rustls::ClientConfig, rustls::Error> {
+    use rustls_platform_verifier::BuilderVerifierExt;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_platform_verifier()?
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// A client builder configured as flowyt's own: its TLS (see [`tls_config`]), connection
+/// pooling, redirects as `redirects` says, and no `Referer` header (it would carry the full
+/// URL, with its query, to another host).
+pub fn builder(redirects: Redirects) -> Result<reqwest::ClientBuilder, crate::BuildError> {
+    let tls = tls_config().map_err(crate::BuildError::Tls)?;
     let policy = match redirects {
         Redirects::None => reqwest::redirect::Policy::none(),
         Redirects::Any => reqwest::redirect::Policy::limited(10),
@@ -41,21 +55,19 @@ pub fn build(redirects: Redirects) -> Result<reqwest::Client, reqwest::Error> {
             }
         }),
     };
-    reqwest::Client::builder()
+    Ok(reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
         .redirect(policy)
         .referer(false)
         .pool_idle_timeout(Duration::from_secs(90))
         .pool_max_idle_per_host(256)
         .tcp_nodelay(true)
-        .connect_timeout(Duration::from_secs(10))
-        .build()
+        .connect_timeout(Duration::from_secs(10)))
 }
 
-/// rustls needs a process-wide crypto provider before the first TLS config is built.
-fn install_crypto_provider() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        // Err means another part of the program installed one first, which is fine.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
+/// The shared client ([`builder`], built).
+pub fn build(redirects: Redirects) -> Result<reqwest::Client, crate::BuildError> {
+    builder(redirects)?
+        .build()
+        .map_err(crate::BuildError::Client)
 }

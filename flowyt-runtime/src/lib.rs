@@ -98,11 +98,32 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-/// A `reqwest` client configured as flowyt's own (rustls with the `ring` provider installed,
-/// connection pooling, same-origin redirects, no `Referer`): use it for your own calls beside
-/// flowyt.
+/// A `reqwest` client configured as flowyt's own (rustls with the `ring` provider given to it,
+/// the platform's certificate verifier, connection pooling, same-origin redirects, no
+/// `Referer`): use it for your own calls beside flowyt.
+///
+/// flowyt never installs a process-wide rustls provider: `reqwest::Client::new()` elsewhere in
+/// your program needs one installed by the application
+/// (`rustls::crypto::ring::default_provider().install_default()`, or aws-lc-rs), or use
+/// [`http_client_builder`].
 pub fn http_client() -> Result<reqwest::Client, BuildError> {
-    client::build(Redirects::default()).map_err(BuildError::Client)
+    client::build(Redirects::default())
+}
+
+/// The builder behind [`http_client`], to add your own settings (timeouts, headers, proxies)
+/// to flowyt's TLS configuration.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let client = flowyt_runtime::http_client_builder()?
+///     .timeout(std::time::Duration::from_secs(5))
+///     .build()?;
+/// # let _ = client;
+/// # Ok(())
+/// # }
+/// ```
+pub fn http_client_builder() -> Result<reqwest::ClientBuilder, BuildError> {
+    client::builder(Redirects::default())
 }
 
 /// Registries and the shared HTTP client; cheap to clone.
@@ -140,6 +161,8 @@ pub struct EngineBuilder {
 pub enum BuildError {
     /// The HTTP client could not be built.
     Client(reqwest::Error),
+    /// Its TLS configuration could not be built.
+    Tls(rustls::Error),
     /// [`EngineBuilder::state`] was given two values of this type (the second would hide the
     /// first; wrap them in types of their own).
     DuplicateState(&'static str),
@@ -149,6 +172,7 @@ impl std::fmt::Display for BuildError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             BuildError::Client(e) => write!(f, "cannot build the HTTP client: {e}"),
+            BuildError::Tls(e) => write!(f, "cannot configure TLS for the HTTP client: {e}"),
             BuildError::DuplicateState(t) => write!(
                 f,
                 "`.state(...)` was given two values of type `{t}`: custom actions find state by \
@@ -162,6 +186,7 @@ impl std::error::Error for BuildError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             BuildError::Client(e) => Some(e),
+            BuildError::Tls(e) => Some(e),
             BuildError::DuplicateState(_) => None,
         }
     }
@@ -226,7 +251,7 @@ impl EngineBuilder {
         }
         let client = match self.client {
             Some(c) => c,
-            None => client::build(self.redirects).map_err(BuildError::Client)?,
+            None => client::build(self.redirects)?,
         };
         Ok(Engine {
             client,

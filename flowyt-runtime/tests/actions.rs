@@ -803,7 +803,8 @@ async fn debug_traces_are_bounded_in_entries_and_bytes() {
 /// default headers and user agent reach the upstream).
 #[tokio::test]
 async fn an_application_client_makes_the_calls() {
-    let _ = flowyt_runtime::http_client(); // installs the TLS provider reqwest needs
+    // An application's own client: it chooses the process's rustls provider (flowyt never does).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(
         "x-team",

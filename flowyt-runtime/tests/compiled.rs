@@ -72,7 +72,7 @@ async fn answers(
         app = app.route(&format!("/{i}"), any(s.clone()));
     }
     let addr = spawn(app).await;
-    let client = reqwest::Client::new();
+    let client = flowyt_runtime::http_client().expect("client");
     let mut all = Vec::new();
     for i in 0..services.len() {
         let mut these = Vec::new();
@@ -332,7 +332,7 @@ async fn typed_actions_run_alike_in_compiled_and_json_flows() {
 }
 
 #[tokio::test]
-async fn typed_action_without_its_state_takes_the_fail_branch() {
+async fn typed_action_without_its_state_is_refused_at_mount_and_fails_its_branch_in_json() {
     let flow = flow! {
         actions = [price];
         quote: price { qty: 2 } -> success: ok, fail: ko;
@@ -340,7 +340,15 @@ async fn typed_action_without_its_state_takes_the_fail_branch() {
         ko: response { status: 500, data: "${response.data}" };
     };
     let engine = Engine::new().expect("engine");
-    let run = flow.service(&engine).run(Default::default()).await;
+    // Mounting the compiled flow checks the state its typed action takes.
+    let err = flow.try_service(&engine).expect_err("no state");
+    assert_eq!(err.action, "price");
+    // A JSON flow using the same action (registered by hand) cannot be checked before it
+    // runs: the action takes its fail branch, saying what is missing.
+    let engine = flow.register(Engine::builder()).build().expect("engine");
+    let json = flow.json();
+    let service = engine.flow_from_json(json).expect("loads");
+    let run = service.run(Default::default()).await;
     let flowyt_runtime::Outcome::Response { status, body, .. } = run.outcome else {
         panic!("expected a response, got {:?}", run.outcome);
     };

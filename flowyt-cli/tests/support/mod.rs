@@ -14,11 +14,11 @@ pub fn rt() -> tokio::runtime::Runtime {
         .expect("rt")
 }
 
-/// A reqwest client giving up after `seconds`; installs the TLS provider reqwest needs, as
-/// flowyt's own client does.
+/// A reqwest client giving up after `seconds`, with flowyt's TLS configuration (flowyt never
+/// installs a process-wide rustls provider, so a bare `reqwest::Client::new()` has none).
 pub fn client(seconds: u64) -> reqwest::Client {
-    let _ = flowyt_runtime::http_client();
-    reqwest::Client::builder()
+    flowyt_runtime::http_client_builder()
+        .expect("TLS configuration")
         .timeout(Duration::from_secs(seconds))
         .build()
         .expect("client")

@@ -25,7 +25,10 @@ pub struct RunsClient {
 
 /// Why a call to the runs API failed.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum ClientError {
+    /// The client could not be built.
+    Build(crate::BuildError),
     /// No answer (connection refused, timeout).
     Http(reqwest::Error),
     /// The server refused the call: its status and JSON answer.
@@ -37,6 +40,7 @@ pub enum ClientError {
 impl fmt::Display for ClientError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            ClientError::Build(e) => write!(f, "{e}"),
             ClientError::Http(e) => write!(f, "the server did not answer: {e}"),
             ClientError::Refused(status, body) => {
                 let msg = body["message"].as_str().or_else(|| body["msg"].as_str());
@@ -63,7 +67,7 @@ impl RunsClient {
                 token,
                 http,
             })
-            .map_err(ClientError::Http)
+            .map_err(ClientError::Build)
     }
 
     fn url(&self, workspace: &str, flow: &str) -> String {

@@ -373,7 +373,8 @@ impl Served {
 
 /// A client with a timeout on every request.
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
+    flowyt_runtime::http_client_builder()
+        .expect("TLS configuration")
         .timeout(Duration::from_secs(20))
         .build()
         .expect("client")
