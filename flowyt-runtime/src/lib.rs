@@ -62,6 +62,16 @@ mod xml;
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
 
+/// The flow model, loader, validator, expression language and OpenAPI derivation
+/// (`flowyt-core`), for tools built on flowyt (the `flowyt` binary uses it).
+///
+/// **Unstable:** these types follow the engine's internals and may change in any minor
+/// release. Applications use the items at this crate's root (`Engine`, `Workspace`,
+/// `CheckedFlow`, `RunInput`, `Outcome`, `Settings`, the macros).
+pub mod core {
+    pub use flowyt_core::*;
+}
+
 /// Used by the code flowyt's macros generate. Not public API; may change in any release.
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -74,7 +84,6 @@ pub use client::Redirects;
 pub use custom::{ActionContext, CustomAction};
 pub use engine::{Outcome, RunInput, RunResult};
 pub use error::{ErrorKind, FailedAction, RunError};
-pub use flowyt_core as core;
 pub use flowyt_core::validate::Strictness;
 pub use flowyt_core::workspace::{LoadError, Settings};
 pub use flowyt_macros::{flow, flow_action, flow_function, include_flow, include_workspace};
