@@ -16,6 +16,16 @@ use std::sync::Arc;
 
 /// A flow that `flow!` or `include_flow!` checked at compile time, with the typed custom
 /// actions it uses. Build it once (at start-up) and mount it with [`CheckedFlow::service`].
+///
+/// ```
+/// use flowyt_runtime::{CheckedFlow, Engine, flow};
+///
+/// let ping: CheckedFlow = flow! { name = "ping"; 1: response { data: { pong: true } }; };
+/// assert_eq!(ping.flow().actions.len(), 1);
+/// assert!(ping.json().contains("\"pong\""), "the flow as legacy JSON");
+/// let handler = ping.service(&Engine::new().unwrap());
+/// # let _ = handler;
+/// ```
 #[derive(Clone)]
 pub struct CheckedFlow {
     pub(crate) flow: Flow,

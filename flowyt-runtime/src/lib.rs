@@ -135,7 +135,24 @@ pub fn http_client_builder() -> Result<reqwest::ClientBuilder, BuildError> {
     client::builder(Redirects::default())
 }
 
-/// Registries and the shared HTTP client; cheap to clone.
+/// Registries and the shared HTTP client; cheap to clone. Build one at start-up
+/// ([`Engine::new`], or [`Engine::builder`] for functions, custom actions, state, your own
+/// client) and mount flows and workspaces on it.
+///
+/// ```
+/// use flowyt_runtime::{ActionContext, Engine};
+/// use serde_json::{Value, json};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let plain = Engine::new()?;
+/// let custom = Engine::builder()
+///     .function("text.shout", |args| Ok(json!(args[0].as_str().unwrap_or("").to_uppercase())))
+///     .action("echo", |input: Value, _cx: ActionContext| async move { Ok(input) })
+///     .build()?;
+/// # let _ = (plain, custom);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Engine {
     client: reqwest::Client,
@@ -152,7 +169,7 @@ impl std::fmt::Debug for Engine {
     }
 }
 
-/// Builds an [`Engine`].
+/// Builds an [`Engine`]: `Engine::builder().state(db).action("save", save).build()?`.
 #[derive(Default)]
 pub struct EngineBuilder {
     functions: Functions,
@@ -414,7 +431,27 @@ impl Engine {
     }
 }
 
-/// A workspace ready to run: flows, settings and routes.
+/// A workspace ready to run: flows, settings and routes. Load a legacy folder with
+/// [`Engine::load_workspace`], embed one with `include_workspace!`, or assemble checked flows
+/// with [`Engine::checked_workspace`]; then mount its [`router`](Workspace::router) or run a
+/// flow in-process.
+///
+/// ```
+/// use flowyt_runtime::{Engine, Outcome, RunInput, Strictness};
+/// use serde_json::json;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/workspaces/shop");
+/// let shop = Engine::new()?.load_workspace(&dir, Strictness::Legacy)?.workspace;
+/// let app: axum::Router = axum::Router::new().nest("/shop", shop.router());
+/// # tokio::runtime::Runtime::new()?.block_on(async {
+/// let run = shop.run("health", RunInput::default()).await;
+/// assert!(matches!(run.outcome, Outcome::Response { status: 200, .. }));
+/// # });
+/// # let _ = (app, json!(null));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Workspace {
     shared: Arc<Shared>,
@@ -612,7 +649,18 @@ fn method_filter(method: &str) -> Option<MethodFilter> {
     })
 }
 
-/// One flow as an axum handler: `Router::new().route("/x", get(flow))`.
+/// One flow as an axum handler (`Router::new().route("/x", get(flow))`), or run in-process
+/// with [`FlowService::run`].
+///
+/// ```
+/// use flowyt_runtime::{Engine, flow};
+///
+/// let engine = Engine::new().unwrap();
+/// let hello = flow! { 1: response { data: { hello: "${request.qs.name}" } }; };
+/// let service = hello.service(&engine);
+/// let app: axum::Router = axum::Router::new().route("/hello", axum::routing::get(service));
+/// # let _ = app;
+/// ```
 #[derive(Clone)]
 pub struct FlowService {
     shared: Arc<Shared>,

@@ -4,7 +4,21 @@ use crate::body::Body;
 use crate::error::RunError;
 use serde_json::Value;
 
-/// What one run is asked to do.
+/// What one run is asked to do. Build it with `..Default::default()`: the axum integration
+/// fills it from the HTTP request; in-process runs set what their flow reads.
+///
+/// ```
+/// use flowyt_runtime::RunInput;
+/// use serde_json::json;
+///
+/// let input = RunInput {
+///     request: json!({"qs": {"user": "octocat"}}),
+///     input: json!({"n": 21}),
+///     debug: true,
+///     ..RunInput::default()
+/// };
+/// # let _ = input;
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct RunInput {
     /// The `request` root (built from the HTTP request by the axum integration).
@@ -30,6 +44,22 @@ pub struct RunInput {
 }
 
 /// How a run ended.
+///
+/// ```
+/// use flowyt_runtime::{Engine, Outcome, RunInput, flow};
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let f = flow! { 1: response { status: 201, data: { ok: true } }; };
+/// match f.service(&Engine::new().unwrap()).run(RunInput::default()).await.outcome {
+///     Outcome::Response { status, body, .. } => {
+///         assert_eq!(status, 201);
+///         assert_eq!(body.to_value(), serde_json::json!({"ok": true}));
+///     }
+///     Outcome::Ended | Outcome::Invalid(_) => unreachable!("it answers"),
+///     Outcome::Failed(e) => panic!("{e} ({})", e.kind),
+/// }
+/// # });
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
     /// A `response` action answered.
@@ -77,7 +107,8 @@ impl axum::response::IntoResponse for RunResult {
     }
 }
 
-/// The result of a run: the outcome and, when asked for, the debug trace.
+/// The result of a run: the outcome and, when asked for ([`RunInput::debug`] with the
+/// workspace's `debug` setting, or any in-process run that sets it), the `__debug__` trace.
 #[derive(Clone, Debug)]
 pub struct RunResult {
     /// How it ended.
