@@ -154,27 +154,11 @@ impl CheckedFlow {
 
     /// The first typed action whose state the engine lacks.
     fn check_state(&self, engine: &Engine) -> Result<(), MountError> {
-        for a in &self.actions {
-            if let Some((t, state)) = a.state
-                && !engine.actions.cx.has_state(t)
-            {
-                return Err(MountError {
-                    action: a.name,
-                    state,
-                });
-            }
-        }
-        Ok(())
+        check_states(&self.actions, engine)
     }
 
     fn with_actions(&self, engine: &Engine) -> Engine {
-        let mut engine = engine.clone();
-        for a in &self.actions {
-            engine
-                .actions
-                .map
-                .insert(a.name.to_string(), a.action.clone());
-        }
+        let mut engine = add_actions(engine, &self.actions);
         if !self.functions.is_empty() {
             let mut functions = (*engine.functions).clone();
             for (path, f) in &self.functions {
@@ -220,6 +204,33 @@ impl Engine {
         }
         engine.workspace_with_machines(ws, &machines)
     }
+}
+
+/// The first of `actions` whose state `engine` lacks, as the error mounting it gives.
+pub(crate) fn check_states(actions: &[NamedAction], engine: &Engine) -> Result<(), MountError> {
+    for a in actions {
+        if let Some((t, state)) = a.state
+            && !engine.actions.cx.has_state(t)
+        {
+            return Err(MountError {
+                action: a.name,
+                state,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `engine` with `actions` registered under their kind names.
+pub(crate) fn add_actions(engine: &Engine, actions: &[NamedAction]) -> Engine {
+    let mut engine = engine.clone();
+    for a in actions {
+        engine
+            .actions
+            .map
+            .insert(a.name.to_string(), a.action.clone());
+    }
+    engine
 }
 
 /// Why a checked flow cannot be mounted on an engine: a typed action takes state the engine

@@ -108,23 +108,8 @@ impl IncludedWorkspace {
         engine: &Engine,
         getenv: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Workspace, IncludeError> {
-        for a in &self.actions {
-            if let Some((t, state)) = a.state
-                && !engine.actions.cx.has_state(t)
-            {
-                return Err(IncludeError::Mount(MountError {
-                    action: a.name,
-                    state,
-                }));
-            }
-        }
-        let mut engine = engine.clone();
-        for a in &self.actions {
-            engine
-                .actions
-                .map
-                .insert(a.name.to_string(), a.action.clone());
-        }
+        crate::checked::check_states(&self.actions, engine).map_err(IncludeError::Mount)?;
+        let engine = crate::checked::add_actions(engine, &self.actions);
         let text = |(file, text): (&str, &str)| (file.to_string(), text.to_string());
         let sources = Sources {
             settings: self.settings.map(text),
