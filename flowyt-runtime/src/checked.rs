@@ -178,13 +178,47 @@ impl Engine {
     ///
     /// # Panics
     ///
-    /// As [`CheckedFlow::service`], when a flow's typed action takes state the engine lacks.
+    /// As [`CheckedFlow::service`], when a flow's typed action takes state the engine lacks;
+    /// [`Engine::try_checked_workspace`] returns that as an error instead.
     pub fn checked_workspace<'a>(
         &self,
         name: &str,
         settings: Settings,
         flows: impl IntoIterator<Item = (&'a str, CheckedFlow)>,
     ) -> Workspace {
+        match self.try_checked_workspace(name, settings, flows) {
+            Ok(ws) => ws,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// [`Engine::checked_workspace`] without the panic.
+    ///
+    /// ```
+    /// use flowyt_runtime::{Engine, Settings, flow, flow_action};
+    ///
+    /// struct Prices { unit: u32 }
+    ///
+    /// #[flow_action]
+    /// async fn price(qty: u32, prices: &Prices) -> Result<u32, String> {
+    ///     Ok(qty * prices.unit)
+    /// }
+    ///
+    /// let quote = flow! { actions = [price]; 1: price { } -> success: 2, fail: 2; 2: response { }; };
+    /// let refused = Engine::new()
+    ///     .unwrap()
+    ///     .try_checked_workspace("shop", Settings::default(), [("quote", quote.clone())]);
+    /// assert_eq!(refused.unwrap_err().action, "price");
+    /// let engine = Engine::builder().state(Prices { unit: 5 }).build().unwrap();
+    /// let shop = engine.try_checked_workspace("shop", Settings::default(), [("quote", quote)]);
+    /// assert!(shop.is_ok());
+    /// ```
+    pub fn try_checked_workspace<'a>(
+        &self,
+        name: &str,
+        settings: Settings,
+        flows: impl IntoIterator<Item = (&'a str, CheckedFlow)>,
+    ) -> Result<Workspace, MountError> {
         let mut engine = self.clone();
         let mut ws = CoreWorkspace {
             name: name.to_string(),
@@ -193,16 +227,14 @@ impl Engine {
         };
         let mut machines = std::collections::HashMap::new();
         for (key, flow) in flows {
-            if let Err(e) = flow.check_state(&engine) {
-                panic!("flow `{key}`: {e}");
-            }
+            flow.check_state(&engine)?;
             engine = flow.with_actions(&engine);
             if let Some(m) = flow.machine {
                 machines.insert(key.to_string(), m);
             }
             ws.flows.insert(key.to_string(), flow.flow);
         }
-        engine.workspace_with_machines(ws, &machines)
+        Ok(engine.workspace_with_machines(ws, &machines))
     }
 }
 
