@@ -7,8 +7,7 @@
 use super::{Effect, request};
 use crate::context::Ctx;
 use crate::engine::{Runner, fail};
-use crate::error::ErrorKind;
-use crate::error::RunError;
+use crate::error::{ErrorKind, RunError};
 use flowyt_core::model::{Action, Parallel, ParallelBranch};
 use futures_util::future::join_all;
 use serde_json::{Map, Value, json};

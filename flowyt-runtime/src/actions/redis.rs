@@ -5,8 +5,7 @@
 use super::{Effect, eval};
 use crate::context::Ctx;
 use crate::engine::{Runner, fail};
-use crate::error::ErrorKind;
-use crate::error::RunError;
+use crate::error::{ErrorKind, RunError};
 use flowyt_core::model::{Action, Redis, RedisOp};
 use serde_json::{Value, json};
 

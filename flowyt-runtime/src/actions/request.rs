@@ -7,8 +7,7 @@
 use super::{Effect, eval, eval_url, header_pairs};
 use crate::context::{Answer, Ctx, ResponseSlot};
 use crate::engine::{Runner, fail};
-use crate::error::ErrorKind;
-use crate::error::RunError;
+use crate::error::{ErrorKind, RunError};
 use bytes::{Bytes, BytesMut};
 use flowyt_core::expr::python_str;
 use flowyt_core::model::{Action, Request};

@@ -4,6 +4,7 @@
 use crate::Workspace;
 use crate::runs::{RunRecord, RunStatus, iso8601};
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 /// The DAG id of flow `flow` of workspace `ws`: `<workspace>.<flow>`.
@@ -206,26 +207,20 @@ fn task_uuid(run: &RunRecord, task_id: &str, map_index: i64) -> String {
 /// a repeated jump) has one instance per execution, `map_index` 0, 1, …; once, `map_index` -1.
 pub(crate) fn task_instances(run: &RunRecord, display: &str) -> Vec<Value> {
     let executed = executed(run);
-    let mut seen: std::collections::HashMap<&str, i64> = std::collections::HashMap::new();
-    let repeated: std::collections::HashSet<&str> = {
-        let mut counts: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-        for e in &executed {
-            *counts.entry(e.task_id.as_str()).or_default() += 1;
-        }
-        counts
-            .into_iter()
-            .filter(|(_, n)| *n > 1)
-            .map(|(k, _)| k)
-            .collect()
-    };
+    let mut counts: HashMap<&str, i64> = HashMap::new();
+    for e in &executed {
+        *counts.entry(e.task_id.as_str()).or_default() += 1;
+    }
+    let mut seen: HashMap<&str, i64> = HashMap::new();
     let state = match run.status {
         RunStatus::Queued => "queued",
         _ => "success",
     };
     let mut out = Vec::with_capacity(executed.len());
     for e in &executed {
-        let map_index = if repeated.contains(e.task_id.as_str()) {
-            let n = seen.entry(e.task_id.as_str()).or_default();
+        let id = e.task_id.as_str();
+        let map_index = if counts.get(id).is_some_and(|n| *n > 1) {
+            let n = seen.entry(id).or_default();
             *n += 1;
             *n - 1
         } else {

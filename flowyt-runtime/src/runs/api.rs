@@ -22,7 +22,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 pub use super::worker::Workspaces;
 
@@ -71,35 +71,10 @@ async fn trigger_run(
             &format!("unknown workspace `{workspace}`"),
         );
     };
-    let body: Value = if body.is_empty() {
-        json!({})
-    } else {
-        match serde_json::from_slice(&body) {
-            Ok(v @ Value::Object(_)) => v,
-            Ok(_) => {
-                return message(
-                    StatusCode::BAD_REQUEST,
-                    "the body must be a JSON object: {\"run_id\"?, \"conf\"?}",
-                );
-            }
-            Err(e) => {
-                return message(
-                    StatusCode::BAD_REQUEST,
-                    &format!("the body is not valid JSON: {e}"),
-                );
-            }
-        }
+    let body = match trigger_body(&body, &["run_id", "conf"]) {
+        Ok(b) => b,
+        Err(m) => return message(StatusCode::BAD_REQUEST, &m),
     };
-    // A misspelt field (`confs`) would otherwise start a run without what was meant for it.
-    if let Some(unknown) = body
-        .as_object()
-        .and_then(|m| m.keys().find(|k| !matches!(k.as_str(), "run_id" | "conf")))
-    {
-        return message(
-            StatusCode::BAD_REQUEST,
-            &format!("unknown field `{unknown}`: a trigger takes `run_id` and `conf`"),
-        );
-    }
     let run_id = match body.get("run_id") {
         None | Some(Value::Null) => None,
         Some(Value::String(id)) if !id.is_empty() && id.len() <= 200 => Some(id.clone()),
@@ -134,6 +109,33 @@ async fn trigger_run(
         Err(e @ TriggerError::Store(_)) => {
             message(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())
         }
+    }
+}
+
+/// A trigger's body: empty, or a JSON object holding only `fields` (a misspelt field, `confs`,
+/// would otherwise start a run without what was meant for it). The error says what is wrong.
+pub(crate) fn trigger_body(body: &[u8], fields: &[&str]) -> Result<Map<String, Value>, String> {
+    let list = || {
+        fields
+            .iter()
+            .map(|f| format!("`{f}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let map = match body {
+        [] => Map::new(),
+        _ => match serde_json::from_slice(body) {
+            Ok(Value::Object(m)) => m,
+            Ok(_) => return Err(format!("the body must be a JSON object of {}", list())),
+            Err(e) => return Err(format!("the body is not valid JSON: {e}")),
+        },
+    };
+    match map.keys().find(|k| !fields.contains(&k.as_str())) {
+        Some(unknown) => Err(format!(
+            "unknown field `{unknown}`: a trigger takes {}",
+            list()
+        )),
+        None => Ok(map),
     }
 }
 
