@@ -33,7 +33,7 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| rel.clone());
-    let mut sources = read_dir(&dir).map_err(|e| {
+    let sources = read_dir(&dir).map_err(|e| {
         let errors = e
             .diagnostics
             .iter()
@@ -47,19 +47,25 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
             .map(|p| format!("{rel}/{}", p.display()))
             .unwrap_or_else(|_| full.to_string())
     };
-    let files = Files::of(&sources, &dir);
-    if let Some((file, _)) = &mut sources.settings {
-        *file = shown(file);
-    }
-    if let Some((file, _)) = &mut sources.routes {
-        *file = shown(file);
-    }
-    for (_, file, _) in &mut sources.flows {
-        *file = shown(file);
-    }
+    // `sources` names each file by its full path (what `include_str!` takes); `checked`, the
+    // same texts as the diagnostics name them.
+    let named = |entry: &Option<(String, String)>| {
+        entry
+            .as_ref()
+            .map(|(file, text)| (shown(file), text.clone()))
+    };
+    let checked = Sources {
+        settings: named(&sources.settings),
+        routes: named(&sources.routes),
+        flows: sources
+            .flows
+            .iter()
+            .map(|(key, file, text)| (key.clone(), shown(file), text.clone()))
+            .collect(),
+    };
     let catalog = catalog(&input.actions);
     // `${env('NAME')}` in settings is read when the program starts, not at build time.
-    let loaded = Workspace::from_sources(&name, &sources, &catalog, Strictness::Strict, &|_| None);
+    let loaded = Workspace::from_sources(&name, &checked, &catalog, Strictness::Strict, &|_| None);
     let (workspace, warnings) = match loaded {
         Ok(l) => (l.workspace, l.warnings),
         Err(e) => {
@@ -70,7 +76,7 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         }
     };
     if let Some(errors) = diag::combine(
-        env_reads(&workspace, &sources)
+        env_reads(&workspace, &checked)
             .into_iter()
             .map(|m| syn::Error::new(span, m)),
     ) {
@@ -83,19 +89,19 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     let actions = custom_kinds(&input.actions).into_iter().map(|(kind, path)| {
         quote_spanned!(syn::spanned::Spanned::span(path)=> #private::action(#kind, #path))
     });
-    let file = |entry: &Option<(String, String)>, full: &Option<String>| match (entry, full) {
-        (Some((shown, _)), Some(full)) => {
-            quote!(::core::option::Option::Some((#shown, ::core::include_str!(#full))))
+    let file = |entry: &Option<(String, String)>| match entry {
+        Some((full, _)) => {
+            let name = shown(full);
+            quote!(::core::option::Option::Some((#name, ::core::include_str!(#full))))
         }
-        _ => quote!(::core::option::Option::None),
+        None => quote!(::core::option::Option::None),
     };
-    let settings = file(&sources.settings, &files.settings);
-    let routes = file(&sources.routes, &files.routes);
-    let flows = sources
-        .flows
-        .iter()
-        .zip(&files.flows)
-        .map(|((key, shown, _), full)| quote!((#key, #shown, ::core::include_str!(#full))));
+    let settings = file(&sources.settings);
+    let routes = file(&sources.routes);
+    let flows = sources.flows.iter().map(|(key, full, _)| {
+        let name = shown(full);
+        quote!((#key, #name, ::core::include_str!(#full)))
+    });
     Ok(quote! {
         {
             #(#warnings)*
@@ -108,31 +114,6 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
             )
         }
     })
-}
-
-/// The absolute paths of the files read, for `include_str!`.
-struct Files {
-    settings: Option<String>,
-    routes: Option<String>,
-    flows: Vec<String>,
-}
-
-impl Files {
-    fn of(sources: &Sources, dir: &Path) -> Files {
-        let abs = |rel: &str| dir.join(rel).to_string_lossy().into_owned();
-        Files {
-            settings: sources
-                .settings
-                .as_ref()
-                .map(|_| abs("config/settings.json")),
-            routes: sources.routes.as_ref().map(|_| abs("routes.json")),
-            flows: sources
-                .flows
-                .iter()
-                .map(|(_, full, _)| full.clone())
-                .collect(),
-        }
-    }
 }
 
 /// Every `${env.NAME}` a flow reads whose NAME is not a key of the settings' `env`, as
