@@ -38,6 +38,10 @@ pub(crate) struct Shared {
     pub discovery: crate::discovery::Discovery,
     /// Hides secret-named fields in traces, failed actions and run records.
     pub mask: crate::mask::Mask,
+    /// Whether a flow runs a custom action: only then does a run keep its HTTP request's
+    /// extensions (they are for custom actions; a served request always has some, and keeping
+    /// them would cost every run of every other workspace an allocation).
+    pub custom_actions: bool,
 }
 
 /// Where a durable run stands between two actions; told to a [`Boundary`] to checkpoint it.
@@ -202,7 +206,8 @@ impl Shared {
             recorded: 0,
             limit: std::time::Duration::MAX,
             path: Vec::new(),
-            extensions: (!input.extensions.is_empty()).then(|| Arc::new(input.extensions)),
+            extensions: (self.custom_actions && !input.extensions.is_empty())
+                .then(|| Arc::new(input.extensions)),
         };
         let mut ctx = Ctx::new(
             self.env.clone(),

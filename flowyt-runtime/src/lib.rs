@@ -354,6 +354,11 @@ impl Engine {
         ws: core_ws::Workspace,
         machines: &HashMap<String, engine::Machine>,
     ) -> Workspace {
+        let custom_actions = ws.flows.values().any(|f| {
+            f.actions
+                .iter()
+                .any(|a| matches!(a.kind, flowyt_core::model::Kind::Custom(_)))
+        });
         let flows = ws
             .flows
             .into_iter()
@@ -385,6 +390,7 @@ impl Engine {
                 actions: self.actions.clone(),
                 discovery,
                 mask,
+                custom_actions,
             }),
             routes: Arc::new(ws.routes),
         }
