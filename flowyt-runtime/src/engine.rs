@@ -42,6 +42,8 @@ pub(crate) struct Shared {
     /// extensions (they are for custom actions; a served request always has some, and keeping
     /// them would cost every run of every other workspace an allocation).
     pub custom_actions: bool,
+    /// The OpenAPI document of the routes as `flowyt serve` mounts them, built on first use.
+    pub served_openapi: std::sync::OnceLock<Value>,
 }
 
 /// Where a durable run stands between two actions; told to a [`Boundary`] to checkpoint it.

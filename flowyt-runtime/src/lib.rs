@@ -391,6 +391,7 @@ impl Engine {
                 discovery,
                 mask,
                 custom_actions,
+                served_openapi: std::sync::OnceLock::new(),
             }),
             routes: Arc::new(ws.routes),
         }

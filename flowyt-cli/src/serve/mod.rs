@@ -678,12 +678,7 @@ async fn workspace_openapi(
     axum::extract::Path(name): axum::extract::Path<String>,
 ) -> Response {
     match app.current().workspace(&name) {
-        Some(ws) => axum::Json(
-            ws.openapi(&flowyt_runtime::openapi::DocOptions::new(format!(
-                "/{name}"
-            ))),
-        )
-        .into_response(),
+        Some(ws) => axum::Json(ws.served_openapi()).into_response(),
         None => (
             StatusCode::NOT_FOUND,
             axum::Json(json!({"message": format!("no workspace `{name}` is served")})),

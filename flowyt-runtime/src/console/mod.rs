@@ -244,8 +244,7 @@ async fn engine_api_json() -> Response {
 
 /// A workspace's document: its routes under `/{ws}`, as `flowyt serve` mounts them.
 fn workspace_doc(c: &Console, name: &str) -> Option<Value> {
-    let ws = workspace(c, name)?;
-    Some(ws.openapi(&crate::openapi::DocOptions::new(format!("/{name}"))))
+    Some(workspace(c, name)?.served_openapi().clone())
 }
 
 async fn workspace_api(State(c): State<Console>, Path(name): Path<String>) -> Response {

@@ -37,4 +37,12 @@ impl crate::Workspace {
     pub fn openapi(&self, options: &DocOptions) -> serde_json::Value {
         flowyt_core::openapi::workspace_document(&self.core_model(), options)
     }
+
+    /// [`Workspace::openapi`] with the routes under `/{name}`, as `flowyt serve` mounts them:
+    /// built once per loaded workspace and kept (a reload makes a new workspace).
+    pub fn served_openapi(&self) -> &serde_json::Value {
+        self.shared
+            .served_openapi
+            .get_or_init(|| self.openapi(&DocOptions::new(format!("/{}", self.name()))))
+    }
 }
