@@ -435,7 +435,7 @@ async fn trigger_run(
             e @ TriggerError::Store(_) => detail(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
         })?;
     // The run as it stands now (it may have started already).
-    let (run, display) = find_run(&runs, &dag_id, &run_id).await?;
+    let (run, display) = read_run(&runs, &ws, &flow, &dag_id, &run_id).await?;
     Ok(axum::Json(models::dag_run(&run, &display)).into_response())
 }
 
@@ -504,8 +504,19 @@ async fn find_run(
     run_id: &str,
 ) -> Result<(crate::runs::RunRecord, String), Refusal> {
     let (ws, flow) = resolve(runs, dag_id)?;
-    match runs.store().get(ws.name(), &flow, run_id).await {
-        Ok(Some(run)) => Ok((run, models::display_name(&ws, &flow))),
+    read_run(runs, &ws, &flow, dag_id, run_id).await
+}
+
+/// Run `run_id` of flow `flow` of `ws` (the DAG `dag_id`), with the DAG's display name.
+async fn read_run(
+    runs: &Runs,
+    ws: &Workspace,
+    flow: &str,
+    dag_id: &str,
+    run_id: &str,
+) -> Result<(crate::runs::RunRecord, String), Refusal> {
+    match runs.store().get(ws.name(), flow, run_id).await {
+        Ok(Some(run)) => Ok((run, models::display_name(ws, flow))),
         Ok(None) => Err(detail(
             StatusCode::NOT_FOUND,
             format!("The DagRun with dag_id: `{dag_id}` and run_id: `{run_id}` was not found"),
