@@ -38,7 +38,7 @@ impl crate::Workspace {
         flowyt_core::openapi::workspace_document(&self.core_model(), options)
     }
 
-    /// [`Workspace::openapi`] with the routes under `/{name}`, as `flowyt serve` mounts them:
+    /// [`openapi`](crate::Workspace::openapi) with the routes under `/{name}`, as `flowyt serve` mounts them:
     /// built once per loaded workspace and kept (a reload makes a new workspace).
     pub fn served_openapi(&self) -> &serde_json::Value {
         self.shared
