@@ -84,6 +84,9 @@ codes! {
     UnknownRoot = "unknown-root",
     /// A template calls `function.x.y` and no such function is registered.
     UnknownFunction = "unknown-function",
+    /// A template operation fails for every value its operands can have
+    /// (`${params.count + 'x'}` with an integer param), or a call the engine always refuses.
+    TemplateType = "template-type",
     /// `jump` or `handle` names a flow the workspace lacks.
     UnknownFlow = "unknown-flow",
     /// A route names a flow the workspace lacks.

@@ -421,7 +421,9 @@ mod tests {
         /// template out of the statement text.
         #[test]
         fn compiling_never_panics_and_never_splices(sql in "[ a-z'\"`$\\{}()*/.,=%-]{0,60}") {
-            if let Ok(t) = SqlTemplate::compile(&sql) {
+            // (`$${` is the escape for a literal `${` in the statement: its text then holds
+            // `${` on purpose, and is never rendered.)
+            if let Ok(t) = SqlTemplate::compile(&sql) && !sql.contains("$${") {
                 for piece in &t.pieces {
                     if let Piece::Sql(text) = piece {
                         proptest::prop_assert!(Template::parse(text).map(|t| t.is_literal()).unwrap_or(true), "{text}");

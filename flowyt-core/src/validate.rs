@@ -50,6 +50,7 @@ pub fn apply(strictness: Strictness, diags: &mut [Diagnostic]) {
                 | Code::UnknownField
                 | Code::NextWithoutBranch
                 | Code::UnknownRoot
+                | Code::TemplateType
         ) {
             d.severity = Severity::Warning;
         }
@@ -70,6 +71,7 @@ pub fn flow(flow: &Flow, cx: Context<'_>) -> Vec<Diagnostic> {
     branches(flow, &mut out);
     templates(flow, cx, &mut out);
     params(flow, &mut out);
+    template_types(flow, &mut out);
     flow_refs(flow, cx, &mut out);
     out
 }
@@ -356,6 +358,112 @@ fn check_template(t: &Tpl, in_next: bool, cx: Context<'_>, out: &mut Vec<Diagnos
                 .within(range)
                 .with_help(help),
             );
+        }
+    }
+}
+
+/// What a flow's templates are known to read before a run: its declared params' types.
+pub struct FlowTypes<'a> {
+    params: &'a [crate::params::Param],
+}
+
+impl<'a> FlowTypes<'a> {
+    /// The types `flow`'s templates can rely on.
+    pub fn new(flow: &'a Flow) -> FlowTypes<'a> {
+        FlowTypes {
+            params: flow.params.as_deref().unwrap_or_default(),
+        }
+    }
+}
+
+impl expr::TypeEnv for FlowTypes<'_> {
+    fn root_key(&self, root: &str, key: &str) -> expr::Types {
+        use crate::params::ParamType;
+        use expr::Types;
+        let Some(p) = self
+            .params
+            .iter()
+            .find(|p| root == "params" && p.name == key)
+        else {
+            return Types::ANY;
+        };
+        let declared = match p.ty {
+            ParamType::String => Types::STR,
+            // (An integer beyond `i64` is held as a float; no operation fails for an int and
+            // succeeds for a float, so `int` reports nothing a run would not fail.)
+            ParamType::Integer => Types::INT,
+            ParamType::Number => Types::NUMBER,
+            ParamType::Boolean => Types::BOOL,
+            ParamType::Object => Types::DICT,
+            ParamType::Array => Types::LIST,
+        };
+        match &p.default {
+            Some(d) => declared.union(Types::of(d)),
+            None => declared,
+        }
+    }
+}
+
+/// Every `function.*` call in the flow's templates with what is known of its arguments, and
+/// the template it is in.
+pub fn typed_calls(flow: &Flow) -> Vec<(&Tpl, expr::TypedCall)> {
+    let env = FlowTypes::new(flow);
+    let mut out = Vec::new();
+    for a in &flow.actions {
+        for t in data_templates(a) {
+            out.extend(
+                t.template
+                    .check_types(&env)
+                    .calls
+                    .into_iter()
+                    .map(|c| (t, c)),
+            );
+        }
+    }
+    out
+}
+
+/// Rule: no template operation fails for every value its operands can have, given the
+/// literals, the declared params' types and the builtins' results.
+fn template_types(flow: &Flow, out: &mut Vec<Diagnostic>) {
+    let env = FlowTypes::new(flow);
+    for a in &flow.actions {
+        for t in data_templates(a) {
+            let found = t.template.check_types(&env);
+            for e in found.errors {
+                let help = e
+                    .sources
+                    .iter()
+                    .map(|(text, ty)| format!("`{text}` is `{ty}` here"))
+                    .collect::<Vec<_>>();
+                let help = if help.is_empty() {
+                    "this fails for every value, whatever the run".to_string()
+                } else {
+                    format!(
+                        "{}; convert it first (`str(...)`, `int(...)`)",
+                        help.join(", ")
+                    )
+                };
+                out.push(
+                    Diagnostic::error(Code::TemplateType, t.loc, e.message)
+                        .within(e.range)
+                        .with_help(Some(help)),
+                );
+            }
+            for c in found.calls.iter().filter(|c| c.kwargs) {
+                out.push(
+                    Diagnostic::error(
+                        Code::TemplateType,
+                        t.loc,
+                        format!(
+                            "keyword arguments are not supported for `function.{}`",
+                            c.path.join(".")
+                        ),
+                    )
+                    .within(c.range.clone())
+                    .with_help(Some("pass the arguments by position".into())),
+                );
+            }
         }
     }
 }

@@ -1088,7 +1088,7 @@ impl<'a> Ctx<'a> {
 
     // ---- operators -----------------------------------------------------------------
 
-    fn unary(&mut self, op: UnaryOp, v: Val<'a>) -> EResult<Val<'a>> {
+    pub(super) fn unary(&mut self, op: UnaryOp, v: Val<'a>) -> EResult<Val<'a>> {
         let view = self.need(&v)?;
         let sym = if op == UnaryOp::Neg { "-" } else { "+" };
         match (op, view.num()) {
@@ -1164,7 +1164,7 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn compare(&mut self, op: CmpOp, a: &Val<'a>, b: &Val<'a>) -> EResult<bool> {
+    pub(super) fn compare(&mut self, op: CmpOp, a: &Val<'a>, b: &Val<'a>) -> EResult<bool> {
         match op {
             CmpOp::Eq => self.py_eq(a.view(), b.view()),
             CmpOp::Ne => Ok(!self.py_eq(a.view(), b.view())?),

@@ -51,6 +51,7 @@ mod parser;
 mod pystr;
 mod reads;
 mod template;
+mod types;
 pub mod url;
 mod value;
 
@@ -59,6 +60,7 @@ pub use eval::{EvalError, EvalLimits, Evaluated, Scope};
 pub use pystr::{python_float_repr, python_repr, python_str};
 pub use reads::{Read, ReadStep};
 pub use template::{Part, Segment, Template};
+pub use types::{TypeCheck, TypeEnv, TypeError, TypedCall, Types, Untyped};
 
 /// True for the names expressions may use without any context root: `len`, `str`, `json`, …
 pub fn is_builtin(name: &str) -> bool {

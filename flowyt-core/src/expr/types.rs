@@ -1,0 +1,682 @@
+//! Static types of expressions: what a value is known to be before a run (literals, declared
+//! params, builtins' results, `#[flow_function]` results), and the operations that fail for
+//! every value their operands can take.
+//!
+//! The checker does not re-state Python's rules: it asks the evaluator. For each pair of
+//! types an operator may see, it applies the evaluator's own operator to a representative
+//! value of each type (`3`, `1.5`, `'a'`, `[1]`, ...), so an operation is reported exactly when
+//! the engine would fail it at run time whatever the values are, with the engine's message.
+
+use std::fmt;
+use std::ops::Range;
+
+use serde_json::{Value, json};
+
+use super::ast::{BinOp, CmpOp, Expr, Generator, Kind, Node, UnaryOp};
+use super::builtins::Builtin;
+use super::eval::{Ctx, EvalLimits, Scope};
+use super::template::Template;
+use super::value::{Val, View};
+
+/// The set of JSON/Python types a value may have.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Types(u8);
+
+impl Types {
+    /// No value at all: the expression always fails (already reported).
+    pub const NEVER: Types = Types(0);
+    /// `None` (`null`).
+    pub const NULL: Types = Types(1);
+    /// `bool`.
+    pub const BOOL: Types = Types(2);
+    /// `int`.
+    pub const INT: Types = Types(4);
+    /// `float`.
+    pub const FLOAT: Types = Types(8);
+    /// `str`.
+    pub const STR: Types = Types(16);
+    /// `list`.
+    pub const LIST: Types = Types(32);
+    /// `dict`.
+    pub const DICT: Types = Types(64);
+    /// `int` or `float`.
+    pub const NUMBER: Types = Types(4 | 8);
+    /// Not known before the run.
+    pub const ANY: Types = Types(127);
+
+    const EACH: [(Types, &'static str); 7] = [
+        (Types::NULL, "NoneType"),
+        (Types::BOOL, "bool"),
+        (Types::INT, "int"),
+        (Types::FLOAT, "float"),
+        (Types::STR, "str"),
+        (Types::LIST, "list"),
+        (Types::DICT, "dict"),
+    ];
+
+    /// The types of either.
+    pub fn union(self, other: Types) -> Types {
+        Types(self.0 | other.0)
+    }
+
+    /// Whether every type of `other` is in `self`.
+    pub fn contains(self, other: Types) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Whether nothing is known (every type is possible).
+    pub fn is_any(self) -> bool {
+        self == Types::ANY
+    }
+
+    /// Whether the set holds exactly one type.
+    pub fn is_single(self) -> bool {
+        self.0.count_ones() == 1
+    }
+
+    /// The type of a JSON value.
+    pub fn of(value: &Value) -> Types {
+        match value {
+            Value::Null => Types::NULL,
+            Value::Bool(_) => Types::BOOL,
+            Value::Number(n) if n.is_i64() => Types::INT,
+            Value::Number(_) => Types::FLOAT,
+            Value::String(_) => Types::STR,
+            Value::Array(_) => Types::LIST,
+            Value::Object(_) => Types::DICT,
+        }
+    }
+
+    /// Each single type in the set.
+    pub fn each(self) -> impl Iterator<Item = Types> {
+        Types::EACH
+            .into_iter()
+            .map(|(t, _)| t)
+            .filter(move |t| self.contains(*t))
+    }
+
+    fn sample(self) -> Value {
+        match self {
+            Types::NULL => Value::Null,
+            Types::BOOL => Value::Bool(true),
+            Types::INT => json!(3),
+            Types::FLOAT => json!(1.5),
+            Types::STR => json!("a"),
+            Types::LIST => json!([1]),
+            _ => json!({"a": 1}),
+        }
+    }
+
+    fn of_view(view: View<'_>) -> Types {
+        match view {
+            View::None | View::Missing(_) => Types::NULL,
+            View::Bool(_) => Types::BOOL,
+            View::Int(_) => Types::INT,
+            View::Float(_) => Types::FLOAT,
+            View::Str(_) => Types::STR,
+            View::List(_) => Types::LIST,
+            View::Dict(_) => Types::DICT,
+            View::Func(_) => Types::ANY,
+        }
+    }
+}
+
+/// Python's names, `int or str`; `any` when nothing is known.
+impl fmt::Display for Types {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_any() {
+            return f.write_str("any");
+        }
+        let names: Vec<&str> = Types::EACH
+            .iter()
+            .filter(|(t, _)| self.contains(*t))
+            .map(|(_, n)| *n)
+            .collect();
+        f.write_str(&names.join(" or "))
+    }
+}
+
+impl fmt::Debug for Types {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Types({self})")
+    }
+}
+
+/// What the checker knows about the run's context.
+pub trait TypeEnv {
+    /// The type of `root.key` (`params.count`), [`Types::ANY`] when unknown.
+    fn root_key(&self, root: &str, key: &str) -> Types {
+        let _ = (root, key);
+        Types::ANY
+    }
+
+    /// What `function.<path>(...)` returns, [`Types::ANY`] when unknown.
+    fn function(&self, path: &[&str]) -> Types {
+        let _ = path;
+        Types::ANY
+    }
+}
+
+/// Knows nothing about the context: only literals and builtins are typed.
+pub struct Untyped;
+
+impl TypeEnv for Untyped {}
+
+/// An operation that fails for every value its operands can take.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TypeError {
+    /// The evaluator's message, e.g. "unsupported operand types for `+`: `int` and `str`".
+    pub message: String,
+    /// The operation's text in the expression (or template) source.
+    pub range: Range<usize>,
+    /// The operands whose types come from the context (`params.count`), with those types,
+    /// for the diagnostic's help.
+    pub sources: Vec<(String, Types)>,
+}
+
+/// A `function.<path>(...)` call and what is known of its arguments.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TypedCall {
+    /// The path after `function` (`["students", "approved"]`).
+    pub path: Vec<String>,
+    /// Each positional argument's types.
+    pub args: Vec<Types>,
+    /// Whether the call passes keyword arguments (which the engine refuses).
+    pub kwargs: bool,
+    /// The whole call in the source.
+    pub range: Range<usize>,
+}
+
+/// What [`Expr::check_types`] found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TypeCheck {
+    /// Operations that always fail.
+    pub errors: Vec<TypeError>,
+    /// Every `function.*` call, with its arguments' types.
+    pub calls: Vec<TypedCall>,
+}
+
+impl Expr {
+    /// The expression's type and the operations in it that always fail, given what `env`
+    /// knows of the context. Ranges are in the expression source.
+    pub fn check_types(&self, env: &dyn TypeEnv) -> (Types, TypeCheck) {
+        let mut c = Checker {
+            src: &self.src,
+            env,
+            locals: Vec::new(),
+            out: TypeCheck::default(),
+        };
+        let t = c.infer(&self.root);
+        (t, c.out)
+    }
+}
+
+impl Template {
+    /// [`Expr::check_types`] of every segment, ranges in the template source.
+    pub fn check_types(&self, env: &dyn TypeEnv) -> TypeCheck {
+        let mut out = TypeCheck::default();
+        for s in self.segments() {
+            let at = s.expr_range.start;
+            let shift = |r: &Range<usize>| r.start + at..r.end + at;
+            let (_, found) = s.expr.check_types(env);
+            out.errors.extend(found.errors.into_iter().map(|mut e| {
+                e.range = shift(&e.range);
+                e
+            }));
+            out.calls.extend(found.calls.into_iter().map(|mut c| {
+                c.range = shift(&c.range);
+                c
+            }));
+        }
+        out
+    }
+}
+
+struct NoScope;
+
+impl Scope for NoScope {
+    fn root(&self, _: &str) -> Option<&Value> {
+        None
+    }
+    fn call(&self, _: &[&str], _: Vec<Value>) -> Option<Result<Value, String>> {
+        None
+    }
+}
+
+/// An operation on samples of the operands' types, run by the evaluator.
+enum Op {
+    Unary(UnaryOp),
+    Binary(BinOp),
+    Compare(CmpOp),
+}
+
+/// Applies `op` to a sample of each combination of the operands' types: the types of the
+/// results, or the first failure's message when every combination fails.
+fn apply(op: &Op, a: Types, b: Types) -> Result<Types, String> {
+    let mut result = Types::NEVER;
+    let mut first_error = None;
+    let b_each: Vec<Types> = match op {
+        Op::Unary(_) => vec![Types::NULL],
+        _ => b.each().collect(),
+    };
+    for ta in a.each() {
+        for &tb in &b_each {
+            let (x, y) = (ta.sample(), tb.sample());
+            let mut cx = Ctx::new("", &NoScope, EvalLimits::default());
+            let outcome = match op {
+                Op::Unary(u) => cx.unary(*u, Val::Ref(&x)).map(|v| Types::of_view(v.view())),
+                Op::Binary(o) => cx
+                    .binary(*o, Val::Ref(&x), Val::Ref(&y))
+                    .map(|v| Types::of_view(v.view())),
+                Op::Compare(o) => cx
+                    .compare(*o, &Val::Ref(&x), &Val::Ref(&y))
+                    .map(|_| Types::BOOL),
+            };
+            match outcome {
+                Ok(t) => result = result.union(t),
+                Err(e) => {
+                    first_error.get_or_insert_with(|| e.to_string());
+                }
+            }
+        }
+    }
+    match first_error {
+        Some(message) if result == Types::NEVER => Err(message),
+        _ => Ok(result),
+    }
+}
+
+/// What a builtin returns when it succeeds.
+fn builtin_returns(b: Builtin) -> Types {
+    match b {
+        Builtin::Len | Builtin::Int => Types::INT,
+        Builtin::Str | Builtin::JsonDumps => Types::STR,
+        Builtin::Float => Types::FLOAT,
+        Builtin::Bool | Builtin::Any | Builtin::All => Types::BOOL,
+        Builtin::Sorted
+        | Builtin::Reversed
+        | Builtin::List
+        | Builtin::Range
+        | Builtin::Enumerate
+        | Builtin::Zip => Types::LIST,
+        _ => Types::ANY,
+    }
+}
+
+struct Checker<'n> {
+    src: &'n str,
+    env: &'n dyn TypeEnv,
+    locals: Vec<&'n str>,
+    out: TypeCheck,
+}
+
+impl<'n> Checker<'n> {
+    fn root_name<'x>(&self, node: &'x Node) -> Option<&'x str> {
+        match &node.kind {
+            Kind::Name(n) if !self.locals.contains(&n.as_str()) => Some(n),
+            _ => None,
+        }
+    }
+
+    fn text(&self, range: &Range<usize>) -> String {
+        self.src.get(range.clone()).unwrap_or_default().to_string()
+    }
+
+    /// The operands among `nodes` whose types come from the context, for the help.
+    fn sources(&self, nodes: &[(&Node, Types)]) -> Vec<(String, Types)> {
+        nodes
+            .iter()
+            .filter(|(n, t)| !t.is_any() && !matches!(n.kind, Kind::Const(_)))
+            .map(|(n, t)| (self.text(&n.range), *t))
+            .collect()
+    }
+
+    fn check(&mut self, op: Op, node: &Node, operands: &[(&Node, Types)]) -> Types {
+        let (a, b) = match operands {
+            [(_, a)] => (*a, Types::NULL),
+            [(_, a), (_, b), ..] => (*a, *b),
+            [] => return Types::ANY,
+        };
+        if a == Types::NEVER || b == Types::NEVER {
+            return Types::NEVER;
+        }
+        match apply(&op, a, b) {
+            Ok(t) => t,
+            Err(message) => {
+                let sources = self.sources(operands);
+                self.out.errors.push(TypeError {
+                    message,
+                    range: node.range.clone(),
+                    sources,
+                });
+                Types::NEVER
+            }
+        }
+    }
+
+    fn infer(&mut self, node: &'n Node) -> Types {
+        match &node.kind {
+            Kind::Const(v) => Types::of(v),
+            Kind::Name(_) => Types::ANY,
+            Kind::Attr { obj, name } => match self.root_name(obj) {
+                Some(root) => self.env.root_key(root, name),
+                None => {
+                    self.infer(obj);
+                    Types::ANY
+                }
+            },
+            Kind::Index { obj, index } => match (self.root_name(obj), &index.kind) {
+                (Some(root), Kind::Const(Value::String(key))) => self.env.root_key(root, key),
+                _ => {
+                    self.infer(obj);
+                    self.infer(index);
+                    Types::ANY
+                }
+            },
+            Kind::Slice { obj, lo, hi, step } => {
+                self.infer(obj);
+                for n in [lo, hi, step].into_iter().flatten() {
+                    self.infer(n);
+                }
+                Types::ANY
+            }
+            Kind::Call { func, args, kwargs } => self.call(node, func, args, !kwargs.is_empty(), {
+                kwargs.iter().map(|k| &k.value).collect()
+            }),
+            Kind::List(items) => {
+                for i in items {
+                    self.infer(i);
+                }
+                Types::LIST
+            }
+            Kind::Dict(pairs) => {
+                for (k, v) in pairs {
+                    self.infer(k);
+                    self.infer(v);
+                }
+                Types::DICT
+            }
+            Kind::Unary { op, operand } => {
+                let t = self.infer(operand);
+                self.check(Op::Unary(*op), node, &[(operand, t)])
+            }
+            Kind::Binary { op, lhs, rhs } => {
+                let (a, b) = (self.infer(lhs), self.infer(rhs));
+                self.check(Op::Binary(*op), node, &[(lhs, a), (rhs, b)])
+            }
+            Kind::And(a, b) | Kind::Or(a, b) => {
+                let (x, y) = (self.infer(a), self.infer(b));
+                x.union(y)
+            }
+            Kind::Not(x) => {
+                self.infer(x);
+                Types::BOOL
+            }
+            Kind::Compare { first, rest } => {
+                let mut left: &Node = first;
+                let mut lt = self.infer(first);
+                let mut failed = false;
+                for (op, right) in rest {
+                    let rt = self.infer(right);
+                    let span = Node {
+                        kind: Kind::Const(Value::Null),
+                        range: left.range.start..right.range.end,
+                        depth: 1,
+                    };
+                    if self.check(Op::Compare(*op), &span, &[(left, lt), (right, rt)])
+                        == Types::NEVER
+                    {
+                        failed = true;
+                    }
+                    left = right;
+                    lt = rt;
+                }
+                if failed { Types::NEVER } else { Types::BOOL }
+            }
+            Kind::IfElse { then, cond, orelse } => {
+                self.infer(cond);
+                let (a, b) = (self.infer(then), self.infer(orelse));
+                a.union(b)
+            }
+            Kind::ListComp { elt, gens } => {
+                self.generators(gens, &[elt]);
+                Types::LIST
+            }
+            Kind::DictComp { key, value, gens } => {
+                self.generators(gens, &[key, value]);
+                Types::DICT
+            }
+            Kind::Lambda { params, body } => {
+                let mark = self.locals.len();
+                self.locals.extend(params.iter().map(|(p, _)| p.as_str()));
+                self.infer(body);
+                self.locals.truncate(mark);
+                Types::ANY
+            }
+        }
+    }
+
+    /// Comprehensions, in Python's scoping order (see `ast::walk_generators`).
+    fn generators(&mut self, gens: &'n [Generator], elts: &[&'n Node]) {
+        let mark = self.locals.len();
+        for g in gens {
+            self.infer(&g.iter);
+            self.locals
+                .extend(g.targets.iter().map(|(n, _)| n.as_str()));
+            for cond in &g.ifs {
+                self.infer(cond);
+            }
+        }
+        for e in elts {
+            self.infer(e);
+        }
+        self.locals.truncate(mark);
+    }
+
+    fn call(
+        &mut self,
+        node: &'n Node,
+        func: &'n Node,
+        args: &'n [Node],
+        has_kwargs: bool,
+        kwargs: Vec<&'n Node>,
+    ) -> Types {
+        let arg_types: Vec<Types> = args.iter().map(|a| self.infer(a)).collect();
+        for k in kwargs {
+            self.infer(k);
+        }
+        if let Some(path) = func.dotted()
+            && path.len() > 1
+            && path.first() == Some(&"function")
+            && !self.locals.contains(&"function")
+        {
+            let rest: Vec<&str> = path[1..].to_vec();
+            self.out.calls.push(TypedCall {
+                path: rest.iter().map(|s| s.to_string()).collect(),
+                args: arg_types,
+                kwargs: has_kwargs,
+                range: node.range.clone(),
+            });
+            return self.env.function(&rest);
+        }
+        if let Some(name) = self.root_name(func)
+            && let Some(b) = Builtin::from_name(name)
+        {
+            return builtin_returns(b);
+        }
+        if let Kind::Attr { obj, name } = &func.kind
+            && self.root_name(obj) == Some("json")
+            && name == "dumps"
+        {
+            return Types::STR;
+        }
+        self.infer(func);
+        Types::ANY
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expr::Evaluated;
+    use std::collections::HashMap;
+
+    struct Params(HashMap<&'static str, Types>);
+
+    impl TypeEnv for Params {
+        fn root_key(&self, root: &str, key: &str) -> Types {
+            match root {
+                "params" => self.0.get(key).copied().unwrap_or(Types::ANY),
+                _ => Types::ANY,
+            }
+        }
+    }
+
+    fn errors(src: &str) -> Vec<String> {
+        let env = Params(HashMap::from([
+            ("count", Types::INT),
+            ("ratio", Types::NUMBER),
+            ("name", Types::STR),
+        ]));
+        let e = Expr::parse(src).expect(src);
+        e.check_types(&env)
+            .1
+            .errors
+            .into_iter()
+            .map(|e| format!("{} @ {}", e.message, &src[e.range]))
+            .collect()
+    }
+
+    #[test]
+    fn a_string_added_to_an_integer_param_is_an_error_with_the_engines_message() {
+        assert_eq!(
+            errors("params.count + 'x'"),
+            ["unsupported operand types for `+`: `int` and `str` @ params.count + 'x'"]
+        );
+        assert_eq!(
+            errors("1 + (params.ratio - params.name)"),
+            ["unsupported operand types for `-`: `int` and `str` @ params.ratio - params.name"]
+        );
+        assert_eq!(
+            errors("-params.name"),
+            ["bad operand type for unary `-`: `str` @ -params.name"]
+        );
+        assert_eq!(
+            errors("params.count < 'a' < 2"),
+            [
+                "`<` not supported between `int` and `str` @ params.count < 'a'",
+                "`<` not supported between `str` and `int` @ 'a' < 2"
+            ]
+        );
+        assert_eq!(
+            errors("'x' in params.count"),
+            ["argument of type `int` is not iterable @ 'x' in params.count"]
+        );
+        // The failure is reported once, where it happens, not again in what contains it.
+        assert_eq!(errors("(params.count + 'x') * 2").len(), 1);
+    }
+
+    #[test]
+    fn what_can_succeed_is_not_reported() {
+        for ok in [
+            "params.count + 1",
+            "params.name * params.count",
+            "params.name + request.qs.x",
+            "params.other + 'x'",
+            "str(params.count) + 'x'",
+            "len(params.name) + 1",
+            "[x + 'a' for x in params.count]",
+            "(lambda params: params.count + 'x')(1)",
+            "params.count if params.count else 'none'",
+            "params.ratio // 2",
+            "'a' in params.name",
+            "params.count == 'a'",
+        ] {
+            assert_eq!(errors(ok), Vec::<String>::new(), "{ok}");
+        }
+        assert_eq!(
+            errors("(params.count if x else 'n') + 1"),
+            Vec::<String>::new(),
+            "a union where one type succeeds"
+        );
+        assert_eq!(
+            errors("str(params.count) - 1"),
+            ["unsupported operand types for `-`: `str` and `int` @ str(params.count) - 1"]
+        );
+    }
+
+    #[test]
+    fn calls_are_listed_with_their_argument_types() {
+        let e = Expr::parse("function.m.f(params.count, 'a', x) + 1").unwrap();
+        let env = Params(HashMap::from([("count", Types::INT)]));
+        let (_, found) = e.check_types(&env);
+        assert_eq!(
+            found.calls,
+            [TypedCall {
+                path: vec!["m".into(), "f".into()],
+                args: vec![Types::INT, Types::STR, Types::ANY],
+                kwargs: false,
+                range: 0..34,
+            }]
+        );
+    }
+
+    /// The checker's verdict agrees with the evaluator for every pair of literal types and
+    /// every operator: an error exactly when evaluation fails.
+    #[test]
+    fn agrees_with_the_evaluator_on_every_literal_pair() {
+        let literals = ["None", "True", "3", "1.5", "'a'", "[1]", "{'a': 1}"];
+        let ops = [
+            "+", "-", "*", "/", "//", "%", "**", "<", "<=", ">", ">=", "==", "!=", "in", "not in",
+        ];
+        for a in literals {
+            for b in literals {
+                for op in ops {
+                    let src = format!("{a} {op} {b}");
+                    let e = Expr::parse(&src).unwrap();
+                    let evaluated = e.eval(&NoScope);
+                    let (t, found) = e.check_types(&Untyped);
+                    assert_eq!(
+                        found.errors.is_empty(),
+                        evaluated.is_ok(),
+                        "{src}: {found:?} vs {evaluated:?}"
+                    );
+                    if let Ok(Evaluated::Value(v)) = evaluated {
+                        assert_eq!(t, Types::of(&v), "{src}");
+                    }
+                }
+            }
+            for op in ["-", "+", "not "] {
+                let src = format!("{op}{a}");
+                let e = Expr::parse(&src).unwrap();
+                let (_, found) = e.check_types(&Untyped);
+                assert_eq!(found.errors.is_empty(), e.eval(&NoScope).is_ok(), "{src}");
+            }
+        }
+    }
+
+    #[test]
+    fn builtin_results_have_the_types_the_table_says() {
+        for (src, t) in [
+            ("len('ab')", Types::INT),
+            ("int('3')", Types::INT),
+            ("str(3)", Types::STR),
+            ("float(3)", Types::FLOAT),
+            ("bool(3)", Types::BOOL),
+            ("any([1])", Types::BOOL),
+            ("all([1])", Types::BOOL),
+            ("sorted([2, 1])", Types::LIST),
+            ("reversed([2, 1])", Types::LIST),
+            ("list('ab')", Types::LIST),
+            ("range(3)", Types::LIST),
+            ("enumerate('ab')", Types::LIST),
+            ("zip('ab', 'cd')", Types::LIST),
+            ("json.dumps(3)", Types::STR),
+        ] {
+            let e = Expr::parse(src).unwrap();
+            let v = e.eval(&NoScope).unwrap().into_value();
+            assert_eq!(Types::of(&v), t, "{src} evaluates to {v}");
+            assert_eq!(e.check_types(&Untyped).0, t, "{src}");
+        }
+    }
+}
