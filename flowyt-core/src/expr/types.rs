@@ -607,7 +607,7 @@ mod tests {
 
     #[test]
     fn calls_are_listed_with_their_argument_types() {
-        let e = Expr::parse("function.m.f(params.count, 'a', x) + 1").unwrap();
+        let e = Expr::parse("function.m.f(params.count, 'a', x) + 1").expect("parses");
         let env = Params(HashMap::from([("count", Types::INT)]));
         let (_, found) = e.check_types(&env);
         assert_eq!(
@@ -633,7 +633,7 @@ mod tests {
             for b in literals {
                 for op in ops {
                     let src = format!("{a} {op} {b}");
-                    let e = Expr::parse(&src).unwrap();
+                    let e = Expr::parse(&src).expect("parses");
                     let evaluated = e.eval(&NoScope);
                     let (t, found) = e.check_types(&Untyped);
                     assert_eq!(
@@ -648,7 +648,7 @@ mod tests {
             }
             for op in ["-", "+", "not "] {
                 let src = format!("{op}{a}");
-                let e = Expr::parse(&src).unwrap();
+                let e = Expr::parse(&src).expect("parses");
                 let (_, found) = e.check_types(&Untyped);
                 assert_eq!(found.errors.is_empty(), e.eval(&NoScope).is_ok(), "{src}");
             }
@@ -673,8 +673,8 @@ mod tests {
             ("zip('ab', 'cd')", Types::LIST),
             ("json.dumps(3)", Types::STR),
         ] {
-            let e = Expr::parse(src).unwrap();
-            let v = e.eval(&NoScope).unwrap().into_value();
+            let e = Expr::parse(src).expect("parses");
+            let v = e.eval(&NoScope).expect("evaluates").into_value();
             assert_eq!(Types::of(&v), t, "{src} evaluates to {v}");
             assert_eq!(e.check_types(&Untyped).0, t, "{src}");
         }
