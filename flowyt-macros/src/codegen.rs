@@ -53,6 +53,7 @@ pub(crate) fn expand_flow(input: TokenStream) -> syn::Result<TokenStream> {
     let ids = id_enum(&flow, &table);
     let machine = machine(&flow, runtime);
     let checks = input_checks(&parsed);
+    let calls = function_checks(&flow, &parsed, &table);
     let actions = parsed.custom_kinds().into_iter().map(|(name, path)| {
         quote_spanned!(syn::spanned::Spanned::span(path)=> #private::action(#name, #path))
     });
@@ -67,6 +68,7 @@ pub(crate) fn expand_flow(input: TokenStream) -> syn::Result<TokenStream> {
             #ids
             #machine
             #checks
+            #calls
             #private::checked_machine(
                 "flow!",
                 #json,
@@ -177,6 +179,61 @@ fn machine(flow: &Flow, runtime: &Runtime) -> TokenStream {
             }
         }
     }
+}
+
+/// For each `function.*` call of a declared `#[flow_function]`, a call of its generated
+/// `__flowyt_args` with a marker per argument saying what the template passes (see
+/// `kinds`), spanned at the template: rustc refuses a wrong argument count, and an argument
+/// whose known type the parameter's Rust type can never be deserialised from. In a function
+/// that never runs.
+fn function_checks(flow: &Flow, parsed: &FlowInput, table: &Table) -> TokenStream {
+    let private = parsed.runtime.private();
+    let declared: HashMap<String, &syn::Path> = crate::flow::function_names(&parsed.functions)
+        .into_iter()
+        .collect();
+    let mut calls = Vec::new();
+    for (tpl, call) in validate::typed_calls(flow) {
+        let Some(path) = declared.get(&call.path.join(".")) else {
+            continue;
+        };
+        if call.kwargs {
+            continue;
+        }
+        let span = table.span(tpl.loc);
+        let markers = call.args.iter().map(|t| {
+            let m = crate::kinds::marker(*t);
+            quote_spanned!(span=> #private::kinds::#m)
+        });
+        // Every token of the call carries the template's span, so rustc points at the template.
+        calls.push(respan(quote!(#path::__flowyt_args((#(#markers,)*));), span));
+    }
+    if calls.is_empty() {
+        return TokenStream::new();
+    }
+    quote! {
+        #[allow(dead_code)]
+        fn __flowyt_function_calls() {
+            #(#calls)*
+        }
+    }
+}
+
+/// `tokens` with every span (inside groups too) set to `span`.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|t| match t {
+            proc_macro2::TokenTree::Group(g) => {
+                let mut out = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
+                out.set_span(span);
+                proc_macro2::TokenTree::Group(out)
+            }
+            mut other => {
+                other.set_span(span);
+                other
+            }
+        })
+        .collect()
 }
 
 /// The variant for an action id: the id itself when it is an identifier, else `__flowyt_<i>`.

@@ -14,6 +14,7 @@ mod diag;
 mod flow;
 mod function;
 mod include;
+mod kinds;
 mod paths;
 mod workspace;
 

@@ -12,6 +12,32 @@ pub use futures_util::future::BoxFuture;
 pub use serde;
 pub use serde_json;
 
+/// What a template passes to a `#[flow_function]`, as types rustc can check against the
+/// function's parameters (`flow!` passes one per argument to the function's generated
+/// `__flowyt_args`; each parameter's trait is implemented by the markers its Rust type can be
+/// deserialised from). Named as Python names them, since rustc shows them in its messages.
+#[allow(non_camel_case_types)]
+pub mod kinds {
+    /// `None`.
+    pub struct NoneType;
+    /// A boolean.
+    pub struct bool;
+    /// An integer.
+    pub struct int;
+    /// A float.
+    pub struct float;
+    /// An integer or a float.
+    pub struct number;
+    /// A string.
+    pub struct str;
+    /// A list.
+    pub struct list;
+    /// A dict.
+    pub struct dict;
+    /// Not known before the run: every parameter accepts it.
+    pub struct unknown;
+}
+
 use flowyt_core::catalog::{Catalog, CustomKind};
 use flowyt_core::model::Flow;
 use serde::Serialize;

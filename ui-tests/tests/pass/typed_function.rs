@@ -47,12 +47,17 @@ fn main() {
     };
     assert_eq!(body.to_value(), json!({"ok": [{"name": "Ana", "approved": true}], "twice": 42}));
 
-    // A value that does not fit the parameter type fails the run with a clear message.
+    // A value known only at run time that does not fit the parameter type fails the run with
+    // a clear message (one known at compile time is a compile error, see
+    // ui/flow_function_wrong_argument.rs).
     let bad = flow! {
         functions = [double];
-        1: response { data: "${function.double('x')}" };
+        1: response { data: "${function.double(request.qs.n)}" };
     };
-    let run = rt.block_on(bad.service(&engine).run(RunInput::default()));
+    let run = rt.block_on(bad.service(&engine).run(RunInput {
+        request: json!({"qs": {"n": "x"}}),
+        ..Default::default()
+    }));
     let Outcome::Failed(e) = run.outcome else {
         panic!("expected a failure, got {:?}", run.outcome);
     };

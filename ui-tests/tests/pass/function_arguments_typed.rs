@@ -1,0 +1,35 @@
+//! Calls whose arguments can be what the function takes compile: known types that match,
+//! numbers into floats, `None` into an `Option`, and anything into a `Value` or a type of
+//! your own (whose `Deserialize` flowyt cannot see).
+use flowyt_runtime::{flow, flow_function};
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Deserialize)]
+pub struct Point {
+    pub x: i64,
+}
+
+#[flow_function]
+fn scale(by: f64, scores: Vec<u32>, label: Option<String>) -> f64 {
+    by * scores.len() as f64 + label.map_or(0.0, |l| l.len() as f64)
+}
+
+#[flow_function]
+fn anything(v: Value, p: Point) -> i64 {
+    v.as_i64().unwrap_or(0) + p.x
+}
+
+fn main() {
+    let _ = flow! {
+        functions = [scale, anything];
+        params = { n: { type: "integer" }, ratio: { type: "number" } };
+        1: flow_var {
+            a: "${function.scale(params.n, [1, 2], None)}",
+            b: "${function.scale(params.ratio, request.data.scores, 'x')}",
+            c: "${function.anything('text', {'x': 1})}",
+            d: "${function.anything(params.n if params.n else 'none', request.data)}",
+        } -> 2;
+        2: response { data: "${flow.a}" };
+    };
+}
