@@ -110,7 +110,7 @@ fn main() {
         let mut settings = flowyt_runtime::Settings::default();
         settings.env.insert("baseUrl".into(), Value::String(base));
         let flow = engine
-            .flow(
+            .service(
                 flowyt_runtime::core::model::Flow::from_json_named("search.json", &search_flow().to_string(), &engine.catalog())
                     .expect("flow"),
                 settings,

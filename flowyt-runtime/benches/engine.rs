@@ -65,7 +65,7 @@ fn actions(c: &mut Criterion) {
     let mut g = c.benchmark_group("engine");
     for n in [1usize, 10, 100, 1000] {
         let flow = engine
-            .flow_from_json(&common::flow_var_chain(n).to_string())
+            .service_from_json(&common::flow_var_chain(n).to_string())
             .unwrap_or_else(|e| panic!("{e}"));
         let input = RunInput {
             request: json!({"qs": {"user": "octocat"}}),

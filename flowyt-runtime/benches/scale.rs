@@ -70,7 +70,7 @@ fn main() {
         let mut previous: Option<f64> = None;
         for n in [1usize, 10, 100, 1000] {
             let flow = engine
-                .flow_from_json(&common::flow_var_chain(n).to_string())
+                .service_from_json(&common::flow_var_chain(n).to_string())
                 .unwrap_or_else(|e| panic!("{e}"));
             let input = RunInput {
                 request: json!({"qs": {"user": "octocat"}}),
@@ -112,7 +112,7 @@ fn main() {
         let mut settings = flowyt_runtime::Settings::default();
         settings.env.insert("up".into(), Value::String(format!("http://{up}")));
         let pass = engine
-            .flow(
+            .service(
                 flowyt_runtime::core::model::Flow::from_json_named(
                     "pass.json",
                     &json!({"pipeline": [
@@ -175,7 +175,7 @@ fn main() {
                 .map(|i| (format!("b{i}"), json!({"url": format!("http://{slow}/slow")})))
                 .collect();
             let flow = engine
-                .flow_from_json(
+                .service_from_json(
                     &json!({"pipeline": [
                         {"id": "p", "action": "parallel", "data": {"branches": branches, "next_action_success": "ok", "next_action_fail": "ko"}, "next_action": "${pipeline.next_action}"},
                         {"id": "ok", "action": "response", "data": {"data": {"n": "${len(response.data)}"}}, "next_action": null},

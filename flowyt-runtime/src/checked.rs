@@ -21,7 +21,7 @@ use std::sync::Arc;
 /// use flowyt_runtime::{CheckedFlow, Engine, flow};
 ///
 /// let ping: CheckedFlow = flow! { name = "ping"; 1: response { data: { pong: true } }; };
-/// assert_eq!(ping.flow().actions.len(), 1);
+/// assert_eq!(ping.model().actions.len(), 1);
 /// assert!(ping.json().contains("\"pong\""), "the flow as legacy JSON");
 /// let handler = ping.service(&Engine::new().unwrap());
 /// # let _ = handler;
@@ -51,17 +51,29 @@ impl std::fmt::Debug for CheckedFlow {
 
 impl CheckedFlow {
     /// The validated flow model.
-    pub fn flow(&self) -> &Flow {
+    pub fn model(&self) -> &Flow {
         &self.flow
     }
 
     /// The flow model, for building a workspace by hand.
-    pub fn into_flow(self) -> Flow {
+    pub fn into_model(self) -> Flow {
         self.flow
     }
 
+    /// Renamed [`CheckedFlow::model`].
+    #[deprecated(note = "renamed `CheckedFlow::model`: the model is the flow's definition")]
+    pub fn flow(&self) -> &Flow {
+        self.model()
+    }
+
+    /// Renamed [`CheckedFlow::into_model`].
+    #[deprecated(note = "renamed `CheckedFlow::into_model`")]
+    pub fn into_flow(self) -> Flow {
+        self.into_model()
+    }
+
     /// The flow as legacy JSON: the file `include_flow!` read, or the JSON document a `flow!`
-    /// lowers to (load it with [`Engine::flow_from_json`] to get the same flow at run time).
+    /// lowers to (load it with [`Engine::service_from_json`] to get the same flow at run time).
     pub fn json(&self) -> &'static str {
         self.json
     }
@@ -174,7 +186,7 @@ impl CheckedFlow {
 impl Engine {
     /// Several checked flows as one workspace, keyed by the given names, so that `jump`,
     /// `handle` and `loop` can reach each other. Mount single flows with
-    /// [`Workspace::flow`]. The flows' typed custom actions are added to this engine's.
+    /// [`Workspace::service`]. The flows' typed custom actions are added to this engine's.
     ///
     /// # Panics
     ///

@@ -399,17 +399,33 @@ impl Engine {
 
     /// Loads one JSON flow strictly and wraps it as a runnable, mountable [`FlowService`]
     /// with default settings.
-    pub fn flow_from_json(&self, text: &str) -> Result<FlowService, LoadError> {
+    pub fn service_from_json(&self, text: &str) -> Result<FlowService, LoadError> {
         let flow = Flow::from_json_named("flow.json", text, &self.catalog())?;
-        Ok(self.flow(flow, Settings::default()))
+        Ok(self.service(flow, Settings::default()))
     }
 
-    /// Wraps a checked flow as a [`FlowService`].
-    pub fn flow(&self, flow: Flow, settings: Settings) -> FlowService {
+    /// Wraps a flow model as a runnable, mountable [`FlowService`].
+    pub fn service(&self, flow: Flow, settings: Settings) -> FlowService {
         self.flow_with_machine(flow, settings, None)
     }
 
-    /// Like [`Engine::flow`], driven by a `flow!`'s generated state machine.
+    /// Renamed [`Engine::service_from_json`].
+    #[deprecated(
+        note = "renamed `Engine::service_from_json`: in flowyt's API a flow is a definition and a service is a runnable flow"
+    )]
+    pub fn flow_from_json(&self, text: &str) -> Result<FlowService, LoadError> {
+        self.service_from_json(text)
+    }
+
+    /// Renamed [`Engine::service`].
+    #[deprecated(
+        note = "renamed `Engine::service`: in flowyt's API a flow is a definition and a service is a runnable flow"
+    )]
+    pub fn flow(&self, flow: Flow, settings: Settings) -> FlowService {
+        self.service(flow, settings)
+    }
+
+    /// Like [`Engine::service`], driven by a `flow!`'s generated state machine.
     pub(crate) fn flow_with_machine(
         &self,
         flow: Flow,
@@ -605,8 +621,17 @@ impl Workspace {
         self.shared.run_with(key, input, Some(durable)).await
     }
 
-    /// Flow `key` as an axum handler.
+    /// Renamed [`Workspace::service`].
+    #[deprecated(
+        note = "renamed `Workspace::service`: in flowyt's API a flow is a definition and a service is a runnable flow"
+    )]
     pub fn flow(&self, key: &str) -> Option<FlowService> {
+        self.service(key)
+    }
+
+    /// Flow `key` as a runnable [`FlowService`] (an axum handler); `None` if the workspace
+    /// has no such flow.
+    pub fn service(&self, key: &str) -> Option<FlowService> {
         self.shared.flows.contains_key(key).then(|| FlowService {
             shared: self.shared.clone(),
             key: Arc::from(key),

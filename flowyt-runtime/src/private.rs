@@ -302,7 +302,7 @@ mod tests {
         ]}"#;
         let flow = checked_flow("t.json", json, vec![action("double", Double)]);
         assert!(matches!(
-            flow.flow().actions[0].kind,
+            flow.model().actions[0].kind,
             flowyt_core::model::Kind::Custom(_)
         ));
         assert_eq!(flow.custom_actions().collect::<Vec<_>>(), ["double"]);

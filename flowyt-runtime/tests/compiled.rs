@@ -184,7 +184,7 @@ async fn github_search_written_in_rust_answers_like_the_legacy_files() {
     let loaded = engine.workspace(ws);
 
     let services = [&compiled, &included, &loaded]
-        .map(|w| w.flow("search").expect("search flow"))
+        .map(|w| w.service("search").expect("search flow"))
         .to_vec();
     let requests = [
         ("?user=octocat", None),
@@ -251,7 +251,7 @@ async fn compiled_flow_and_its_json_twin_answer_alike() {
     let compiled = flow.service_with(&engine, settings.clone());
     let twin = Flow::from_json_named("twin.json", flow.json(), &engine.catalog())
         .expect("the JSON twin loads");
-    let loaded = engine.flow(twin, settings);
+    let loaded = engine.service(twin, settings);
     let requests = [
         ("?n=12", None),
         ("?n=0", Some(json!({"name": "Ada"}))),
@@ -309,7 +309,7 @@ async fn typed_actions_run_alike_in_compiled_and_json_flows() {
         .build()
         .expect("engine");
     let compiled = flow.service(&engine);
-    let loaded = engine.flow_from_json(flow.json()).expect("twin loads");
+    let loaded = engine.service_from_json(flow.json()).expect("twin loads");
     let requests = [
         ("?qty=3", None),
         ("?qty=0", None),
@@ -347,7 +347,7 @@ async fn typed_action_without_its_state_is_refused_at_mount_and_fails_its_branch
     // runs: the action takes its fail branch, saying what is missing.
     let engine = flow.register(Engine::builder()).build().expect("engine");
     let json = flow.json();
-    let service = engine.flow_from_json(json).expect("loads");
+    let service = engine.service_from_json(json).expect("loads");
     let run = service.run(Default::default()).await;
     let flowyt_runtime::Outcome::Response { status, body, .. } = run.outcome else {
         panic!("expected a response, got {:?}", run.outcome);

@@ -153,7 +153,7 @@ async fn studio_export_ends_right_after_start() {
     );
     let flow = file.flow.expect("a flow");
     let engine = Engine::new().expect("engine");
-    let service = engine.flow(flow, Default::default());
+    let service = engine.service(flow, Default::default());
     let result = service.run(RunInput::default()).await;
     assert_eq!(result.outcome, flowyt_runtime::Outcome::Ended);
 }

@@ -13,7 +13,7 @@ async fn a_hand_mounted_flow_is_counted_under_its_route_pattern() {
     let metrics = metrics.on_scrape(|| metrics::gauge!("app_scrapes_seen").set(1.0));
     let engine = Engine::new().expect("engine");
     let hello = engine
-        .flow_from_json(
+        .service_from_json(
             r#"{"pipeline": [{"id": "hi", "action": "response",
                 "data": {"data": {"hello": "${request.params.name}"}}, "next_action": null}]}"#,
         )

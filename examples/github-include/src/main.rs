@@ -29,7 +29,7 @@ fn app(settings: Settings) -> Result<Router, Box<dyn Error>> {
     let mining = include_flow!("../workspaces/github/flows/mining.json");
     let flows = [("search", search), ("mining", mining)];
     let workspace = Engine::new()?.checked_workspace("github", settings, flows);
-    let service = workspace.flow("search").ok_or("no `search` flow")?;
+    let service = workspace.service("search").ok_or("no `search` flow")?;
     Ok(Router::new().route("/getReposByUser", get(service)))
 }
 

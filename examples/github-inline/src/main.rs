@@ -25,7 +25,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
 fn app(settings: Settings) -> Result<Router, Box<dyn Error>> {
     let flows = [("search", search()), ("mining", mining())];
     let workspace = Engine::new()?.checked_workspace("github", settings, flows);
-    let service = workspace.flow("search").ok_or("no `search` flow")?;
+    let service = workspace.service("search").ok_or("no `search` flow")?;
     Ok(Router::new().route("/getReposByUser", get(service)))
 }
 

@@ -42,7 +42,7 @@ fn main() {
         done: end;
     };
     let kinds: Vec<&str> = flow
-        .flow()
+        .model()
         .actions
         .iter()
         .map(|a| a.kind_name.as_str())

@@ -28,12 +28,12 @@ fn main() {
     };
     let included = include_flow!("flows/search.json");
     let ids = |f: &flowyt_runtime::CheckedFlow| {
-        f.flow()
+        f.model()
             .actions
             .iter()
             .map(|a| (a.id.clone(), a.kind_name.clone()))
             .collect::<Vec<_>>()
     };
     assert_eq!(ids(&search), ids(&included));
-    assert_eq!(search.flow().name, included.flow().name);
+    assert_eq!(search.model().name, included.model().name);
 }

@@ -12,7 +12,7 @@ fn main() {
         schedule = { every: 60 };
         1: response { status: 201, data: { id: "${params.usuario_id}", lang: "${params['lang']}" } };
     };
-    let params = f.flow().params.as_ref().map(Vec::len);
+    let params = f.model().params.as_ref().map(Vec::len);
     assert_eq!(params, Some(2));
-    assert!(f.flow().schedule.is_some());
+    assert!(f.model().schedule.is_some());
 }
