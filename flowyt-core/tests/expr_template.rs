@@ -471,3 +471,27 @@ fn a_parsed_template_renders_repeatedly() {
         assert_eq!(t.render(&scope), Ok(json!("http://up.test/users/octocat")));
     }
 }
+
+#[test]
+fn attribute_chains_stop_at_indexes_calls_and_locals() {
+    let t = Template::parse(
+        "${response.data.user.name} ${response['data'].x} ${response.data.items()} \
+         ${[response.data.a for response in xs]} ${len(response.data.b[0].c)} ${response.status}",
+    )
+    .expect("parses");
+    let chains: Vec<Vec<String>> = t
+        .attribute_chains("response")
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    let v = |p: &[&str]| p.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        chains,
+        [
+            v(&["data", "user", "name"]),
+            v(&["data"]),
+            v(&["data", "b"]),
+            v(&["status"])
+        ]
+    );
+}

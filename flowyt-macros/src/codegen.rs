@@ -54,6 +54,7 @@ pub(crate) fn expand_flow(input: TokenStream) -> syn::Result<TokenStream> {
     let machine = machine(&flow, runtime);
     let checks = input_checks(&parsed);
     let calls = function_checks(&flow, &parsed, &table);
+    let outputs = output_checks(&flow, &parsed, &table);
     let actions = parsed.custom_kinds().into_iter().map(|(name, path)| {
         quote_spanned!(syn::spanned::Spanned::span(path)=> #private::action(#name, #path))
     });
@@ -69,6 +70,7 @@ pub(crate) fn expand_flow(input: TokenStream) -> syn::Result<TokenStream> {
             #machine
             #checks
             #calls
+            #outputs
             #private::checked_machine(
                 "flow!",
                 #json,
@@ -214,6 +216,109 @@ fn function_checks(flow: &Flow, parsed: &FlowInput, table: &Table) -> TokenStrea
         #[allow(dead_code)]
         fn __flowyt_function_calls() {
             #(#calls)*
+        }
+    }
+}
+
+/// For each typed action whose success branch leads to an action nothing else leads to, the
+/// fields that action reads as `${response.data.NAME}`, checked against the output type's
+/// `#[derive(FlowOutput)]` shadow struct (through `__private::Probe`: an output without the
+/// derive is not checked), each access spanned at its template. In a function that never
+/// runs. A flow with a dynamic edge is not checked (any action may follow any other).
+fn output_checks(flow: &Flow, parsed: &FlowInput, table: &Table) -> TokenStream {
+    use flowyt_core::model::{Edge, EdgeKind, Kind};
+    let private = parsed.runtime.private();
+    let typed = parsed.runtime.typed_action();
+    let kinds: HashMap<String, &syn::Path> = parsed
+        .custom_kinds()
+        .into_iter()
+        .map(|(name, path)| (name, path))
+        .collect();
+    let mut incoming: HashMap<&str, usize> = HashMap::new();
+    for a in &flow.actions {
+        let mut targets = Vec::new();
+        match &a.next {
+            Next::To(t) => targets.push(t.id.as_str()),
+            Next::Dynamic(_) => return TokenStream::new(),
+            Next::End | Next::Branch(_) => {}
+        }
+        for (edge, _) in a.kind.edges() {
+            match edge {
+                Edge::To(t) => targets.push(t.id.as_str()),
+                Edge::Dynamic(_) => return TokenStream::new(),
+                Edge::None => {}
+            }
+        }
+        for t in targets {
+            *incoming.entry(t).or_default() += 1;
+        }
+    }
+    let mut checks = Vec::new();
+    for a in &flow.actions {
+        let (Kind::Custom(_), Some(path)) = (&a.kind, kinds.get(&a.kind_name)) else {
+            continue;
+        };
+        let Some(next) = a.kind.edges().into_iter().find_map(|(e, k)| match (e, k) {
+            (Edge::To(t), EdgeKind::Success) => Some(t.id.as_str()),
+            _ => None,
+        }) else {
+            continue;
+        };
+        if incoming.get(next) != Some(&1) {
+            continue;
+        }
+        let Some(after) = flow.actions.iter().find(|b| b.id == next) else {
+            continue;
+        };
+        let mut reads: Vec<(String, Span)> = Vec::new();
+        flowyt_core::validate::for_each_data(&after.kind, &mut |d| {
+            d.for_each_template(&mut |t| {
+                for (chain, _) in t.template.attribute_chains("response") {
+                    if let [data, field, ..] = chain.as_slice()
+                        && data == "data"
+                    {
+                        reads.push((field.clone(), table.span(t.loc)));
+                    }
+                }
+            })
+        });
+        let fields: Vec<(Ident, Span)> = reads
+            .iter()
+            .filter_map(|(f, span)| crate::output::field_ident(f).map(|i| (i, *span)))
+            .collect();
+        if fields.is_empty() {
+            continue;
+        }
+        let mut declared: Vec<Ident> = fields.iter().map(|(i, _)| i.clone()).collect();
+        declared.sort_by_key(|i| i.to_string());
+        declared.dedup_by_key(|i| i.to_string());
+        let accesses = fields.iter().map(|(field, span)| {
+            let mut field = field.clone();
+            field.set_span(*span);
+            respan(quote!(let _ = &fields.#field;), *span)
+        });
+        checks.push(quote! {
+            {
+                #[allow(unused_imports)]
+                use #private::{DescribedOutput as _, UndescribedOutput as _};
+                #[allow(non_snake_case, dead_code)]
+                struct __FlowytReads { #(#declared: (),)* }
+                if let ::core::option::Option::Some(fields) =
+                    (&#private::Probe::<<#path as #typed>::Output>::new())
+                        .__flowyt_fields::<__FlowytReads>()
+                {
+                    #(#accesses)*
+                }
+            }
+        });
+    }
+    if checks.is_empty() {
+        return TokenStream::new();
+    }
+    quote! {
+        #[allow(dead_code)]
+        fn __flowyt_output_fields() {
+            #(#checks)*
         }
     }
 }

@@ -15,6 +15,7 @@ mod flow;
 mod function;
 mod include;
 mod kinds;
+mod output;
 mod paths;
 mod workspace;
 
@@ -272,6 +273,63 @@ pub fn flow_function(attr: TokenStream, item: TokenStream) -> TokenStream {
             out.extend(e.to_compile_error());
             out.into()
         }
+    }
+}
+
+/// Describes the JSON fields a `#[flow_action]`'s output serialises to, so that `flow!`
+/// checks `${response.data.NAME}` in the action the success branch leads to.
+///
+/// Names follow serde: `#[serde(rename = "...")]`, `#[serde(rename_all = "...")]` and
+/// `skip`/`skip_serializing` are read; with `#[serde(flatten)]`, `tag` or `transparent` the
+/// fields are not known and nothing is checked. Without this derive an output is not checked
+/// either (flowyt cannot see a type's fields otherwise).
+///
+/// ```
+/// use flowyt_runtime::{FlowOutput, flow, flow_action};
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Deserialize)]
+/// struct Sms { to: String }
+///
+/// #[derive(Serialize, FlowOutput)]
+/// #[serde(rename_all = "camelCase")]
+/// struct Sent { message_id: String }
+///
+/// #[flow_action]
+/// async fn send_sms(sms: Sms) -> Result<Sent, String> {
+///     Ok(Sent { message_id: format!("to-{}", sms.to) })
+/// }
+///
+/// let _ = flow! {
+///     actions = [send_sms];
+///     1: send_sms { to: "${request.qs.to}" } -> success: 2, fail: 3;
+///     2: response { data: { id: "${response.data.messageId}" } };
+///     3: response { status: 502, data: "${response.data}" };
+/// };
+/// ```
+///
+/// A field the output does not have does not compile:
+///
+/// ```compile_fail
+/// # use flowyt_runtime::{FlowOutput, flow, flow_action};
+/// # use serde::{Deserialize, Serialize};
+/// # #[derive(Deserialize)] struct Sms { to: String }
+/// #[derive(Serialize, FlowOutput)]
+/// struct Sent { message_id: String }
+/// # #[flow_action]
+/// # async fn send_sms(sms: Sms) -> Result<Sent, String> { Ok(Sent { message_id: sms.to }) }
+/// let _ = flow! {
+///     actions = [send_sms];
+///     1: send_sms { to: "${request.qs.to}" } -> success: 2, fail: 3;
+///     2: response { data: { id: "${response.data.mesage_id}" } };
+///     3: response { status: 502, data: "${response.data}" };
+/// };
+/// ```
+#[proc_macro_derive(FlowOutput, attributes(flowyt))]
+pub fn flow_output(input: TokenStream) -> TokenStream {
+    match output::expand(input.into()) {
+        Ok(tokens) => tokens.into(),
+        Err(e) => e.to_compile_error().into(),
     }
 }
 

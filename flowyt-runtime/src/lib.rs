@@ -86,7 +86,9 @@ pub use engine::{Outcome, RunInput, RunResult};
 pub use error::{ErrorKind, FailedAction, RunError};
 pub use flowyt_core::validate::Strictness;
 pub use flowyt_core::workspace::{LoadError, Settings};
-pub use flowyt_macros::{flow, flow_action, flow_function, include_flow, include_workspace};
+pub use flowyt_macros::{
+    FlowOutput, flow, flow_action, flow_function, include_flow, include_workspace,
+};
 pub use functions::Functions;
 pub use http::MASKED_ERROR;
 pub use included::{IncludeError, IncludedWorkspace};

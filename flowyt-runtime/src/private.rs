@@ -12,6 +12,57 @@ pub use futures_util::future::BoxFuture;
 pub use serde;
 pub use serde_json;
 
+/// Implemented by `#[derive(FlowOutput)]`: the JSON fields a type serialises to, as a struct
+/// with one field per name (`AnyFields` when they are not known).
+pub trait OutputFields {
+    /// The shadow struct.
+    type Fields;
+}
+
+/// Stands for fields that are not known: `flow!` then checks nothing.
+pub struct AnyFields;
+
+/// `flow!` asks a typed action's output type for its fields through this, with autoref
+/// specialisation: an output that implements [`OutputFields`] answers its shadow struct
+/// ([`DescribedOutput`], found first), any other answers the struct of the fields the flow
+/// reads ([`UndescribedOutput`]), so that only described outputs are checked.
+pub struct Probe<T>(std::marker::PhantomData<T>);
+
+impl<T> Probe<T> {
+    /// A probe for `T`.
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Probe<T> {
+        Probe(std::marker::PhantomData)
+    }
+}
+
+/// See [`Probe`].
+pub trait DescribedOutput {
+    /// The output's fields.
+    type Fields;
+    /// Never `Some`: only its type matters.
+    fn __flowyt_fields<R>(&self) -> Option<&Self::Fields> {
+        None
+    }
+}
+
+impl<T: OutputFields<Fields = F>, F: Described> DescribedOutput for Probe<T> {
+    type Fields = F;
+}
+
+/// Shadow structs, as opposed to [`AnyFields`].
+pub trait Described {}
+
+/// See [`Probe`].
+pub trait UndescribedOutput {
+    /// Never `Some`: only its type matters.
+    fn __flowyt_fields<R>(&self) -> Option<&R> {
+        None
+    }
+}
+
+impl<T> UndescribedOutput for &Probe<T> {}
+
 /// What a template passes to a `#[flow_function]`, as types rustc can check against the
 /// function's parameters (`flow!` passes one per argument to the function's generated
 /// `__flowyt_args`; each parameter's trait is implemented by the markers its Rust type can be

@@ -300,6 +300,18 @@ impl Expr {
         out
     }
 
+    /// The attribute chains read on the root `root`, written with dots only
+    /// (`response.data.user.name` gives `["data", "user", "name"]`), with the chain's byte
+    /// range. A chain ends at the first index or call; a method call's name is not part of it
+    /// (`response.data.items()` gives `["data"]`). Local variables shadow the root.
+    pub fn attribute_chains(&self, root: &str) -> Vec<(Vec<String>, Range<usize>)> {
+        let mut out = Vec::new();
+        let mut bound = Vec::new();
+        attribute_chains(&self.root, root, &mut bound, &mut out);
+        out.sort_by_key(|(_, r)| r.start);
+        out
+    }
+
     /// Every string literal in the expression, in source order.
     pub fn string_literals(&self) -> Vec<&str> {
         let mut out: Vec<(usize, &str)> = Vec::new();
@@ -427,6 +439,62 @@ fn root_keys<'n>(
             bound.truncate(mark);
         }
         _ => node.for_each_child(&mut |c| root_keys(c, root, bound, out)),
+    }
+}
+
+fn attribute_chains<'n>(
+    node: &'n Node,
+    root: &str,
+    bound: &mut Vec<&'n str>,
+    out: &mut Vec<(Vec<String>, Range<usize>)>,
+) {
+    let chain = |n: &Node, bound: &[&str]| {
+        n.dotted()
+            .filter(|p| p.len() > 1 && p[0] == root && !bound.contains(&root))
+            .map(|p| p[1..].iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    };
+    match &node.kind {
+        Kind::Attr { .. } => {
+            if let Some(path) = chain(node, bound) {
+                out.push((path, node.range.clone()));
+            } else {
+                node.for_each_child(&mut |c| attribute_chains(c, root, bound, out));
+            }
+        }
+        Kind::Call { func, args, kwargs } if matches!(func.kind, Kind::Attr { .. }) => {
+            match (chain(func, bound), &func.kind) {
+                (Some(mut path), Kind::Attr { obj, .. }) => {
+                    path.pop();
+                    if !path.is_empty() {
+                        out.push((path, obj.range.clone()));
+                    }
+                }
+                _ => attribute_chains(func, root, bound, out),
+            }
+            for a in args {
+                attribute_chains(a, root, bound, out);
+            }
+            for k in kwargs {
+                attribute_chains(&k.value, root, bound, out);
+            }
+        }
+        Kind::ListComp { elt, gens } => {
+            walk_generators(gens, &[elt], bound, &mut |n, b| {
+                attribute_chains(n, root, b, out)
+            });
+        }
+        Kind::DictComp { key, value, gens } => {
+            walk_generators(gens, &[key, value], bound, &mut |n, b| {
+                attribute_chains(n, root, b, out)
+            });
+        }
+        Kind::Lambda { params, body } => {
+            let mark = bound.len();
+            bound.extend(params.iter().map(|(p, _)| p.as_str()));
+            attribute_chains(body, root, bound, out);
+            bound.truncate(mark);
+        }
+        _ => node.for_each_child(&mut |c| attribute_chains(c, root, bound, out)),
     }
 }
 

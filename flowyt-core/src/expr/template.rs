@@ -165,6 +165,19 @@ impl Template {
             .collect()
     }
 
+    /// [`Expr::attribute_chains`] of every segment, ranges in the template source.
+    pub fn attribute_chains(&self, root: &str) -> Vec<(Vec<String>, Range<usize>)> {
+        self.segments()
+            .flat_map(|s| {
+                let at = s.expr_range.start;
+                s.expr
+                    .attribute_chains(root)
+                    .into_iter()
+                    .map(move |(p, r)| (p, r.start + at..r.end + at))
+            })
+            .collect()
+    }
+
     /// [`Expr::string_literals`] of every segment.
     pub fn string_literals(&self) -> Vec<&str> {
         self.segments()
