@@ -229,11 +229,7 @@ fn output_checks(flow: &Flow, parsed: &FlowInput, table: &Table) -> TokenStream 
     use flowyt_core::model::{Edge, EdgeKind, Kind};
     let private = parsed.runtime.private();
     let typed = parsed.runtime.typed_action();
-    let kinds: HashMap<String, &syn::Path> = parsed
-        .custom_kinds()
-        .into_iter()
-        .map(|(name, path)| (name, path))
-        .collect();
+    let kinds: HashMap<String, &syn::Path> = parsed.custom_kinds().into_iter().collect();
     let mut incoming: HashMap<&str, usize> = HashMap::new();
     for a in &flow.actions {
         let mut targets = Vec::new();
