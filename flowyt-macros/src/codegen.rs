@@ -55,6 +55,7 @@ pub(crate) fn expand_flow(input: TokenStream) -> syn::Result<TokenStream> {
     let checks = input_checks(&parsed);
     let calls = function_checks(&flow, &parsed, &table);
     let outputs = output_checks(&flow, &parsed, &table);
+    let params = params_struct(&flow, &parsed, &table);
     let actions = parsed.custom_kinds().into_iter().map(|(name, path)| {
         quote_spanned!(syn::spanned::Spanned::span(path)=> #private::action(#name, #path))
     });
@@ -71,6 +72,7 @@ pub(crate) fn expand_flow(input: TokenStream) -> syn::Result<TokenStream> {
             #checks
             #calls
             #outputs
+            #params
             #private::checked_machine(
                 "flow!",
                 #json,
@@ -317,6 +319,61 @@ fn output_checks(flow: &Flow, parsed: &FlowInput, table: &Table) -> TokenStream 
             #(#checks)*
         }
     }
+}
+
+/// For `params = Notify { ... }`: a pattern naming every declared param as a field of the
+/// struct (rustc refuses a missing or an extra field), a check that each field's type holds
+/// the param's values (`__private::ParamValue`), spanned at the param's declaration, and the
+/// `FlowParams` impl that lets the struct start runs.
+fn params_struct(flow: &Flow, parsed: &FlowInput, table: &Table) -> TokenStream {
+    use flowyt_core::params::ParamType;
+    let Some(ty) = &parsed.params_type else {
+        return TokenStream::new();
+    };
+    let private = parsed.runtime.private();
+    let declared = flow.params.as_deref().unwrap_or_default();
+    let mut fields = Vec::new();
+    let mut checks = Vec::new();
+    for (i, p) in declared.iter().enumerate() {
+        let Some(mut field) = crate::output::field_ident(&p.name) else {
+            continue;
+        };
+        let span = table.span(p.loc);
+        field.set_span(span);
+        let var = format_ident!("__flowyt_param{}", i, span = span);
+        let kind = format_ident!(
+            "{}",
+            match p.ty {
+                ParamType::String => "str",
+                ParamType::Integer => "int",
+                ParamType::Number => "number",
+                ParamType::Boolean => "bool",
+                ParamType::Object => "dict",
+                ParamType::Array => "list",
+            }
+        );
+        checks.push(respan(
+            quote!(#private::param_value::<#private::kinds::#kind, _>(#var);),
+            span,
+        ));
+        fields.push(quote!(#field: #var));
+    }
+    // Each field keeps its declaration's span (a missing one is reported there); the rest of
+    // the pattern the struct's, where a field the flow does not declare is reported.
+    let pattern = quote_spanned!(ty_span(ty)=> let #ty { #(#fields),* } = params;);
+    quote! {
+        #[allow(non_local_definitions)]
+        impl #private::FlowParams for #ty {}
+        #[allow(dead_code)]
+        fn __flowyt_params_struct(params: &#ty) {
+            #pattern
+            #(#checks)*
+        }
+    }
+}
+
+fn ty_span(path: &syn::Path) -> Span {
+    syn::spanned::Spanned::span(path)
 }
 
 /// `tokens` with every span (inside groups too) set to `span`.

@@ -44,6 +44,8 @@ pub(crate) struct FlowInput {
     pub name: Option<Value>,
     /// `params = { usuario_id: { type: "integer", minimum: 1, required: true } };`
     pub params: Option<Value>,
+    /// `params = Notify { ... }`: the Rust struct that stands for the params.
+    pub params_type: Option<syn::Path>,
     /// `schedule = { every: 60 };` or `schedule = { cron: "*/5 * * * *" };`
     pub schedule: Option<Value>,
     /// `functions = [students::approved_list];`: the `#[flow_function]`s templates may call.
@@ -152,6 +154,7 @@ impl Parse for FlowInput {
             id: None,
             name: None,
             params: None,
+            params_type: None,
             schedule: None,
             functions: Vec::new(),
             actions: Vec::new(),
@@ -171,6 +174,9 @@ impl Parse for FlowInput {
             } else if lookahead.peek(kw::params) {
                 input.parse::<kw::params>()?;
                 input.parse::<Token![=]>()?;
+                if input.peek(Ident::peek_any) || input.peek(Token![::]) {
+                    flow.params_type = Some(input.parse()?);
+                }
                 flow.params = Some(input.parse()?);
             } else if lookahead.peek(kw::schedule) {
                 input.parse::<kw::schedule>()?;

@@ -42,6 +42,7 @@ mod included;
 mod mask;
 pub mod measure;
 pub mod openapi;
+mod params;
 #[cfg(feature = "prometheus")]
 pub mod prometheus;
 #[cfg(feature = "registry")]
@@ -92,6 +93,7 @@ pub use flowyt_macros::{
 pub use functions::Functions;
 pub use http::MASKED_ERROR;
 pub use included::{IncludeError, IncludedWorkspace};
+pub use params::FlowParams;
 
 use axum::Router;
 use axum::handler::Handler;
@@ -608,6 +610,23 @@ impl Workspace {
                     )
                     .caused_by(e),
                 ),
+                trace: None,
+            },
+        }
+    }
+
+    /// [`Workspace::run_with_params`] with the flow's params as their Rust struct (see
+    /// [`FlowParams`]).
+    pub async fn run_params<P: FlowParams>(
+        &self,
+        key: &str,
+        params: &P,
+        input: RunInput,
+    ) -> RunResult {
+        match params.to_conf() {
+            Ok(map) => self.run_with_params(key, map, input).await,
+            Err(message) => RunResult {
+                outcome: Outcome::Failed(RunError::new(ErrorKind::InvalidParams, message)),
                 trace: None,
             },
         }

@@ -12,6 +12,42 @@ pub use futures_util::future::BoxFuture;
 pub use serde;
 pub use serde_json;
 
+pub use crate::params::FlowParams;
+
+/// What `flow!` checks each field of a params struct with: the field's Rust type can hold the
+/// values of the param's declared type (`K`, a [`kinds`] marker).
+#[diagnostic::on_unimplemented(
+    message = "a params field of type `{Self}` cannot hold this param's values",
+    label = "the flow declares this param as `{K}`"
+)]
+pub trait ParamValue<K> {}
+
+/// Checks one field (see [`ParamValue`]); called by code that never runs.
+pub fn param_value<K, T: ParamValue<K> + ?Sized>(_: &T) {}
+
+macro_rules! param_values {
+    ($kind:ident: $($t:ty),*) => {
+        $(impl ParamValue<kinds::$kind> for $t {})*
+    };
+}
+param_values!(int: i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize);
+param_values!(number: i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, f32, f64);
+param_values!(str: String, str, char, std::sync::Arc<str>, std::rc::Rc<str>);
+param_values!(bool: bool);
+param_values!(dict: serde_json::Map<String, Value>);
+impl<K> ParamValue<K> for Value {}
+impl<K, T: ParamValue<K>> ParamValue<K> for Option<T> {}
+impl<K, T: ParamValue<K> + ?Sized> ParamValue<K> for &T {}
+impl<K, T: ParamValue<K> + ?Sized> ParamValue<K> for Box<T> {}
+impl<T> ParamValue<kinds::list> for Vec<T> {}
+impl<T> ParamValue<kinds::list> for [T] {}
+impl<T, const N: usize> ParamValue<kinds::list> for [T; N] {}
+impl<T> ParamValue<kinds::list> for std::collections::VecDeque<T> {}
+impl<T> ParamValue<kinds::list> for std::collections::BTreeSet<T> {}
+impl<T, S> ParamValue<kinds::list> for std::collections::HashSet<T, S> {}
+impl<V> ParamValue<kinds::dict> for std::collections::BTreeMap<String, V> {}
+impl<V, S> ParamValue<kinds::dict> for std::collections::HashMap<String, V, S> {}
+
 /// Implemented by `#[derive(FlowOutput)]`: the JSON fields a type serialises to, as a struct
 /// with one field per name (`AnyFields` when they are not known).
 pub trait OutputFields {

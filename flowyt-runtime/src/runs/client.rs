@@ -35,12 +35,15 @@ pub enum ClientError {
     Refused(u16, Value),
     /// The run did not finish in time.
     Timeout(String),
+    /// The params do not serialise to a JSON object.
+    Params(String),
 }
 
 impl fmt::Display for ClientError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ClientError::Build(e) => write!(f, "{e}"),
+            ClientError::Params(e) => f.write_str(e),
             ClientError::Http(e) => write!(f, "the server did not answer: {e}"),
             ClientError::Refused(status, body) => {
                 let msg = body["message"].as_str().or_else(|| body["msg"].as_str());
@@ -102,6 +105,20 @@ impl RunsClient {
             .call(self.http.post(self.url(workspace, flow)).json(&body))
             .await?;
         Ok(answer["run_id"].as_str().unwrap_or_default().to_string())
+    }
+
+    /// [`RunsClient::trigger`] with the flow's params as their Rust struct (see
+    /// [`FlowParams`](crate::FlowParams)): misspelt or mistyped params do not compile.
+    pub async fn trigger_params<P: crate::FlowParams>(
+        &self,
+        workspace: &str,
+        flow: &str,
+        params: &P,
+        run_id: Option<&str>,
+    ) -> Result<String, ClientError> {
+        let conf = params.to_conf().map_err(ClientError::Params)?;
+        self.trigger(workspace, flow, Value::Object(conf), run_id)
+            .await
     }
 
     /// One run's record.

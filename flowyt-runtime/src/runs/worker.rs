@@ -163,6 +163,18 @@ impl Runs {
         self.trigger_in_trace(ws, flow, run_id, conf, None).await
     }
 
+    /// [`Runs::trigger`] with the flow's params as their Rust struct (see
+    /// [`FlowParams`](crate::FlowParams)): misspelt or mistyped params do not compile.
+    pub async fn trigger_params<P: crate::FlowParams>(
+        &self,
+        ws: &Workspace,
+        flow: &str,
+        params: &P,
+    ) -> Result<String, TriggerError> {
+        let conf = params.to_conf().map_err(TriggerError::BadConf)?;
+        self.trigger(ws, flow, None, Value::Object(conf)).await
+    }
+
     /// [`Runs::trigger`] from inside a distributed trace (the caller's `traceparent`): the
     /// run's spans continue it, and the run shows its trace id.
     pub async fn trigger_in_trace(
