@@ -1,5 +1,6 @@
 //! The one shared HTTP client used by every `request` action.
 
+#[cfg(feature = "tls-ring")]
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,9 +19,10 @@ pub enum Redirects {
     None,
 }
 
-/// The TLS configuration of flowyt's clients: rustls with the `ring` provider passed to it
+/// The TLS configuration of flowyt's clients (feature `tls-ring`): rustls with the `ring` provider passed to it
 /// directly (never installed process-wide: which provider the rest of the program uses stays
 /// the application's choice), the platform's certificate verifier, HTTP/1.1.
+#[cfg(feature = "tls-ring")]
 fn tls_config() -> Result<rustls::ClientConfig, rustls::Error> {
     use rustls_platform_verifier::BuilderVerifierExt;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -32,11 +34,10 @@ fn tls_config() -> Result<rustls::ClientConfig, rustls::Error> {
     Ok(config)
 }
 
-/// A client builder configured as flowyt's own: its TLS (see [`tls_config`]), connection
-/// pooling, redirects as `redirects` says, and no `Referer` header (it would carry the full
+/// A client builder configured as flowyt's own: its TLS (`tls_config`, with the `tls-ring`
+/// feature; plain HTTP only without it), connection pooling, redirects as `redirects` says, and no `Referer` header (it would carry the full
 /// URL, with its query, to another host).
 pub fn builder(redirects: Redirects) -> Result<reqwest::ClientBuilder, crate::BuildError> {
-    let tls = tls_config().map_err(crate::BuildError::Tls)?;
     let policy = match redirects {
         Redirects::None => reqwest::redirect::Policy::none(),
         Redirects::Any => reqwest::redirect::Policy::limited(10),
@@ -55,8 +56,10 @@ pub fn builder(redirects: Redirects) -> Result<reqwest::ClientBuilder, crate::Bu
             }
         }),
     };
-    Ok(reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
+    let builder = reqwest::Client::builder();
+    #[cfg(feature = "tls-ring")]
+    let builder = builder.tls_backend_preconfigured(tls_config().map_err(crate::BuildError::Tls)?);
+    Ok(builder
         .redirect(policy)
         .referer(false)
         .pool_idle_timeout(Duration::from_secs(90))
@@ -70,4 +73,39 @@ pub fn build(redirects: Redirects) -> Result<reqwest::Client, crate::BuildError>
     builder(redirects)?
         .build()
         .map_err(crate::BuildError::Client)
+}
+
+#[cfg(test)]
+mod tests {
+    /// With `tls-ring` (a default feature), `https` goes as far as connecting.
+    #[cfg(feature = "tls-ring")]
+    #[tokio::test]
+    async fn with_tls_an_https_request_reaches_the_connection() {
+        let client = super::build(super::Redirects::default()).expect("a TLS client");
+        let err = client
+            .get("https://127.0.0.1:1/")
+            .send()
+            .await
+            .expect_err("nothing listens on port 1");
+        assert!(err.is_connect(), "{err:?}");
+    }
+
+    /// Without `tls-ring`, flowyt's client refuses `https` before connecting, saying why.
+    #[cfg(not(feature = "tls-ring"))]
+    #[tokio::test]
+    async fn without_tls_an_https_request_fails_clearly() {
+        let client = super::build(super::Redirects::default()).expect("a plain client");
+        let err = client
+            .get("https://127.0.0.1:1/")
+            .send()
+            .await
+            .expect_err("no TLS");
+        let mut chain = err.to_string();
+        let mut source = std::error::Error::source(&err);
+        while let Some(e) = source {
+            chain.push_str(&format!(": {e}"));
+            source = e.source();
+        }
+        assert!(chain.contains("scheme is not http"), "{chain}");
+    }
 }

@@ -192,6 +192,7 @@ pub enum BuildError {
     /// The HTTP client could not be built.
     Client(reqwest::Error),
     /// Its TLS configuration could not be built.
+    #[cfg(feature = "tls-ring")]
     Tls(rustls::Error),
     /// [`EngineBuilder::state`] was given two values of this type (the second would hide the
     /// first; wrap them in types of their own).
@@ -202,6 +203,7 @@ impl std::fmt::Display for BuildError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             BuildError::Client(e) => write!(f, "cannot build the HTTP client: {e}"),
+            #[cfg(feature = "tls-ring")]
             BuildError::Tls(e) => write!(f, "cannot configure TLS for the HTTP client: {e}"),
             BuildError::DuplicateState(t) => write!(
                 f,
@@ -216,6 +218,7 @@ impl std::error::Error for BuildError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             BuildError::Client(e) => Some(e),
+            #[cfg(feature = "tls-ring")]
             BuildError::Tls(e) => Some(e),
             BuildError::DuplicateState(_) => None,
         }
