@@ -155,13 +155,34 @@ fn schemathesis(server: &Server, path: &str, config: Option<&str>, extra: &[&str
             .join(config);
         cmd.arg("--config-file").arg(file);
     }
+    // A crash inside the tool itself (seen: CPython 3.11's "AST constructor recursion depth
+    // mismatch" while hypothesis describes a lambda), with no failed check, says nothing about
+    // the server: it is retried once, and fails the test if it happens again.
+    for attempt in 1..=2 {
+        let (ok, report) = schemathesis_once(&cmd, server, path, extra);
+        if ok {
+            return;
+        }
+        let tool_crash = report.contains("Runtime Error")
+            && !report.contains("Failures:")
+            && report.contains("site-packages/");
+        assert!(
+            tool_crash && attempt == 1,
+            "schemathesis found problems:\n{report}"
+        );
+        eprintln!("schemathesis crashed inside itself, running it again:\n{report}");
+    }
+}
+
+fn schemathesis_once(cmd: &Command, server: &Server, path: &str, extra: &[&str]) -> (bool, String) {
     // Its working folder is a scratch one: schemathesis keeps state in `.schemathesis/` there.
     static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let scratch =
         std::env::temp_dir().join(format!("flowyt-schemathesis-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&scratch).expect("scratch folder");
-    let out = cmd
+    let out = Command::new(cmd.get_program())
+        .args(cmd.get_args())
         .current_dir(&scratch)
         .arg("run")
         .arg(format!("{}{path}", server.base))
@@ -192,10 +213,7 @@ fn schemathesis(server: &Server, path: &str, config: Option<&str>, extra: &[&str
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(
-        out.status.success(),
-        "schemathesis found problems:\n{report}"
-    );
+    (out.status.success(), report)
 }
 
 #[test]

@@ -399,6 +399,8 @@ impl expr::TypeEnv for FlowTypes<'_> {
         };
         match &p.default {
             Some(d) => declared.union(Types::of(d)),
+            // Absent from a run, it reads as missing: `None` to a function.
+            None if !p.required => declared.union(Types::NULL),
             None => declared,
         }
     }

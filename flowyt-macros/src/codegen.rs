@@ -322,9 +322,9 @@ fn output_checks(flow: &Flow, parsed: &FlowInput, table: &Table) -> TokenStream 
 }
 
 /// For `params = Notify { ... }`: a pattern naming every declared param as a field of the
-/// struct (rustc refuses a missing or an extra field), a check that each field's type holds
-/// the param's values (`__private::ParamValue`), spanned at the param's declaration, and the
-/// `FlowParams` impl that lets the struct start runs.
+/// struct (rustc refuses a missing or an extra field), and a check that each field's type is
+/// not one known to serialise to values the param refuses (`__private::ParamProbe`), spanned
+/// at the param's declaration.
 fn params_struct(flow: &Flow, parsed: &FlowInput, table: &Table) -> TokenStream {
     use flowyt_core::params::ParamType;
     let Some(ty) = &parsed.params_type else {
@@ -353,7 +353,9 @@ fn params_struct(flow: &Flow, parsed: &FlowInput, table: &Table) -> TokenStream 
             }
         );
         checks.push(respan(
-            quote!(#private::param_value::<#private::kinds::#kind, _>(#var);),
+            quote!(#private::param_holds(
+                (&#private::ParamProbe::<_, #private::kinds::#kind>::new(#var)).__flowyt_param()
+            );),
             span,
         ));
         fields.push(quote!(#field: #var));
@@ -362,10 +364,10 @@ fn params_struct(flow: &Flow, parsed: &FlowInput, table: &Table) -> TokenStream 
     // the pattern the struct's, where a field the flow does not declare is reported.
     let pattern = quote_spanned!(ty_span(ty)=> let #ty { #(#fields),* } = params;);
     quote! {
-        #[allow(non_local_definitions)]
-        impl #private::FlowParams for #ty {}
         #[allow(dead_code)]
         fn __flowyt_params_struct(params: &#ty) {
+            #[allow(unused_imports)]
+            use #private::{AcceptedParam as _, RejectedParam as _};
             #pattern
             #(#checks)*
         }

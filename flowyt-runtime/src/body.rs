@@ -44,6 +44,7 @@ impl Body {
     }
 
     /// The raw bytes when the whole body is an upstream body passed through untouched.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     pub(crate) fn as_raw(&self) -> Option<&Bytes> {
         match &self.0 {
             Out::Raw(b) => Some(b),

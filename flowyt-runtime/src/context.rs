@@ -24,7 +24,7 @@ pub(crate) struct ResponseSlot {
 #[derive(Clone, Debug)]
 pub(crate) struct Answer {
     pub status: u16,
-    pub headers: axum::http::HeaderMap,
+    pub headers: http::HeaderMap,
     /// Seconds the call took.
     pub elapsed: f64,
 }
@@ -104,6 +104,7 @@ impl From<Value> for ResponseSlot {
 #[derive(Clone, Debug)]
 pub(crate) enum RequestRoot {
     Value(Arc<Value>),
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     Http(Arc<HttpRequest>),
 }
 
@@ -112,9 +113,9 @@ pub(crate) enum RequestRoot {
 /// `data` (the JSON body) and `debug`.
 #[derive(Debug)]
 pub(crate) struct HttpRequest {
-    pub method: axum::http::Method,
-    pub uri: axum::http::Uri,
-    pub headers: axum::http::HeaderMap,
+    pub method: http::Method,
+    pub uri: http::Uri,
+    pub headers: http::HeaderMap,
     pub params: Value,
     pub form: Value,
     pub data: Value,
@@ -127,10 +128,11 @@ pub(crate) struct HttpRequest {
 }
 
 impl HttpRequest {
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     pub(crate) fn new(
-        method: axum::http::Method,
-        uri: axum::http::Uri,
-        headers: axum::http::HeaderMap,
+        method: http::Method,
+        uri: http::Uri,
+        headers: http::HeaderMap,
         params: Value,
         form: Value,
         data: Value,
@@ -224,7 +226,7 @@ pub(crate) fn first_values(input: &[u8], into: &mut Map<String, Value>) {
 }
 
 /// Header names lower-cased with `-` turned into `_` (`X-Api-Key` → `x_api_key`).
-pub(crate) fn header_map(headers: &axum::http::HeaderMap) -> Map<String, Value> {
+pub(crate) fn header_map(headers: &http::HeaderMap) -> Map<String, Value> {
     let mut map = Map::new();
     for (name, value) in headers {
         let key = name.as_str().replace('-', "_");

@@ -132,6 +132,7 @@ impl Shared {
     }
 
     /// Whether `flow_key` declares params.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     pub(crate) fn has_params(&self, flow_key: &str) -> bool {
         self.flows
             .get(flow_key)
@@ -158,6 +159,7 @@ impl Shared {
 
     /// A run for an HTTP request, whose `request` root is built lazily from its parts
     /// (`input.request` is not read).
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     pub(crate) async fn run_http(
         &self,
         flow_key: &str,

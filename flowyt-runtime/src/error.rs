@@ -1,5 +1,9 @@
 //! Errors of a run and of loading.
 
+/// The body of a failed run's answer when debug is off (the legacy wording): what went wrong
+/// stays in the logs and the debug trace.
+pub const MASKED_ERROR: &str = "Something went wrong. Enable debug mode to see more details.";
+
 use serde_json::Value;
 use std::fmt;
 use std::sync::Arc;

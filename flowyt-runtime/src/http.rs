@@ -15,8 +15,7 @@ use serde_json::{Map, Value, json};
 use std::panic::AssertUnwindSafe;
 use tracing::Instrument;
 
-/// The masked error body (legacy wording).
-pub const MASKED_ERROR: &str = "Something went wrong. Enable debug mode to see more details.";
+use crate::MASKED_ERROR;
 
 /// Runs a flow for one HTTP request, counted in the metrics and traced as a server span.
 /// Never panics: a panic inside the run becomes a 500 for this request only.

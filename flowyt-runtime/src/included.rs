@@ -3,6 +3,7 @@
 
 use crate::__private::NamedAction;
 use crate::{Engine, LoadError, MountError, Workspace};
+#[cfg(feature = "axum")]
 use axum::Router;
 use flowyt_core::validate::Strictness;
 use flowyt_core::workspace::{Sources, Workspace as CoreWorkspace};
@@ -133,6 +134,7 @@ impl IncludedWorkspace {
 
     /// A router serving the workspace's routes (nest it where it belongs:
     /// `Router::new().nest("/shop", shop.router(&engine)?)`).
+    #[cfg(feature = "axum")]
     pub fn router<S: Clone + Send + Sync + 'static>(
         &self,
         engine: &Engine,

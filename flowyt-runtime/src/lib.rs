@@ -20,6 +20,7 @@
 //! # }
 //! ```
 
+#[cfg(feature = "axum")]
 pub mod access;
 mod actions;
 #[cfg(feature = "airflow")]
@@ -37,6 +38,7 @@ mod discovery;
 mod engine;
 mod error;
 mod functions;
+#[cfg(feature = "axum")]
 mod http;
 mod included;
 mod mask;
@@ -50,12 +52,14 @@ pub mod registry;
 mod request_id;
 mod run_io;
 pub mod runs;
+#[cfg(feature = "axum")]
 pub mod server;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod store;
-#[cfg(feature = "redis")]
+#[cfg(all(feature = "redis", feature = "axum"))]
 pub mod studio;
 pub mod telemetry;
+#[cfg(any(feature = "axum", feature = "registry"))]
 mod xml;
 
 /// The README's Rust snippets, compiled and run as doc tests.
@@ -84,6 +88,7 @@ pub use checked::{CheckedFlow, MountError, TypedAction};
 pub use client::Redirects;
 pub use custom::{ActionContext, CustomAction};
 pub use engine::{Outcome, RunInput, RunResult};
+pub use error::MASKED_ERROR;
 pub use error::{ErrorKind, FailedAction, RunError};
 pub use flowyt_core::validate::Strictness;
 pub use flowyt_core::workspace::{LoadError, Settings};
@@ -91,19 +96,23 @@ pub use flowyt_macros::{
     FlowOutput, flow, flow_action, flow_function, include_flow, include_workspace,
 };
 pub use functions::Functions;
-pub use http::MASKED_ERROR;
 pub use included::{IncludeError, IncludedWorkspace};
 pub use params::FlowParams;
 
+#[cfg(feature = "axum")]
 use axum::Router;
+#[cfg(feature = "axum")]
 use axum::handler::Handler;
+#[cfg(feature = "axum")]
 use axum::response::Response;
+#[cfg(feature = "axum")]
 use axum::routing::{MethodFilter, MethodRouter, on};
 use engine::{CompiledFlow, Shared};
 use flowyt_core::catalog::{Catalog, CustomKind};
 use flowyt_core::diag::Located;
 use flowyt_core::model::Flow;
 use flowyt_core::workspace::{self as core_ws, Route};
+#[cfg(feature = "axum")]
 use futures_util::future::BoxFuture;
 use serde_json::{Value, json};
 use std::any::Any;
@@ -667,6 +676,7 @@ impl Workspace {
     }
 
     /// A router serving every route of `routes.json` (mount it with `Router::nest`).
+    #[cfg(feature = "axum")]
     pub fn router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
         let mut by_path: Vec<(String, MethodRouter<S>)> = Vec::new();
         for route in self.routes.iter() {
@@ -692,6 +702,7 @@ impl Workspace {
     }
 }
 
+#[cfg(feature = "axum")]
 fn method_filter(method: &str) -> Option<MethodFilter> {
     Some(match method {
         "GET" => MethodFilter::GET,
@@ -718,6 +729,7 @@ fn method_filter(method: &str) -> Option<MethodFilter> {
 /// # let _ = app;
 /// ```
 #[derive(Clone)]
+#[cfg_attr(not(feature = "axum"), allow(dead_code))]
 pub struct FlowService {
     shared: Arc<Shared>,
     key: Arc<str>,
@@ -747,6 +759,7 @@ impl FlowService {
     }
 }
 
+#[cfg(feature = "axum")]
 impl<S: Clone + Send + Sync + 'static> Handler<(), S> for FlowService {
     type Future = BoxFuture<'static, Response>;
 

@@ -106,9 +106,11 @@ pub fn describe() {
 }
 
 /// The status classes, as labels.
+#[cfg_attr(not(feature = "axum"), allow(dead_code))]
 const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 
 /// The index in [`CLASSES`] of an HTTP status's class (anything else counts as `5xx`).
+#[cfg_attr(not(feature = "axum"), allow(dead_code))]
 fn class_index(status: u16) -> usize {
     match status {
         100..=499 => usize::from(status / 100 - 1),
@@ -117,11 +119,13 @@ fn class_index(status: u16) -> usize {
 }
 
 /// `2xx` … `5xx` for an HTTP status.
+#[cfg_attr(not(feature = "axum"), allow(dead_code))]
 pub(crate) fn status_class(status: u16) -> &'static str {
     CLASSES[class_index(status)]
 }
 
 /// A flow answered an HTTP request.
+#[cfg_attr(not(feature = "axum"), allow(dead_code))]
 pub(crate) fn http_request(
     workspace: &Arc<str>,
     flow: &Arc<str>,
@@ -142,11 +146,13 @@ pub(crate) fn http_request(
 
 /// The HTTP metrics of one route, registered with the recorder on first use and kept, so a
 /// request costs two atomic updates rather than two lookups by labels.
+#[cfg_attr(not(feature = "axum"), allow(dead_code))]
 #[derive(Default, Debug)]
 pub(crate) struct RouteHandles {
     cell: OnceLock<RouteSet>,
 }
 
+#[cfg_attr(not(feature = "axum"), allow(dead_code))]
 #[derive(Debug)]
 struct RouteSet {
     route: SharedString,
@@ -157,6 +163,7 @@ struct RouteSet {
 
 impl RouteHandles {
     /// A flow answered an HTTP request on `route`.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     pub(crate) fn record(
         &self,
         workspace: &Arc<str>,

@@ -4,9 +4,10 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-/// A flow's params as a Rust struct. `flow!` implements it for the struct its header names,
-/// after checking at compile time that the struct has exactly the declared params as fields,
-/// each of a Rust type whose values the param accepts:
+/// A flow's params as a Rust struct: what `run_params` and `trigger_params` take. Implemented
+/// for every `Serialize` type; the `flow!` whose header names the struct (`params = Notify {
+/// ... }`) checks at compile time that it has exactly the declared params as fields, and that
+/// no field has a Rust type known to serialise to values its param refuses:
 ///
 /// ```
 /// use flowyt_runtime::{Engine, FlowParams, Outcome, RunInput, flow};
@@ -40,8 +41,10 @@ use serde_json::{Map, Value};
 /// ```
 ///
 /// A misspelt or missing field, or a field whose type the param never accepts (a `String` for
-/// an `integer`), is a compile error on the flow's declaration. The struct is serialised with
-/// serde as written: do not rename its fields. `None` stands for a param not given.
+/// an `integer`), is a compile error on the flow's declaration. Types flowyt does not know
+/// (your enums, nested structs, `Value`) are checked when the run starts, as a JSON conf is.
+/// The struct is serialised with serde as written: do not rename its fields. `None` stands for
+/// a param not given.
 pub trait FlowParams: Serialize {
     /// The params as the JSON object a run's `conf` is, without the fields that are `None`.
     fn to_conf(&self) -> Result<Map<String, Value>, String> {
@@ -55,3 +58,5 @@ pub trait FlowParams: Serialize {
         }
     }
 }
+
+impl<T: Serialize + ?Sized> FlowParams for T {}

@@ -14,39 +14,93 @@ pub use serde_json;
 
 pub use crate::params::FlowParams;
 
-/// What `flow!` checks each field of a params struct with: the field's Rust type can hold the
-/// values of the param's declared type (`K`, a [`kinds`] marker).
-#[diagnostic::on_unimplemented(
-    message = "a params field of type `{Self}` cannot hold this param's values",
-    label = "the flow declares this param as `{K}`"
-)]
-pub trait ParamValue<K> {}
+/// Rust types known to serialise to values a param of the declared type (`K`, a [`kinds`]
+/// marker) never accepts: a `String` for an `integer`, an `f64` for an `integer` (it writes
+/// `7.0`), a `Vec` for an `object`. Types it does not know (your enums, structs, `Value`) are
+/// never rejected: `flow!` reports only what is certainly wrong.
+pub trait Rejects<K> {}
 
-/// Checks one field (see [`ParamValue`]); called by code that never runs.
-pub fn param_value<K, T: ParamValue<K> + ?Sized>(_: &T) {}
-
-macro_rules! param_values {
-    ($kind:ident: $($t:ty),*) => {
-        $(impl ParamValue<kinds::$kind> for $t {})*
+macro_rules! rejects {
+    ([$($t:ty),*] => $kinds:tt) => {
+        $(rejects!(@one $t => $kinds);)*
+    };
+    (@one $t:ty => [$($kind:ident),*]) => {
+        $(impl Rejects<kinds::$kind> for $t {})*
     };
 }
-param_values!(int: i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize);
-param_values!(number: i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, f32, f64);
-param_values!(str: String, str, char, std::sync::Arc<str>, std::rc::Rc<str>);
-param_values!(bool: bool);
-param_values!(dict: serde_json::Map<String, Value>);
-impl<K> ParamValue<K> for Value {}
-impl<K, T: ParamValue<K>> ParamValue<K> for Option<T> {}
-impl<K, T: ParamValue<K> + ?Sized> ParamValue<K> for &T {}
-impl<K, T: ParamValue<K> + ?Sized> ParamValue<K> for Box<T> {}
-impl<T> ParamValue<kinds::list> for Vec<T> {}
-impl<T> ParamValue<kinds::list> for [T] {}
-impl<T, const N: usize> ParamValue<kinds::list> for [T; N] {}
-impl<T> ParamValue<kinds::list> for std::collections::VecDeque<T> {}
-impl<T> ParamValue<kinds::list> for std::collections::BTreeSet<T> {}
-impl<T, S> ParamValue<kinds::list> for std::collections::HashSet<T, S> {}
-impl<V> ParamValue<kinds::dict> for std::collections::BTreeMap<String, V> {}
-impl<V, S> ParamValue<kinds::dict> for std::collections::HashMap<String, V, S> {}
+rejects!([i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize] => [str, bool, list, dict]);
+rejects!([f32, f64] => [int, str, bool, list, dict]);
+rejects!([String, str, char, std::sync::Arc<str>, std::rc::Rc<str>, std::borrow::Cow<'_, str>] => [int, number, bool, list, dict]);
+rejects!([bool] => [int, number, str, list, dict]);
+rejects!([serde_json::Map<String, Value>] => [int, number, str, bool, list]);
+impl<K, T: Rejects<K>> Rejects<K> for Option<T> {}
+impl<K, T: Rejects<K> + ?Sized> Rejects<K> for &T {}
+impl<K, T: Rejects<K> + ?Sized> Rejects<K> for Box<T> {}
+macro_rules! rejects_collections {
+    (lists => $($kind:ident),*) => {
+        $(
+            impl<T> Rejects<kinds::$kind> for Vec<T> {}
+            impl<T> Rejects<kinds::$kind> for [T] {}
+            impl<T, const N: usize> Rejects<kinds::$kind> for [T; N] {}
+            impl<T> Rejects<kinds::$kind> for std::collections::VecDeque<T> {}
+            impl<T> Rejects<kinds::$kind> for std::collections::BTreeSet<T> {}
+            impl<T, S> Rejects<kinds::$kind> for std::collections::HashSet<T, S> {}
+        )*
+    };
+    (maps => $($kind:ident),*) => {
+        $(
+            impl<V> Rejects<kinds::$kind> for std::collections::BTreeMap<String, V> {}
+            impl<V, S> Rejects<kinds::$kind> for std::collections::HashMap<String, V, S> {}
+        )*
+    };
+}
+rejects_collections!(lists => int, number, str, bool, dict);
+rejects_collections!(maps => int, number, str, bool, list);
+
+/// `flow!` checks each field of a params struct through this, with autoref specialisation: a
+/// field type that [`Rejects`] the param's type answers [`CannotHold`] ([`RejectedParam`],
+/// found first), any other answers [`Holds`]-able `()` ([`AcceptedParam`]).
+pub struct ParamProbe<T, K>(std::marker::PhantomData<(fn() -> T, K)>);
+
+impl<T, K> ParamProbe<T, K> {
+    /// A probe for the field's type.
+    pub fn new(_field: &T) -> ParamProbe<T, K> {
+        ParamProbe(std::marker::PhantomData)
+    }
+}
+
+/// A field type that cannot hold the values of the param's declared type.
+pub struct CannotHold<T, K>(std::marker::PhantomData<(fn() -> T, K)>);
+
+/// See [`ParamProbe`].
+pub trait RejectedParam<T, K> {
+    /// Never called: only its type matters.
+    fn __flowyt_param(&self) -> CannotHold<T, K> {
+        CannotHold(std::marker::PhantomData)
+    }
+}
+
+impl<T: Rejects<K>, K> RejectedParam<T, K> for ParamProbe<T, K> {}
+
+/// See [`ParamProbe`].
+pub trait AcceptedParam {
+    /// Never called: only its type matters.
+    fn __flowyt_param(&self) {}
+}
+
+impl<T, K> AcceptedParam for &ParamProbe<T, K> {}
+
+/// What a field check must give; only `()` is.
+#[diagnostic::on_unimplemented(
+    message = "a params field cannot hold this param's values: `{Self}`",
+    label = "the field's type serialises to values the declared type refuses"
+)]
+pub trait Holds {}
+
+impl Holds for () {}
+
+/// Requires [`Holds`]; called by code that never runs.
+pub fn param_holds<H: Holds>(_: H) {}
 
 /// Implemented by `#[derive(FlowOutput)]`: the JSON fields a type serialises to, as a struct
 /// with one field per name (`AnyFields` when they are not known).

@@ -93,6 +93,7 @@ pub enum Outcome {
 /// assert_eq!(run.outcome.into_response().status(), 201);
 /// # });
 /// ```
+#[cfg(feature = "axum")]
 impl axum::response::IntoResponse for Outcome {
     fn into_response(self) -> axum::response::Response {
         crate::http::outcome_response(self, None, false)
@@ -101,6 +102,7 @@ impl axum::response::IntoResponse for Outcome {
 
 /// As [`Outcome`]'s, with the debug trace in the body when the run collected one (it carries
 /// the unmasked error: collect it only for callers who may see it).
+#[cfg(feature = "axum")]
 impl axum::response::IntoResponse for RunResult {
     fn into_response(self) -> axum::response::Response {
         crate::http::outcome_response(self.outcome, self.trace, false)

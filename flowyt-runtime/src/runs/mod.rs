@@ -4,11 +4,13 @@
 //!
 //! - [`Runs`] is one instance's side of the queue: it triggers runs, claims queued ones under a
 //!   lease, checkpoints each completed action, resumes runs whose instance died, and hands its
-//!   runs back on shutdown; [`api::router`] serves the runs API over HTTP, as `flowyt serve` does;
+//!   runs back on shutdown; `api::router` (feature `axum`) serves the runs API over HTTP, as
+//!   `flowyt serve` does;
 //! - [`MemoryStore`] keeps everything in memory (one process); `SqlStore` (features `sqlite`,
 //!   `postgres`) in SQLite or PostgreSQL, shared by every instance;
 //! - [`RunsClient`] calls the runs API of a server.
 
+#[cfg(feature = "axum")]
 pub mod api;
 mod client;
 mod memory;

@@ -11,7 +11,7 @@
 #[cfg(feature = "otel")]
 pub mod otlp;
 
-use axum::http::HeaderMap;
+use http::HeaderMap;
 use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 use std::sync::atomic::{AtomicBool, Ordering};
 use tracing::Span;
@@ -160,6 +160,7 @@ fn set_parent(span: &Span, parent: Option<&TraceContext>) {
 }
 
 /// The server span of an HTTP request a flow answers, continuing the caller's trace.
+#[cfg_attr(not(feature = "axum"), allow(dead_code))]
 pub(crate) fn server_span(
     workspace: &str,
     flow: &str,
@@ -188,6 +189,7 @@ pub(crate) fn server_span(
 }
 
 /// Records the answer's status on a server span (5xx is an error, per the conventions).
+#[cfg_attr(not(feature = "axum"), allow(dead_code))]
 pub(crate) fn server_span_end(span: &Span, status: u16) {
     if span.is_disabled() {
         return;

@@ -15,7 +15,7 @@ fn double(n: i64) -> i64 {
 fn main() {
     let _ = flow! {
         functions = [students::approved, double];
-        params = { name: { type: "string" } };
+        params = { name: { type: "string", required: true } };
         1: flow_var { ok: "${function.students.approved([4, 7, 9], 6)}" } -> 2;
         2: response { data: "${function.double(params.name)}" };
     };
