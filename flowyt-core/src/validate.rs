@@ -406,23 +406,15 @@ impl expr::TypeEnv for FlowTypes<'_> {
     }
 }
 
-/// Every `function.*` call in the flow's templates with what is known of its arguments, and
-/// the template it is in.
-pub fn typed_calls(flow: &Flow) -> Vec<(&Tpl, expr::TypedCall)> {
+/// What the type checker found in each template of the flow's actions (the `function.*` calls
+/// with what is known of their arguments, the operations on their results), with the template.
+pub fn type_checks(flow: &Flow) -> Vec<(&Tpl, expr::TypeCheck)> {
     let env = FlowTypes::new(flow);
-    let mut out = Vec::new();
-    for a in &flow.actions {
-        for t in data_templates(a) {
-            out.extend(
-                t.template
-                    .check_types(&env)
-                    .calls
-                    .into_iter()
-                    .map(|c| (t, c)),
-            );
-        }
-    }
-    out
+    flow.actions
+        .iter()
+        .flat_map(data_templates)
+        .map(|t| (t, t.template.check_types(&env)))
+        .collect()
 }
 
 /// Rule: no template operation fails for every value its operands can have, given the

@@ -187,29 +187,77 @@ fn machine(flow: &Flow, runtime: &Runtime) -> TokenStream {
 
 /// For each `function.*` call of a declared `#[flow_function]`, a call of its generated
 /// `__flowyt_args` with a marker per argument saying what the template passes (see
-/// `kinds`), spanned at the template: rustc refuses a wrong argument count, and an argument
-/// whose known type the parameter's Rust type can never be deserialised from. In a function
-/// that never runs.
+/// `kinds`; for an argument that is itself a declared function's call, that function's
+/// `__FlowytReturns`), spanned at the template: rustc refuses a wrong argument count, and an
+/// argument whose known type the parameter's Rust type can never be deserialised from. And
+/// for each operation on a declared function's result, a call of `__private::ops::<op>`
+/// with the operands' markers, which only the combinations the evaluator accepts implement.
+/// In a function that never runs.
 fn function_checks(flow: &Flow, parsed: &FlowInput, table: &Table) -> TokenStream {
+    use flowyt_core::expr::Operand;
     let private = parsed.runtime.private();
     let declared: HashMap<String, &syn::Path> = crate::flow::function_names(&parsed.functions)
         .into_iter()
         .collect();
+    // A declared function's result, as a type (for `ops`) and as a value (for arguments).
+    let returns = |path: &[String]| -> Option<TokenStream> {
+        declared
+            .get(&path.join("."))
+            .map(|p| quote!(#p::__FlowytReturns))
+    };
+    let returned = |path: &[String]| -> Option<TokenStream> {
+        returns(path).map(|t| quote!(<#t as #private::kinds::Marker>::IT))
+    };
+    let known = |t: flowyt_core::expr::Types| {
+        let m = crate::kinds::marker(t);
+        quote!(#private::kinds::#m)
+    };
     let mut calls = Vec::new();
-    for (tpl, call) in validate::typed_calls(flow) {
-        let Some(path) = declared.get(&call.path.join(".")) else {
-            continue;
-        };
-        if call.kwargs {
-            continue;
-        }
+    for (tpl, found) in validate::type_checks(flow) {
         let span = table.span(tpl.loc);
-        let markers = call.args.iter().map(|t| {
-            let m = crate::kinds::marker(*t);
-            quote_spanned!(span=> #private::kinds::#m)
-        });
-        // Every token of the call carries the template's span, so rustc points at the template.
-        calls.push(respan(quote!(#path::__flowyt_args((#(#markers,)*));), span));
+        for call in &found.calls {
+            let Some(path) = declared.get(&call.path.join(".")) else {
+                continue;
+            };
+            if call.kwargs {
+                continue;
+            }
+            let markers = call.args.iter().zip(&call.arg_calls).map(|(t, inner)| {
+                inner
+                    .as_deref()
+                    .and_then(returned)
+                    .unwrap_or_else(|| known(*t))
+            });
+            // Every token of the call carries the template's span, so rustc points at the
+            // template.
+            calls.push(respan(quote!(#path::__flowyt_args((#(#markers,)*));), span));
+        }
+        for op in &found.ops {
+            let mut any_declared = false;
+            let markers: Vec<TokenStream> = op
+                .operands
+                .iter()
+                .map(|o| match o {
+                    Operand::Call(path) => match returns(path) {
+                        Some(r) => {
+                            any_declared = true;
+                            r
+                        }
+                        None => known(flowyt_core::expr::Types::ANY),
+                    },
+                    Operand::Known(t) => known(*t),
+                })
+                .collect();
+            let Some(check) = crate::ops::check_fn(op.op) else {
+                continue;
+            };
+            if any_declared {
+                calls.push(respan(
+                    quote!(#private::ops::#check::<#(#markers),*>();),
+                    span,
+                ));
+            }
+        }
     }
     if calls.is_empty() {
         return TokenStream::new();

@@ -81,6 +81,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
         if count == 1 { "" } else { "s" }
     );
     let arity_label = "this call passes `{Self}`";
+    let returns = crate::kinds::marker(crate::kinds::produced(output));
     let check_output = quote_spanned! {output.span()=>
         fn __flowyt_output_is_serialize<T: #private::serde::Serialize>(_: &T) {}
     };
@@ -93,6 +94,9 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
             #[allow(unused_imports)]
             use super::*;
             #(#arg_checks)*
+
+            /// What the function's result is known to be, from its Rust return type.
+            pub type __FlowytReturns = #private::kinds::#returns;
 
             /// The markers of a call's arguments, as a tuple, that this function can take.
             #[doc(hidden)]

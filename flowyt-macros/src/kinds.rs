@@ -43,6 +43,45 @@ pub(crate) fn accepted(ty: &Type) -> Types {
     }
 }
 
+/// The JSON types serde_json serialises `ty` to, read from how the type is written (what a
+/// `#[flow_function]` returns); [`Types::ANY`] for types it cannot tell.
+pub(crate) fn produced(ty: &Type) -> Types {
+    match ty {
+        Type::Paren(p) => produced(&p.elem),
+        Type::Group(g) => produced(&g.elem),
+        Type::Reference(r) => produced(&r.elem),
+        Type::Array(_) | Type::Slice(_) => Types::LIST,
+        Type::Tuple(t) if t.elems.is_empty() => Types::NULL,
+        Type::Tuple(_) => Types::LIST,
+        Type::Path(p) if p.qself.is_none() => {
+            let Some(last) = p.path.segments.last() else {
+                return Types::ANY;
+            };
+            let inner = || match &last.arguments {
+                PathArguments::AngleBracketed(a) => a.args.iter().find_map(|g| match g {
+                    GenericArgument::Type(t) => Some(t),
+                    _ => None,
+                }),
+                _ => None,
+            };
+            match last.ident.to_string().as_str() {
+                "i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "u8" | "u16" | "u32" | "u64"
+                | "u128" | "usize" => Types::INT,
+                // serde_json writes `2.0` for an f64 two: a float.
+                "f32" | "f64" => Types::FLOAT,
+                "bool" => Types::BOOL,
+                "String" | "char" | "str" => Types::STR,
+                "Vec" | "VecDeque" | "HashSet" | "BTreeSet" | "LinkedList" => Types::LIST,
+                "HashMap" | "BTreeMap" | "Map" | "IndexMap" => Types::DICT,
+                "Option" => inner().map_or(Types::ANY, |t| Types::NULL.union(produced(t))),
+                "Box" | "Rc" | "Arc" => inner().map_or(Types::ANY, produced),
+                _ => Types::ANY,
+            }
+        }
+        _ => Types::ANY,
+    }
+}
+
 /// The marker type for what a template passes (`runtime::__private::kinds::<name>`), or
 /// `unknown` when it could be several things.
 pub(crate) fn marker(t: Types) -> Ident {
@@ -115,5 +154,10 @@ mod tests {
             show(&syn::parse_str("Vec<Option<u32>>").expect("a type")),
             "Vec<Option<u32>>"
         );
+        let made = |src: &str| produced(&syn::parse_str(src).expect("a type"));
+        assert_eq!(made("f64"), Types::FLOAT);
+        assert_eq!(made("&'static str"), Types::STR);
+        assert_eq!(made("Option<i64>"), Types::NULL.union(Types::INT));
+        assert_eq!(made("MyType"), Types::ANY);
     }
 }

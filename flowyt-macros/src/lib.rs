@@ -15,6 +15,7 @@ mod flow;
 mod function;
 mod include;
 mod kinds;
+mod ops;
 mod output;
 mod paths;
 mod workspace;
@@ -331,6 +332,13 @@ pub fn flow_output(input: TokenStream) -> TokenStream {
         Ok(tokens) => tokens.into(),
         Err(e) => e.to_compile_error().into(),
     }
+}
+
+/// The operator table of `flowyt_runtime::__private::ops` (see `ops.rs`). Not public API.
+#[doc(hidden)]
+#[proc_macro]
+pub fn __op_table(_input: TokenStream) -> TokenStream {
+    ops::table().into()
 }
 
 /// This crate's README snippets, compiled and run as doc tests (private: a proc-macro crate

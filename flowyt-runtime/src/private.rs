@@ -102,6 +102,17 @@ impl Holds for () {}
 /// Requires [`Holds`]; called by code that never runs.
 pub fn param_holds<H: Holds>(_: H) {}
 
+/// Which operand types each template operator takes, over the [`kinds`] markers: one trait
+/// per operator (`Add<R>`, `Lt<R>`, `Neg`, ...) implemented for exactly the combinations the
+/// evaluator accepts (generated from its verdicts by `flowyt_macros::__op_table!`), and
+/// `unknown` with anything. `flow!` calls `ops::add::<L, R>()` for an operation on a
+/// `#[flow_function]`'s result.
+#[allow(non_camel_case_types)]
+pub mod ops {
+    use super::kinds::*;
+    flowyt_macros::__op_table!();
+}
+
 /// Implemented by `#[derive(FlowOutput)]`: the JSON fields a type serialises to, as a struct
 /// with one field per name (`AnyFields` when they are not known).
 pub trait OutputFields {
@@ -177,6 +188,21 @@ pub mod kinds {
     pub struct dict;
     /// Not known before the run: every parameter accepts it.
     pub struct unknown;
+
+    /// A marker's one value (a type alias to a unit struct is not a value).
+    pub trait Marker {
+        /// The value.
+        const IT: Self;
+    }
+
+    macro_rules! markers {
+        ($($m:ident),*) => {
+            $(impl Marker for $m {
+                const IT: Self = Self;
+            })*
+        };
+    }
+    markers!(NoneType, bool, int, float, number, str, list, dict, unknown);
 }
 
 use flowyt_core::catalog::{Catalog, CustomKind};

@@ -60,7 +60,10 @@ pub use eval::{EvalError, EvalLimits, Evaluated, Scope};
 pub use pystr::{python_float_repr, python_repr, python_str};
 pub use reads::{Read, ReadStep};
 pub use template::{Part, Segment, Template};
-pub use types::{TypeCheck, TypeEnv, TypeError, TypedCall, Types, Untyped};
+pub use types::{
+    OPERATORS, OpCheck, Operand, TypeCheck, TypeEnv, TypeError, TypedCall, Types, Untyped,
+    op_succeeds,
+};
 
 /// True for the names expressions may use without any context root: `len`, `str`, `json`, …
 pub fn is_builtin(name: &str) -> bool {

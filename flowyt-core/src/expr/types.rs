@@ -181,10 +181,90 @@ pub struct TypedCall {
     pub path: Vec<String>,
     /// Each positional argument's types.
     pub args: Vec<Types>,
+    /// For each positional argument that is itself a `function.*` call, its path: what it
+    /// returns is known only to the function's Rust signature.
+    pub arg_calls: Vec<Option<Vec<String>>>,
     /// Whether the call passes keyword arguments (which the engine refuses).
     pub kwargs: bool,
     /// The whole call in the source.
     pub range: Range<usize>,
+}
+
+/// An operand of an [`OpCheck`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Operand {
+    /// What the checker knows of it.
+    Known(Types),
+    /// The result of `function.<path>(...)`, known only to the function's Rust signature.
+    Call(Vec<String>),
+}
+
+/// An operation on the result of a `function.*` call, left for whoever knows what the
+/// function returns (`flow!`, from the `#[flow_function]`'s Rust signature) to check with
+/// [`op_succeeds`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpCheck {
+    /// The operator, as [`op_succeeds`] names it (`+`, `<`, `in`, `neg`, ...).
+    pub op: &'static str,
+    /// One operand for `neg`/`pos`, else two.
+    pub operands: Vec<Operand>,
+    /// The operation in the source.
+    pub range: Range<usize>,
+}
+
+/// The operator names [`op_succeeds`] knows: binary operators, comparisons that can fail, and
+/// the unary `neg`/`pos`.
+pub const OPERATORS: &[&str] = &[
+    "+", "-", "*", "/", "//", "%", "**", "<", "<=", ">", ">=", "in", "not in", "neg", "pos",
+];
+
+/// Whether `op` succeeds for some values of types `a` and `b` (`b` is ignored for `neg` and
+/// `pos`), as the evaluator decides; `None` for an unknown operator.
+pub fn op_succeeds(op: &str, a: Types, b: Types) -> Option<bool> {
+    let op = op_of(op)?;
+    Some(apply(&op, a, b).is_ok())
+}
+
+fn op_of(op: &str) -> Option<Op> {
+    Some(match op {
+        "+" => Op::Binary(BinOp::Add),
+        "-" => Op::Binary(BinOp::Sub),
+        "*" => Op::Binary(BinOp::Mul),
+        "/" => Op::Binary(BinOp::Div),
+        "//" => Op::Binary(BinOp::FloorDiv),
+        "%" => Op::Binary(BinOp::Mod),
+        "**" => Op::Binary(BinOp::Pow),
+        "<" => Op::Compare(CmpOp::Lt),
+        "<=" => Op::Compare(CmpOp::Le),
+        ">" => Op::Compare(CmpOp::Gt),
+        ">=" => Op::Compare(CmpOp::Ge),
+        "in" => Op::Compare(CmpOp::In),
+        "not in" => Op::Compare(CmpOp::NotIn),
+        "neg" => Op::Unary(UnaryOp::Neg),
+        "pos" => Op::Unary(UnaryOp::Pos),
+        _ => return None,
+    })
+}
+
+fn op_name(op: &Op) -> Option<&'static str> {
+    Some(match op {
+        Op::Binary(BinOp::Add) => "+",
+        Op::Binary(BinOp::Sub) => "-",
+        Op::Binary(BinOp::Mul) => "*",
+        Op::Binary(BinOp::Div) => "/",
+        Op::Binary(BinOp::FloorDiv) => "//",
+        Op::Binary(BinOp::Mod) => "%",
+        Op::Binary(BinOp::Pow) => "**",
+        Op::Compare(CmpOp::Lt) => "<",
+        Op::Compare(CmpOp::Le) => "<=",
+        Op::Compare(CmpOp::Gt) => ">",
+        Op::Compare(CmpOp::Ge) => ">=",
+        Op::Compare(CmpOp::In) => "in",
+        Op::Compare(CmpOp::NotIn) => "not in",
+        Op::Unary(UnaryOp::Neg) => "neg",
+        Op::Unary(UnaryOp::Pos) => "pos",
+        _ => return None,
+    })
 }
 
 /// What [`Expr::check_types`] found.
@@ -194,6 +274,8 @@ pub struct TypeCheck {
     pub errors: Vec<TypeError>,
     /// Every `function.*` call, with its arguments' types.
     pub calls: Vec<TypedCall>,
+    /// Operations on `function.*` results, for whoever knows what the functions return.
+    pub ops: Vec<OpCheck>,
 }
 
 impl Expr {
@@ -226,6 +308,10 @@ impl Template {
             out.calls.extend(found.calls.into_iter().map(|mut c| {
                 c.range = shift(&c.range);
                 c
+            }));
+            out.ops.extend(found.ops.into_iter().map(|mut o| {
+                o.range = shift(&o.range);
+                o
             }));
         }
         out
@@ -311,6 +397,16 @@ struct Checker<'n> {
 }
 
 impl<'n> Checker<'n> {
+    /// The path of `function.<path>(...)` when `node` is such a call.
+    fn call_path(&self, node: &Node) -> Option<Vec<String>> {
+        let Kind::Call { func, .. } = &node.kind else {
+            return None;
+        };
+        let path = func.dotted()?;
+        (path.len() > 1 && path[0] == "function" && !self.locals.contains(&"function"))
+            .then(|| path[1..].iter().map(|s| s.to_string()).collect())
+    }
+
     fn root_name<'x>(&self, node: &'x Node) -> Option<&'x str> {
         match &node.kind {
             Kind::Name(n) if !self.locals.contains(&n.as_str()) => Some(n),
@@ -339,6 +435,21 @@ impl<'n> Checker<'n> {
         };
         if a == Types::NEVER || b == Types::NEVER {
             return Types::NEVER;
+        }
+        let calls: Vec<Option<Vec<String>>> =
+            operands.iter().map(|(n, _)| self.call_path(n)).collect();
+        if calls.iter().any(Option::is_some)
+            && let Some(name) = op_name(&op)
+        {
+            self.out.ops.push(OpCheck {
+                op: name,
+                operands: operands
+                    .iter()
+                    .zip(calls)
+                    .map(|((_, t), c)| c.map_or(Operand::Known(*t), Operand::Call))
+                    .collect(),
+                range: node.range.clone(),
+            });
         }
         match apply(&op, a, b) {
             Ok(t) => t,
@@ -482,6 +593,7 @@ impl<'n> Checker<'n> {
         kwargs: Vec<&'n Node>,
     ) -> Types {
         let arg_types: Vec<Types> = args.iter().map(|a| self.infer(a)).collect();
+        let arg_calls = args.iter().map(|a| self.call_path(a)).collect();
         for k in kwargs {
             self.infer(k);
         }
@@ -494,6 +606,7 @@ impl<'n> Checker<'n> {
             self.out.calls.push(TypedCall {
                 path: rest.iter().map(|s| s.to_string()).collect(),
                 args: arg_types,
+                arg_calls,
                 kwargs: has_kwargs,
                 range: node.range.clone(),
             });
@@ -615,10 +728,34 @@ mod tests {
             [TypedCall {
                 path: vec!["m".into(), "f".into()],
                 args: vec![Types::INT, Types::STR, Types::ANY],
+                arg_calls: vec![None, None, None],
                 kwargs: false,
                 range: 0..34,
             }]
         );
+    }
+
+    #[test]
+    fn operations_on_function_results_are_left_for_their_signatures() {
+        let e = Expr::parse("function.m.f(1) + 'x' < 2 and -function.g()").expect("parses");
+        let (_, found) = e.check_types(&Untyped);
+        let ops: Vec<(&str, Vec<Operand>)> = found
+            .ops
+            .iter()
+            .map(|o| (o.op, o.operands.clone()))
+            .collect();
+        let call = |p: &[&str]| Operand::Call(p.iter().map(|s| s.to_string()).collect());
+        assert_eq!(
+            ops,
+            [
+                ("+", vec![call(&["m", "f"]), Operand::Known(Types::STR)]),
+                ("neg", vec![call(&["g"])]),
+            ]
+        );
+        assert_eq!(op_succeeds("+", Types::INT, Types::STR), Some(false));
+        assert_eq!(op_succeeds("+", Types::NUMBER, Types::INT), Some(true));
+        assert_eq!(op_succeeds("neg", Types::STR, Types::NULL), Some(false));
+        assert_eq!(op_succeeds("??", Types::STR, Types::NULL), None);
     }
 
     /// The checker's verdict agrees with the evaluator for every pair of literal types and

@@ -16,19 +16,31 @@ fn scale(by: f64, scores: Vec<u32>, label: Option<String>) -> f64 {
 }
 
 #[flow_function]
+fn raw(v: Value) -> Value {
+    v
+}
+
+#[flow_function]
 fn anything(v: Value, p: Point) -> i64 {
     v.as_i64().unwrap_or(0) + p.x
 }
 
 fn main() {
     let _ = flow! {
-        functions = [scale, anything];
+        functions = [scale, anything, raw];
         params = { n: { type: "integer" }, ratio: { type: "number" } };
         1: flow_var {
             a: "${function.scale(params.n, [1, 2], None)}",
             b: "${function.scale(params.ratio, request.data.scores, 'x')}",
             c: "${function.anything('text', {'x': 1})}",
             d: "${function.anything(params.n if params.n else 'none', request.data)}",
+            // Results: an f64 takes arithmetic, `str()` makes anything a string, a `Value`
+            // result is not known, one function's result feeds another's parameter.
+            e: "${function.scale(1, [], None) * 2 + 1}",
+            f: "${str(function.scale(1, [], None)) + 'x'}",
+            g: "${function.raw(1) + 'x'}",
+            h: "${function.scale(function.anything(1, {}), [], None) > 0}",
+            i: "${-function.scale(function.scale(1, [], None), [], 'y')}",
         } -> 2;
         2: response { data: "${flow.a}" };
     };
