@@ -259,13 +259,20 @@ fn function_checks(flow: &Flow, parsed: &FlowInput, table: &Table) -> TokenStrea
             }
         }
     }
-    if calls.is_empty() {
+    never_called("__flowyt_function_calls", calls)
+}
+
+/// `checks` in a function that never runs (rustc checks them, nothing executes them), or
+/// nothing when there are none.
+fn never_called(name: &str, checks: Vec<TokenStream>) -> TokenStream {
+    if checks.is_empty() {
         return TokenStream::new();
     }
+    let name = Ident::new(name, Span::call_site());
     quote! {
         #[allow(dead_code)]
-        fn __flowyt_function_calls() {
-            #(#calls)*
+        fn #name() {
+            #(#checks)*
         }
     }
 }
@@ -358,15 +365,7 @@ fn output_checks(flow: &Flow, parsed: &FlowInput, table: &Table) -> TokenStream 
             }
         });
     }
-    if checks.is_empty() {
-        return TokenStream::new();
-    }
-    quote! {
-        #[allow(dead_code)]
-        fn __flowyt_output_fields() {
-            #(#checks)*
-        }
-    }
+    never_called("__flowyt_output_fields", checks)
 }
 
 /// For `params = Notify { ... }`: a pattern naming every declared param as a field of the

@@ -6,12 +6,27 @@ use flowyt_core::expr::Types;
 use proc_macro2::{Ident, Span};
 use syn::{GenericArgument, PathArguments, Type};
 
-/// The JSON types serde_json can deserialise into `ty`, read from how the type is written;
-/// [`Types::ANY`] for types it cannot tell (your own types, aliases, references).
+/// The JSON types serde_json can deserialise into `ty` (a `#[flow_function]` parameter), read
+/// from how the type is written; [`Types::ANY`] for types it cannot tell (your own types,
+/// aliases).
 pub(crate) fn accepted(ty: &Type) -> Types {
+    json_types(ty, false)
+}
+
+/// The JSON types serde_json serialises `ty` to (what a `#[flow_function]` returns), read
+/// from how the type is written; [`Types::ANY`] for types it cannot tell.
+pub(crate) fn produced(ty: &Type) -> Types {
+    json_types(ty, true)
+}
+
+/// The two differ in floats (`f64` takes an integer, but writes `2.0`) and references (a
+/// parameter is deserialised into an owned value; a result may borrow).
+fn json_types(ty: &Type, serialising: bool) -> Types {
+    let again = |t: &Type| json_types(t, serialising);
     match ty {
-        Type::Paren(p) => accepted(&p.elem),
-        Type::Group(g) => accepted(&g.elem),
+        Type::Paren(p) => again(&p.elem),
+        Type::Group(g) => again(&g.elem),
+        Type::Reference(r) if serialising => again(&r.elem),
         Type::Array(_) | Type::Slice(_) => Types::LIST,
         Type::Tuple(t) if t.elems.is_empty() => Types::NULL,
         Type::Tuple(_) => Types::LIST,
@@ -29,52 +44,15 @@ pub(crate) fn accepted(ty: &Type) -> Types {
             match last.ident.to_string().as_str() {
                 "i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "u8" | "u16" | "u32" | "u64"
                 | "u128" | "usize" => Types::INT,
+                "f32" | "f64" if serialising => Types::FLOAT,
                 "f32" | "f64" => Types::NUMBER,
                 "bool" => Types::BOOL,
                 "String" | "char" => Types::STR,
+                "str" if serialising => Types::STR,
                 "Vec" | "VecDeque" | "HashSet" | "BTreeSet" | "LinkedList" => Types::LIST,
                 "HashMap" | "BTreeMap" | "Map" | "IndexMap" => Types::DICT,
-                "Option" => inner().map_or(Types::ANY, |t| Types::NULL.union(accepted(t))),
-                "Box" | "Rc" | "Arc" => inner().map_or(Types::ANY, accepted),
-                _ => Types::ANY,
-            }
-        }
-        _ => Types::ANY,
-    }
-}
-
-/// The JSON types serde_json serialises `ty` to, read from how the type is written (what a
-/// `#[flow_function]` returns); [`Types::ANY`] for types it cannot tell.
-pub(crate) fn produced(ty: &Type) -> Types {
-    match ty {
-        Type::Paren(p) => produced(&p.elem),
-        Type::Group(g) => produced(&g.elem),
-        Type::Reference(r) => produced(&r.elem),
-        Type::Array(_) | Type::Slice(_) => Types::LIST,
-        Type::Tuple(t) if t.elems.is_empty() => Types::NULL,
-        Type::Tuple(_) => Types::LIST,
-        Type::Path(p) if p.qself.is_none() => {
-            let Some(last) = p.path.segments.last() else {
-                return Types::ANY;
-            };
-            let inner = || match &last.arguments {
-                PathArguments::AngleBracketed(a) => a.args.iter().find_map(|g| match g {
-                    GenericArgument::Type(t) => Some(t),
-                    _ => None,
-                }),
-                _ => None,
-            };
-            match last.ident.to_string().as_str() {
-                "i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "u8" | "u16" | "u32" | "u64"
-                | "u128" | "usize" => Types::INT,
-                // serde_json writes `2.0` for an f64 two: a float.
-                "f32" | "f64" => Types::FLOAT,
-                "bool" => Types::BOOL,
-                "String" | "char" | "str" => Types::STR,
-                "Vec" | "VecDeque" | "HashSet" | "BTreeSet" | "LinkedList" => Types::LIST,
-                "HashMap" | "BTreeMap" | "Map" | "IndexMap" => Types::DICT,
-                "Option" => inner().map_or(Types::ANY, |t| Types::NULL.union(produced(t))),
-                "Box" | "Rc" | "Arc" => inner().map_or(Types::ANY, produced),
+                "Option" => inner().map_or(Types::ANY, |t| Types::NULL.union(again(t))),
+                "Box" | "Rc" | "Arc" => inner().map_or(Types::ANY, again),
                 _ => Types::ANY,
             }
         }
