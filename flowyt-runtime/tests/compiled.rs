@@ -355,3 +355,134 @@ async fn typed_action_without_its_state_is_refused_at_mount_and_fails_its_branch
     assert_eq!(status, 500);
     assert_eq!(body.to_value()["error"], "missing_state");
 }
+
+/// Every part of the expression language, in one flow: operators, comparisons, boolean logic,
+/// conditionals, comprehensions, lambdas, indexes and slices, methods, builtins, splicing,
+/// escapes and missing values.
+fn expressions() -> CheckedFlow {
+    flow! {
+        name = "expressions";
+        params = { n: { type: "integer", default: 7 } };
+
+        1: flow_var {
+            arith: "${[params.n + 2, params.n - 2, params.n * 2, params.n / 2, params.n // 2, params.n % 3, params.n ** 2, -params.n, 2.5 * 2]}",
+            cmp: "${[1 < params.n <= 7, params.n == 7.0, 'a' != 'b', 'b' in 'abc', 3 not in [1, 2], None is None, params.n >= 8]}",
+            logic: "${[True and 'x', 0 or 'fallback', not '', request.qs.q or 'none']}",
+            cond: "${'big' if params.n > 5 else 'small'}",
+            comp: "${[x * x for x in range(5) if x % 2 == 0]}",
+            dict: "${ {k: v for k, v in {'a': 1, 'b': 2}.items() if v > 1} }",
+            lam: "${sorted(['bb', 'a', 'ccc'], key=lambda s: len(s))}",
+            idx: "${[[1, 2, 3][-1], 'flowyt'[1:4], [1, 2, 3, 4][::2], {'k': {'j': 'deep'}}['k']['j']]}",
+            text: "${['  Hi  '.strip().upper(), 'a,b'.split(','), '-'.join(['x', 'y']), 'abc'.replace('b', 'B'), 'x'.startswith('x'), '{}-{}'.format(1, 2)]}",
+            builtins: "${[len('abc'), str(3), int('4'), float(2), bool(0), abs(-3), min(4, 2), max([1, 9]), sum([1, 2]), round(2.567, 2), list(reversed([1, 2])), any([0, 1]), all([]), list(enumerate('ab')), list(zip([1], ['a'])), json.loads(json.dumps({'a': [1]}))]}",
+            qs: "${request.qs.q}",
+        } -> 2;
+        2: response {
+            data: {
+                values: ["${flow.arith}", "${flow.cmp}", "${flow.logic}", "${flow.cond}", "${flow.comp}", "${flow.dict}", "${flow.lam}", "${flow.idx}", "${flow.text}", "${flow.builtins}", "${flow.qs}"],
+                spliced: "n=${params.n} ok=${params.n > 1} none=${None} list=${[1, 'a']} float=${10 * 5 / 2} escaped=$${not a template}",
+                missing: "${request.qs.nothing}",
+                header: "${request.headers.x_trace}",
+            },
+        };
+    }
+}
+
+#[tokio::test]
+async fn every_expression_feature_renders_alike_in_compiled_and_json_flows() {
+    let engine = Engine::new().expect("engine");
+    let flow = expressions();
+    let compiled = flow.service(&engine);
+    let twin = Flow::from_json_named("twin.json", flow.json(), &engine.catalog())
+        .expect("the JSON twin loads");
+    let loaded = engine.service(twin, Settings::default());
+    let requests = [("", None), ("?n=2&q=hello", None), ("?n=x", None)];
+    let all = answers(vec![compiled, loaded], &requests).await;
+    assert_eq!(all[0][0].status, 200, "{}", all[0][0].body);
+    let body: Value = serde_json::from_str(&all[0][0].body).expect("JSON");
+    assert_eq!(body["values"][0], json!([9, 5, 14, 3.5, 3, 1, 49, -7, 5.0]));
+    assert_eq!(
+        body["spliced"],
+        "n=7 ok=True none=None list=[1, 'a'] float=25.0 escaped=${not a template}"
+    );
+    assert_eq!(body["missing"], Value::Null);
+    // What CPython 3.11 prints for the same expressions with n = 7 (json.dumps of each).
+    let python: Value = serde_json::from_str(
+        r#"[[9,5,14,3.5,3,1,49,-7,5.0],[true,true,true,true,true,true,false],["x","fallback",true,"none"],"big",[0,4,16],{"b":2},["a","bb","ccc"],[3,"low",[1,3],"deep"],["HI",["a","b"],"x-y","aBc",true,"1-2"],[3,"3",4,2.0,false,3,2,9,3,2.57,[2,1],true,true,[[0,"a"],[1,"b"]],[[1,"a"]],{"a":[1]}],null]"#,
+    )
+    .expect("JSON");
+    assert_eq!(body["values"], python);
+    // A param that is not an integer is refused before the run.
+    assert_eq!(all[0][2].status, 400);
+    assert_eq!(all[0], all[1], "flow! and its JSON twin differ");
+}
+
+/// Flows that call flows: `handle`, `loop` over a list and a range, `parallel` with a sub-flow
+/// and a request branch, `jump`, and `end`.
+#[tokio::test]
+async fn flows_calling_flows_run_alike_in_compiled_and_json_workspaces() {
+    let settings = settings_with_upstream("upstream").await;
+    let engine = Engine::new().expect("engine");
+    let main = flow! {
+        name = "main";
+        1: handle { flow: "double" } -> 2;
+        2: flow_var { handled: "${response.data}" } -> 3;
+        3: loop { data: [1, 2, 3], flow: "double" } -> 4;
+        4: flow_var { looped: "${response.data}" } -> 5;
+        5: loop { type: "range", data: 2, flow: "double" } -> 6;
+        6: flow_var { ranged: "${response.data}" } -> 7;
+        7: parallel {
+            branches: {
+                sub: { flow: "double" },
+                echo: { url: "${env.upstream}/echo", method: "post", data: { hi: 1 } },
+            },
+        } -> success: 8, fail: 10;
+        8: flow_var { both: "${[response.data.sub.data, response.data.echo.status, response.data.echo.data.body]}" } -> 9;
+        9: switch { "${request.qs.jump}" == "yes" => 11, else => 12 };
+        10: response { status: 502, data: "${response.failed}" };
+        11: jump { next_flow: "landing" };
+        12: response { data: { handled: "${flow.handled}", looped: "${flow.looped}", ranged: "${flow.ranged}", both: "${flow.both}" } };
+    };
+    let double = flow! {
+        name = "double";
+        1: response { data: { v: "${(loop.item or 21) * 2}", i: "${loop.index}" } };
+    };
+    let landing = flow! {
+        name = "landing";
+        1: flow_var { from: "main" } -> 2;
+        2: response { status: 201, data: { landed: "${flow.from}" } } -> 3;
+        3: end;
+    };
+    let flows = [("main", main), ("double", double), ("landing", landing)];
+    let mut ws = CoreWorkspace {
+        name: "calls".into(),
+        settings: settings.clone(),
+        ..Default::default()
+    };
+    for (key, f) in &flows {
+        let twin = Flow::from_json_named(&format!("{key}.json"), f.json(), &engine.catalog())
+            .expect("the JSON twin loads");
+        ws.flows.insert(key.to_string(), twin);
+    }
+    let loaded = engine.workspace(ws);
+    let compiled = engine.checked_workspace("calls", settings, flows);
+    let services = [&compiled, &loaded]
+        .map(|w| w.service("main").expect("main flow"))
+        .to_vec();
+    let all = answers(services, &[("", None), ("?jump=yes", None)]).await;
+    assert_eq!(all[0][0].status, 200, "{}", all[0][0].body);
+    let body: Value = serde_json::from_str(&all[0][0].body).expect("JSON");
+    assert_eq!(body["handled"], json!({"v": 42, "i": null}));
+    assert_eq!(
+        body["looped"],
+        json!([{"v": 2, "i": 0}, {"v": 4, "i": 1}, {"v": 6, "i": 2}])
+    );
+    assert_eq!(body["ranged"], json!([{"v": 42, "i": 0}, {"v": 2, "i": 1}]));
+    assert_eq!(
+        body["both"],
+        json!([{"v": 42, "i": null}, 200, "{\"hi\":1}"])
+    );
+    assert_eq!(all[0][1].status, 201);
+    assert_eq!(all[0][1].body, r#"{"landed":"main"}"#);
+    assert_eq!(all[0], all[1], "flow! and its JSON twin differ");
+}
