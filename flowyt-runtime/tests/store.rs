@@ -163,6 +163,7 @@ async fn queue_semantics(store: &dyn RunStore) {
     // Only the holder records the end.
     let mut done = r1.clone();
     done.status = RunStatus::Success;
+    done.error_kind = Some("kept as given".into());
     done.result = Some(json!({"status": 200, "data": {"ok": true}}));
     assert!(!store.finish(&done, "b").await.expect("finish"));
     assert!(store.finish(&done, "a").await.expect("finish"));
@@ -177,6 +178,7 @@ async fn queue_semantics(store: &dyn RunStore) {
         .expect("exists");
     assert_eq!(got.status, RunStatus::Success);
     assert_eq!(got.result, done.result);
+    assert_eq!(got.error_kind.as_deref(), Some("kept as given"));
     assert_eq!(got.conf, json!({"who": "r1"}));
     assert!(got.ended_at >= got.started_at && got.started_at.is_some());
 
@@ -191,6 +193,7 @@ async fn queue_semantics(store: &dyn RunStore) {
         .expect("get")
         .expect("exists");
     assert_eq!(r4.status, RunStatus::Cancelled);
+    assert_eq!(r4.error_kind.as_deref(), Some("cancelled"));
     assert_eq!(
         store.cancel("ws", "f", "r1").await.expect("cancel"),
         Cancelled::AlreadyEnded(RunStatus::Success)
@@ -264,6 +267,7 @@ async fn queue_semantics(store: &dyn RunStore) {
         .expect("get")
         .expect("exists");
     assert_eq!(r3.status, RunStatus::Failed);
+    assert_eq!(r3.error_kind.as_deref(), Some("interrupted"));
     assert!(
         r3.error
             .as_deref()
@@ -438,7 +442,7 @@ async fn instances_starting_together_migrate_once() {
     }
     for t in tasks {
         let store = t.await.expect("task").expect("every instance starts");
-        assert_eq!(store.schema_version().await.expect("version"), 4);
+        assert_eq!(store.schema_version().await.expect("version"), 5);
         store.close().await;
     }
     // SQLite too, several pools on one file.
@@ -452,7 +456,7 @@ async fn instances_starting_together_migrate_once() {
     }
     for t in tasks {
         let store = t.await.expect("task").expect("every instance starts");
-        assert_eq!(store.schema_version().await.expect("version"), 4);
+        assert_eq!(store.schema_version().await.expect("version"), 5);
     }
     let _ = std::fs::remove_file(&path);
 }

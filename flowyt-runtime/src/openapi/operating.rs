@@ -438,6 +438,7 @@ fn components() -> Value {
             "logical_date": {"type": ["number", "null"]}, "logical_date_iso": date_time(),
             "attempts": {"type": "integer", "minimum": 0},
             "error": {"type": ["string", "null"]},
+            "error_kind": {"type": ["string", "null"], "description": "an ErrorKind name (timeout, template, invalid_params, unknown_flow, interrupted, ...), or response, validation, cancelled"},
             "trace_id": {"type": ["string", "null"]}}});
     let mut run = run_summary.clone();
     if let Some(props) = run["properties"].as_object_mut() {

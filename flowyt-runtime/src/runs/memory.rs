@@ -37,9 +37,10 @@ impl Entry {
         self.record.status == RunStatus::Running && self.owner.as_deref() == Some(owner)
     }
 
-    fn end(&mut self, status: RunStatus, error: Option<String>, at: f64) {
+    fn end(&mut self, status: RunStatus, error: Option<(&str, String)>, at: f64) {
         self.record.status = status;
-        self.record.error = error;
+        self.record.error_kind = error.as_ref().map(|(kind, _)| kind.to_string());
+        self.record.error = error.map(|(_, why)| why);
         self.record.ended_at = Some(at);
         self.owner = None;
         self.input = None;
@@ -203,10 +204,14 @@ impl RunStore for MemoryStore {
                 continue;
             }
             if e.cancel_requested {
-                e.end(RunStatus::Cancelled, Some("cancelled".into()), now);
+                e.end(
+                    RunStatus::Cancelled,
+                    Some(("cancelled", "cancelled".into())),
+                    now,
+                );
             } else if e.record.attempts >= max_attempts {
                 let why = abandoned(e.record.attempts);
-                e.end(RunStatus::Failed, Some(why), now);
+                e.end(RunStatus::Failed, Some(("interrupted", why)), now);
             } else {
                 continue;
             }
@@ -255,7 +260,9 @@ impl RunStore for MemoryStore {
             Some(e) if e.leased_by(owner) => {
                 e.record.result = run.result.clone();
                 e.record.trace = run.trace.clone();
-                e.end(run.status, run.error.clone(), now());
+                e.end(run.status, None, now());
+                e.record.error = run.error.clone();
+                e.record.error_kind = run.error_kind.clone();
                 true
             }
             _ => false,
@@ -288,7 +295,7 @@ impl RunStore for MemoryStore {
                 RunStatus::Queued => {
                     e.end(
                         RunStatus::Cancelled,
-                        Some("cancelled before it started".into()),
+                        Some(("cancelled", "cancelled before it started".into())),
                         now(),
                     );
                     Cancelled::Now

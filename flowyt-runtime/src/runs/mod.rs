@@ -109,6 +109,11 @@ pub struct RunRecord {
     pub trace: Option<Value>,
     /// Why it failed.
     pub error: Option<String>,
+    /// What kind of failure, for callers that react to each differently: an
+    /// [`ErrorKind`](crate::ErrorKind) name (`timeout`, `template`, `invalid_params`,
+    /// `unknown_flow`, `interrupted`, ...), or `response` when the flow answered an error status,
+    /// `validation` when a `validation` action refused the input, `cancelled`.
+    pub error_kind: Option<String>,
     /// While it runs: the ids of the actions it completed, in order (from its last
     /// checkpoint); empty in lists and once it ended (the trace has them then).
     pub progress: Vec<String>,
@@ -142,10 +147,18 @@ impl RunRecord {
             result: None,
             trace: None,
             error: None,
+            error_kind: None,
             progress: Vec::new(),
             traceparent: None,
             logical_date: None,
         }
+    }
+
+    /// Marks the run failed (or cancelled) with what kind of failure and why.
+    pub(crate) fn fail(&mut self, status: RunStatus, kind: &str, error: String) {
+        self.status = status;
+        self.error_kind = Some(kind.to_string());
+        self.error = Some(error);
     }
 
     /// The trace the run belongs to, if it has one.
@@ -180,6 +193,7 @@ impl RunRecord {
         time_fields(&mut map, "logical_date", self.logical_date);
         map.insert("attempts".into(), json!(self.attempts));
         map.insert("error".into(), json!(self.error));
+        map.insert("error_kind".into(), json!(self.error_kind));
         map.insert(
             "trace_id".into(),
             json!(self.trace_context().map(|t| t.trace_id())),

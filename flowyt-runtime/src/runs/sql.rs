@@ -11,8 +11,8 @@ use serde_json::Value;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-const SUMMARY: &str = "workspace, flow, run_id, status, queued_at, started_at, ended_at, attempts, error, traceparent, logical_date";
-const FULL: &str = "workspace, flow, run_id, status, queued_at, started_at, ended_at, attempts, error, traceparent, logical_date, conf, result, trace, checkpoint";
+const SUMMARY: &str = "workspace, flow, run_id, status, queued_at, started_at, ended_at, attempts, error, error_kind, traceparent, logical_date";
+const FULL: &str = "workspace, flow, run_id, status, queued_at, started_at, ended_at, attempts, error, error_kind, traceparent, logical_date, conf, result, trace, checkpoint";
 
 /// An optional number bound as text and cast back in SQL: the `Any` driver cannot bind a
 /// `NULL` float to PostgreSQL. Rust prints the shortest text that reads back as the same f64.
@@ -45,6 +45,7 @@ fn record(row: &AnyRow, full: bool) -> Result<RunRecord, sqlx::Error> {
         result: None,
         trace: None,
         error: row.try_get("error")?,
+        error_kind: row.try_get("error_kind")?,
         progress: Vec::new(),
         traceparent: row.try_get("traceparent")?,
         logical_date: row.try_get("logical_date")?,
@@ -187,7 +188,7 @@ impl SqlStore {
     ) -> Result<Cancelled, StoreError> {
         let key = "workspace = $1 AND flow = $2 AND run_id = $3";
         let queued = format!(
-            "UPDATE flowyt_runs SET status = 'cancelled', ended_at = {}, error = 'cancelled before it started',
+            "UPDATE flowyt_runs SET status = 'cancelled', ended_at = {}, error = 'cancelled before it started', error_kind = 'cancelled',
                  input = NULL WHERE {key} AND status = 'queued'",
             self.now_sql()
         );
@@ -347,6 +348,7 @@ impl RunStore for SqlStore {
                 "UPDATE flowyt_runs SET
                      status = CASE WHEN cancel_requested = 1 THEN 'cancelled' ELSE 'failed' END,
                      error = CASE WHEN cancel_requested = 1 THEN 'cancelled' ELSE $1 END,
+                     error_kind = CASE WHEN cancel_requested = 1 THEN 'cancelled' ELSE 'interrupted' END,
                      ended_at = {now}, owner = NULL, lease_until = NULL, input = NULL, checkpoint = NULL
                  WHERE status = 'running' AND (lease_until IS NULL OR lease_until < {now})
                    AND (cancel_requested = 1 OR attempts >= $2)"
@@ -416,7 +418,7 @@ impl RunStore for SqlStore {
         Box::pin(async move {
             let sql = format!(
                 "UPDATE flowyt_runs SET status = $1, ended_at = {}, result = $2, trace = $3, error = $4,
-                     owner = NULL, lease_until = NULL, input = NULL, checkpoint = NULL
+                     error_kind = $9, owner = NULL, lease_until = NULL, input = NULL, checkpoint = NULL
                  WHERE workspace = $5 AND flow = $6 AND run_id = $7 AND owner = $8 AND status = 'running'",
                 self.now_sql()
             );
@@ -429,6 +431,7 @@ impl RunStore for SqlStore {
                 .bind(run.flow.as_str())
                 .bind(run.run_id.as_str())
                 .bind(owner)
+                .bind(run.error_kind.clone())
                 .execute(self.pool())
                 .await
                 .map_err(|e| self.error("cannot record a run's end", e))?;

@@ -510,11 +510,11 @@ async fn execute(inner: Arc<Inner>, claimed: Claimed, _slot: tokio::sync::OwnedS
     );
     match inner.workspaces.workspace(&record.workspace) {
         None => {
-            record.status = RunStatus::Failed;
-            record.error = Some(format!(
+            let why = format!(
                 "workspace `{}` is not served by the instance that claimed the run",
                 record.workspace
-            ));
+            );
+            record.fail(RunStatus::Failed, "unknown_flow", why);
         }
         Some(ws) => {
             let stop = run_claimed(&inner, &ws, &mut record, input, checkpoint)
@@ -526,8 +526,11 @@ async fn execute(inner: Arc<Inner>, claimed: Claimed, _slot: tokio::sync::OwnedS
                     return;
                 }
                 Some(Control::Cancel) => {
-                    record.status = RunStatus::Cancelled;
-                    record.error = Some("cancelled while running".into());
+                    record.fail(
+                        RunStatus::Cancelled,
+                        "cancelled",
+                        "cancelled while running".into(),
+                    );
                 }
                 _ => {}
             }
@@ -561,8 +564,8 @@ async fn run_claimed(
     checkpoint: Option<Value>,
 ) -> Option<Control> {
     if !ws.flow_keys().any(|k| k == record.flow) {
-        record.status = RunStatus::Failed;
-        record.error = Some(format!("flow `{}` no longer exists", record.flow));
+        let why = format!("flow `{}` no longer exists", record.flow);
+        record.fail(RunStatus::Failed, "unknown_flow", why);
         return None;
     }
     let conf_map = match input {
@@ -572,8 +575,7 @@ async fn run_claimed(
     let params = match ws.resolve_params(&record.flow, &conf_map, false) {
         Ok(p) => p,
         Err(e) => {
-            record.status = RunStatus::Failed;
-            record.error = Some(e.message);
+            record.fail(RunStatus::Failed, "invalid_params", e.message);
             return None;
         }
     };
@@ -616,8 +618,8 @@ async fn run_claimed(
             if status < 400 {
                 record.status = RunStatus::Success;
             } else {
-                record.status = RunStatus::Failed;
-                record.error = Some(format!("the flow answered {status}"));
+                let why = format!("the flow answered {status}");
+                record.fail(RunStatus::Failed, "response", why);
             }
         }
         Outcome::Ended => {
@@ -625,13 +627,11 @@ async fn run_claimed(
             record.result = Some(json!({"status": 200, "headers": {}, "data": {}}));
         }
         Outcome::Invalid(errors) => {
-            record.status = RunStatus::Failed;
             record.result = Some(json!({"status": 400, "headers": {}, "data": errors}));
-            record.error = Some("validation failed".into());
+            record.fail(RunStatus::Failed, "validation", "validation failed".into());
         }
         Outcome::Failed(e) => {
-            record.status = RunStatus::Failed;
-            record.error = Some(e.to_string());
+            record.fail(RunStatus::Failed, e.kind.as_str(), e.to_string());
         }
     }
     stop

@@ -96,10 +96,17 @@ const MIGRATIONS: &[Migration] = &[
             "ALTER TABLE flowyt_runs ADD COLUMN logical_date DOUBLE PRECISION",
         )],
     },
+    Migration {
+        version: 5,
+        name: "what kind of failure ended a run",
+        steps: &[Step::Sql(
+            "ALTER TABLE flowyt_runs ADD COLUMN error_kind TEXT",
+        )],
+    },
 ];
 
 /// The newest schema this build knows.
-pub(crate) const LATEST: i64 = 4;
+pub(crate) const LATEST: i64 = 5;
 
 const SCHEMA_TABLE: &str = "CREATE TABLE IF NOT EXISTS flowyt_schema (
     version BIGINT PRIMARY KEY,
