@@ -465,7 +465,13 @@ pub(super) fn live(record: &RunRecord, flow: Option<&Flow>, level: Level) -> Str
             dt { "Ended" } dd { (time(record.ended_at)) }
             dt { "Duration" } dd { (duration(record)) }
             dt { "Attempts" } dd { (record.attempts) }
-            @if let Some(e) = &record.error { dt { "Error" } dd.mono { (e) } }
+            @if let Some(e) = &record.error {
+                dt { "Error" }
+                dd.mono {
+                    @if let Some(kind) = &record.error_kind { span.status #run-error-kind { (kind) } " " }
+                    (e)
+                }
+            }
         }
         h2 { "Steps" }
         (steps(record, flow))
@@ -516,4 +522,23 @@ pub(super) fn run(
             pre #run-conf { (serde_json::to_string_pretty(&record.conf).unwrap_or_default()) }
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_run_shows_the_kind_of_failure_beside_its_message_escaped() {
+        let mut record = RunRecord::queued("ws", "f", "r1", Value::Null);
+        record.status = RunStatus::Failed;
+        record.error = Some("`request.qs.x` is missing".into());
+        record.error_kind = Some("<template>".into());
+        let page = live(&record, None, Level::Read);
+        assert!(
+            page.contains(r#"<span class="status" id="run-error-kind">&lt;template&gt;</span>"#),
+            "{page}"
+        );
+        assert!(page.contains("`request.qs.x` is missing"), "{page}");
+    }
 }
