@@ -3,10 +3,9 @@
 
 mod support;
 
-use flowyt_runtime::runs::{self, MemoryStore, RunRecord, RunStatus, RunStore};
+use flowyt_runtime::runs::{RunRecord, RunStatus, RunStore};
 use flowyt_runtime::{Engine, Workspace, flow};
 use serde_json::json;
-use std::sync::Arc;
 use std::time::Duration;
 
 // `checked` has no fail branch on purpose (the `missing-branch` warning): a refused input
@@ -47,12 +46,7 @@ async fn ended(store: &dyn RunStore, flow: &str, run_id: &str) -> RunRecord {
 #[tokio::test]
 async fn failed_runs_record_the_kind_of_failure() {
     let ws = workspace();
-    let store: Arc<dyn RunStore> = Arc::new(MemoryStore::default());
-    let lookup = {
-        let ws = ws.clone();
-        move |name: &str| (name == "ws").then(|| ws.clone())
-    };
-    let queue = runs::Runs::start(store.clone(), lookup, runs::RunsOptions::default());
+    let (store, queue) = support::memory_runs(&ws);
     for (flow, status, kind) in [
         ("spliced", RunStatus::Failed, Some("template")),
         ("refused", RunStatus::Failed, Some("response")),

@@ -4,11 +4,10 @@
 
 mod support;
 
-use flowyt_runtime::runs::{self, MemoryStore, RunStore, RunsClient};
+use flowyt_runtime::runs::{self, RunsClient};
 use flowyt_runtime::{Engine, ErrorKind, FlowParams, Outcome, RunInput, Workspace, flow};
 use serde::Serialize;
 use serde_json::{Value, json};
-use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Serialize)]
@@ -92,12 +91,7 @@ async fn in_process_runs_take_the_struct_and_still_check_its_values() {
 #[tokio::test]
 async fn the_run_queue_and_the_runs_client_take_the_struct() {
     let ws = workspace();
-    let store: Arc<dyn RunStore> = Arc::new(MemoryStore::default());
-    let lookup = {
-        let ws = ws.clone();
-        move |name: &str| (name == "ws").then(|| ws.clone())
-    };
-    let queue = runs::Runs::start(store.clone(), lookup, runs::RunsOptions::default());
+    let (_store, queue) = support::memory_runs(&ws);
 
     let run_id = queue
         .trigger_params(

@@ -448,3 +448,21 @@ pub async fn run_with_input(ws: &Workspace, flow: &str, input: Value) -> Result<
         other => Err(format!("{other:?}")),
     }
 }
+
+/// A run queue over an in-memory store serving `ws` (whatever its name), with the store to
+/// read the runs back from.
+pub fn memory_runs(
+    ws: &Workspace,
+) -> (
+    std::sync::Arc<dyn flowyt_runtime::runs::RunStore>,
+    flowyt_runtime::runs::Runs,
+) {
+    use flowyt_runtime::runs::{MemoryStore, RunStore, Runs, RunsOptions};
+    let store: std::sync::Arc<dyn RunStore> = std::sync::Arc::new(MemoryStore::default());
+    let lookup = {
+        let ws = ws.clone();
+        move |name: &str| (name == ws.name()).then(|| ws.clone())
+    };
+    let runs = Runs::start(store.clone(), lookup, RunsOptions::default());
+    (store, runs)
+}
