@@ -43,9 +43,9 @@ pub(crate) fn table() -> TokenStream {
         let Some((tr, f)) = names(op) else { continue };
         let tr = format_ident!("{}", tr);
         let f = format_ident!("{}", f);
-        let unary = matches!(*op, "neg" | "pos");
+        let unary = matches!(op, "neg" | "pos");
         let shown = if unary {
-            format!("unary `{}`", if *op == "neg" { "-" } else { "+" })
+            format!("unary `{}`", if op == "neg" { "-" } else { "+" })
         } else {
             format!("`{op}`")
         };

@@ -212,59 +212,47 @@ pub struct OpCheck {
     pub range: Range<usize>,
 }
 
-/// The operator names [`op_succeeds`] knows: binary operators, comparisons that can fail, and
-/// the unary `neg`/`pos`.
-pub const OPERATORS: &[&str] = &[
-    "+", "-", "*", "/", "//", "%", "**", "<", "<=", ">", ">=", "in", "not in", "neg", "pos",
+/// The operators [`op_succeeds`] knows, by name: binary operators, comparisons that can
+/// fail, and the unary `neg`/`pos`.
+const OPS: [(&str, Op); 15] = [
+    ("+", Op::Binary(BinOp::Add)),
+    ("-", Op::Binary(BinOp::Sub)),
+    ("*", Op::Binary(BinOp::Mul)),
+    ("/", Op::Binary(BinOp::Div)),
+    ("//", Op::Binary(BinOp::FloorDiv)),
+    ("%", Op::Binary(BinOp::Mod)),
+    ("**", Op::Binary(BinOp::Pow)),
+    ("<", Op::Compare(CmpOp::Lt)),
+    ("<=", Op::Compare(CmpOp::Le)),
+    (">", Op::Compare(CmpOp::Gt)),
+    (">=", Op::Compare(CmpOp::Ge)),
+    ("in", Op::Compare(CmpOp::In)),
+    ("not in", Op::Compare(CmpOp::NotIn)),
+    ("neg", Op::Unary(UnaryOp::Neg)),
+    ("pos", Op::Unary(UnaryOp::Pos)),
 ];
+
+/// The operator names [`op_succeeds`] knows, in [`OPS`] order.
+pub const OPERATORS: [&str; 15] = {
+    let mut names = [""; 15];
+    let mut i = 0;
+    while i < OPS.len() {
+        names[i] = OPS[i].0;
+        i += 1;
+    }
+    names
+};
 
 /// Whether `op` succeeds for some values of types `a` and `b` (`b` is ignored for `neg` and
 /// `pos`), as the evaluator decides; `None` for an unknown operator.
 pub fn op_succeeds(op: &str, a: Types, b: Types) -> Option<bool> {
-    let op = op_of(op)?;
-    Some(apply(&op, a, b).is_ok())
+    let (_, op) = OPS.iter().find(|(name, _)| *name == op)?;
+    Some(apply(op, a, b).is_ok())
 }
 
-fn op_of(op: &str) -> Option<Op> {
-    Some(match op {
-        "+" => Op::Binary(BinOp::Add),
-        "-" => Op::Binary(BinOp::Sub),
-        "*" => Op::Binary(BinOp::Mul),
-        "/" => Op::Binary(BinOp::Div),
-        "//" => Op::Binary(BinOp::FloorDiv),
-        "%" => Op::Binary(BinOp::Mod),
-        "**" => Op::Binary(BinOp::Pow),
-        "<" => Op::Compare(CmpOp::Lt),
-        "<=" => Op::Compare(CmpOp::Le),
-        ">" => Op::Compare(CmpOp::Gt),
-        ">=" => Op::Compare(CmpOp::Ge),
-        "in" => Op::Compare(CmpOp::In),
-        "not in" => Op::Compare(CmpOp::NotIn),
-        "neg" => Op::Unary(UnaryOp::Neg),
-        "pos" => Op::Unary(UnaryOp::Pos),
-        _ => return None,
-    })
-}
-
+/// The name of `op` in [`OPS`]; `None` for the comparisons that never fail (`==`, `is`, ...).
 fn op_name(op: &Op) -> Option<&'static str> {
-    Some(match op {
-        Op::Binary(BinOp::Add) => "+",
-        Op::Binary(BinOp::Sub) => "-",
-        Op::Binary(BinOp::Mul) => "*",
-        Op::Binary(BinOp::Div) => "/",
-        Op::Binary(BinOp::FloorDiv) => "//",
-        Op::Binary(BinOp::Mod) => "%",
-        Op::Binary(BinOp::Pow) => "**",
-        Op::Compare(CmpOp::Lt) => "<",
-        Op::Compare(CmpOp::Le) => "<=",
-        Op::Compare(CmpOp::Gt) => ">",
-        Op::Compare(CmpOp::Ge) => ">=",
-        Op::Compare(CmpOp::In) => "in",
-        Op::Compare(CmpOp::NotIn) => "not in",
-        Op::Unary(UnaryOp::Neg) => "neg",
-        Op::Unary(UnaryOp::Pos) => "pos",
-        _ => return None,
-    })
+    OPS.iter().find(|(_, o)| o == op).map(|(name, _)| *name)
 }
 
 /// What [`Expr::check_types`] found.
@@ -330,6 +318,7 @@ impl Scope for NoScope {
 }
 
 /// An operation on samples of the operands' types, run by the evaluator.
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Op {
     Unary(UnaryOp),
     Binary(BinOp),
