@@ -72,6 +72,34 @@ pub struct Action {
     pub raw_data: Value,
 }
 
+impl Action {
+    /// Every literal edge of the action: its `next_action` (when literal) and the targets its
+    /// kind can choose (success, fail, switch conditions, else) when they are literal ids.
+    pub fn literal_edges(&self) -> Vec<(&Target, EdgeKind)> {
+        let mut edges = Vec::new();
+        if let Next::To(t) = &self.next {
+            edges.push((t, EdgeKind::Next));
+        }
+        for (edge, kind) in self.kind.edges() {
+            if let Some(t) = edge.target() {
+                edges.push((t, kind));
+            }
+        }
+        edges
+    }
+
+    /// Whether an edge of the action is computed at run time (a `next_action` template other
+    /// than `${pipeline.next_action}`, or a branch field written as a template).
+    pub fn has_dynamic_edge(&self) -> bool {
+        matches!(self.next, Next::Dynamic(_))
+            || self
+                .kind
+                .edges()
+                .iter()
+                .any(|(e, _)| matches!(e, Edge::Dynamic(_)))
+    }
+}
+
 /// The `next_action` edge of an action.
 #[derive(Clone, Debug)]
 pub enum Next {

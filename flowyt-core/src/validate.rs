@@ -123,29 +123,12 @@ fn ids(flow: &Flow) -> impl Iterator<Item = &str> + Clone {
     flow.actions.iter().map(|a| a.id.as_str())
 }
 
-/// Every literal edge of an action: its `next_action` (when literal) and, when it follows the
-/// branch (`${pipeline.next_action}`), the targets its kind can choose.
-fn literal_edges(action: &Action) -> Vec<(&Target, EdgeKind)> {
-    let mut edges = Vec::new();
-    match &action.next {
-        Next::To(t) => edges.push((t, EdgeKind::Next)),
-        Next::Branch(_) | Next::Dynamic(_) => {}
-        Next::End => {}
-    }
-    for (edge, kind) in action.kind.edges() {
-        if let Some(t) = edge.target() {
-            edges.push((t, kind));
-        }
-    }
-    edges
-}
-
 /// Rule: every edge names an existing action. Checks `next_action`, `next_action_success`,
 /// `next_action_fail`, switch conditions and `next_action_else`.
 fn dangling_edges(flow: &Flow, out: &mut Vec<Diagnostic>) {
     let known: BTreeSet<&str> = ids(flow).collect();
     for a in &flow.actions {
-        for (t, kind) in literal_edges(a) {
+        for (t, kind) in a.literal_edges() {
             if known.contains(t.id.as_str()) {
                 continue;
             }
@@ -197,7 +180,8 @@ fn unreachable(flow: &Flow, out: &mut Vec<Diagnostic>) {
             continue;
         }
         let a = &flow.actions[i];
-        let mut targets: Vec<Option<usize>> = literal_edges(a)
+        let mut targets: Vec<Option<usize>> = a
+            .literal_edges()
             .iter()
             .map(|(t, _)| resolve(&t.id))
             .collect();

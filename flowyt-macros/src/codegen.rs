@@ -98,18 +98,7 @@ fn id_enum(flow: &Flow, table: &Table) -> TokenStream {
         let Some(from) = variants.get(action.id.as_str()) else {
             continue;
         };
-        let mut targets = Vec::new();
-        if let Next::To(t) = &action.next {
-            targets.push(t);
-        }
-        targets.extend(
-            action
-                .kind
-                .edges()
-                .into_iter()
-                .filter_map(|(e, _)| e.target()),
-        );
-        for t in targets {
+        for (t, _) in action.literal_edges() {
             if let Some(to) = variants.get(t.id.as_str()) {
                 let mut to = to.clone();
                 to.set_span(table.span(t.loc));
@@ -287,24 +276,12 @@ fn output_checks(flow: &Flow, parsed: &FlowInput, table: &Table) -> TokenStream 
     let private = parsed.runtime.private();
     let typed = parsed.runtime.typed_action();
     let kinds: HashMap<String, &syn::Path> = parsed.custom_kinds().into_iter().collect();
+    if flow.actions.iter().any(|a| a.has_dynamic_edge()) {
+        return TokenStream::new();
+    }
     let mut incoming: HashMap<&str, usize> = HashMap::new();
-    for a in &flow.actions {
-        let mut targets = Vec::new();
-        match &a.next {
-            Next::To(t) => targets.push(t.id.as_str()),
-            Next::Dynamic(_) => return TokenStream::new(),
-            Next::End | Next::Branch(_) => {}
-        }
-        for (edge, _) in a.kind.edges() {
-            match edge {
-                Edge::To(t) => targets.push(t.id.as_str()),
-                Edge::Dynamic(_) => return TokenStream::new(),
-                Edge::None => {}
-            }
-        }
-        for t in targets {
-            *incoming.entry(t).or_default() += 1;
-        }
+    for (t, _) in flow.actions.iter().flat_map(|a| a.literal_edges()) {
+        *incoming.entry(t.id.as_str()).or_default() += 1;
     }
     let mut checks = Vec::new();
     for a in &flow.actions {
