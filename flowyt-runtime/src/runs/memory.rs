@@ -37,10 +37,10 @@ impl Entry {
         self.record.status == RunStatus::Running && self.owner.as_deref() == Some(owner)
     }
 
-    fn end(&mut self, status: RunStatus, error: Option<(&str, String)>, at: f64) {
+    /// Ends the run; `error` is its kind and message (see `RunRecord::error_kind`).
+    fn end(&mut self, status: RunStatus, error: Option<(String, String)>, at: f64) {
         self.record.status = status;
-        self.record.error_kind = error.as_ref().map(|(kind, _)| kind.to_string());
-        self.record.error = error.map(|(_, why)| why);
+        (self.record.error_kind, self.record.error) = error.unzip();
         self.record.ended_at = Some(at);
         self.owner = None;
         self.input = None;
@@ -206,12 +206,12 @@ impl RunStore for MemoryStore {
             if e.cancel_requested {
                 e.end(
                     RunStatus::Cancelled,
-                    Some(("cancelled", "cancelled".into())),
+                    Some(("cancelled".into(), "cancelled".into())),
                     now,
                 );
             } else if e.record.attempts >= max_attempts {
                 let why = abandoned(e.record.attempts);
-                e.end(RunStatus::Failed, Some(("interrupted", why)), now);
+                e.end(RunStatus::Failed, Some(("interrupted".into(), why)), now);
             } else {
                 continue;
             }
@@ -261,6 +261,8 @@ impl RunStore for MemoryStore {
                 e.record.result = run.result.clone();
                 e.record.trace = run.trace.clone();
                 e.end(run.status, None, now());
+                // A run's end may carry a message without a kind (a store written by an
+                // older version), so the two are copied as they are.
                 e.record.error = run.error.clone();
                 e.record.error_kind = run.error_kind.clone();
                 true
@@ -295,7 +297,7 @@ impl RunStore for MemoryStore {
                 RunStatus::Queued => {
                     e.end(
                         RunStatus::Cancelled,
-                        Some(("cancelled", "cancelled before it started".into())),
+                        Some(("cancelled".into(), "cancelled before it started".into())),
                         now(),
                     );
                     Cancelled::Now
