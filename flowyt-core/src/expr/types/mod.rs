@@ -232,7 +232,8 @@ const OPS: [(&str, Op); 15] = [
     ("pos", Op::Unary(UnaryOp::Pos)),
 ];
 
-/// The operator names [`op_succeeds`] knows, in [`OPS`] order.
+/// The operator names [`op_succeeds`] knows: binary operators, comparisons that can fail,
+/// and the unary `neg`/`pos`.
 pub const OPERATORS: [&str; 15] = {
     let mut names = [""; 15];
     let mut i = 0;
