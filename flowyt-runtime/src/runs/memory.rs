@@ -211,7 +211,11 @@ impl RunStore for MemoryStore {
                 );
             } else if e.record.attempts >= max_attempts {
                 let why = abandoned(e.record.attempts);
-                e.end(RunStatus::Failed, Some(("interrupted".into(), why)), now);
+                e.end(
+                    RunStatus::Failed,
+                    Some((crate::ErrorKind::Interrupted.as_str().into(), why)),
+                    now,
+                );
             } else {
                 continue;
             }

@@ -348,7 +348,7 @@ impl RunStore for SqlStore {
                 "UPDATE flowyt_runs SET
                      status = CASE WHEN cancel_requested = 1 THEN 'cancelled' ELSE 'failed' END,
                      error = CASE WHEN cancel_requested = 1 THEN 'cancelled' ELSE $1 END,
-                     error_kind = CASE WHEN cancel_requested = 1 THEN 'cancelled' ELSE 'interrupted' END,
+                     error_kind = CASE WHEN cancel_requested = 1 THEN 'cancelled' ELSE $3 END,
                      ended_at = {now}, owner = NULL, lease_until = NULL, input = NULL, checkpoint = NULL
                  WHERE status = 'running' AND (lease_until IS NULL OR lease_until < {now})
                    AND (cancel_requested = 1 OR attempts >= $2)"
@@ -356,6 +356,7 @@ impl RunStore for SqlStore {
             let done = sqlx::query(&sql)
                 .bind(abandoned(max_attempts))
                 .bind(i64::from(max_attempts))
+                .bind(crate::ErrorKind::Interrupted.as_str())
                 .execute(self.pool())
                 .await
                 .map_err(|e| self.error("cannot end abandoned runs", e))?;

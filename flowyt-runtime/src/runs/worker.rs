@@ -7,7 +7,7 @@ use super::{
     TriggerError,
 };
 use crate::engine::{Boundary, Checkpoint, Durable};
-use crate::{Outcome, RunInput, Workspace};
+use crate::{ErrorKind, Outcome, RunInput, Workspace};
 use serde_json::{Map, Value, json};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -514,7 +514,7 @@ async fn execute(inner: Arc<Inner>, claimed: Claimed, _slot: tokio::sync::OwnedS
                 "workspace `{}` is not served by the instance that claimed the run",
                 record.workspace
             );
-            record.fail(RunStatus::Failed, "unknown_flow", why);
+            record.fail(RunStatus::Failed, ErrorKind::UnknownFlow.as_str(), why);
         }
         Some(ws) => {
             let stop = run_claimed(&inner, &ws, &mut record, input, checkpoint)
@@ -565,7 +565,7 @@ async fn run_claimed(
 ) -> Option<Control> {
     if !ws.flow_keys().any(|k| k == record.flow) {
         let why = format!("flow `{}` no longer exists", record.flow);
-        record.fail(RunStatus::Failed, "unknown_flow", why);
+        record.fail(RunStatus::Failed, ErrorKind::UnknownFlow.as_str(), why);
         return None;
     }
     let conf_map = match input {
@@ -575,7 +575,11 @@ async fn run_claimed(
     let params = match ws.resolve_params(&record.flow, &conf_map, false) {
         Ok(p) => p,
         Err(e) => {
-            record.fail(RunStatus::Failed, "invalid_params", e.message);
+            record.fail(
+                RunStatus::Failed,
+                ErrorKind::InvalidParams.as_str(),
+                e.message,
+            );
             return None;
         }
     };
