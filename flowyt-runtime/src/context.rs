@@ -119,7 +119,9 @@ pub(crate) struct HttpRequest {
     pub params: Value,
     pub form: Value,
     pub data: Value,
-    pub debug: Value,
+    /// The debug header as sent (`"false"` when absent), a value only when read.
+    debug: Option<String>,
+    debug_v: OnceLock<Value>,
     method_v: OnceLock<Value>,
     path_v: OnceLock<Value>,
     headers_v: OnceLock<Value>,
@@ -136,7 +138,7 @@ impl HttpRequest {
         params: Value,
         form: Value,
         data: Value,
-        debug: String,
+        debug: Option<String>,
     ) -> HttpRequest {
         HttpRequest {
             method,
@@ -145,7 +147,8 @@ impl HttpRequest {
             params,
             form,
             data,
-            debug: Value::String(debug),
+            debug,
+            debug_v: OnceLock::new(),
             method_v: OnceLock::new(),
             path_v: OnceLock::new(),
             headers_v: OnceLock::new(),
@@ -178,7 +181,9 @@ impl HttpRequest {
             "qs" => self.qs(),
             "form" => &self.form,
             "data" => &self.data,
-            "debug" => &self.debug,
+            "debug" => self.debug_v.get_or_init(|| {
+                Value::String(self.debug.as_deref().unwrap_or("false").to_string())
+            }),
             _ => return None,
         })
     }
@@ -271,7 +276,7 @@ impl Ctx {
             workspace_info,
             request,
             input,
-            params: Arc::new(Value::Object(Map::new())),
+            params: shared_value(Value::Object(Map::new())),
             flow: Value::Object(Map::new()),
             workspace: Value::Object(Map::new()),
             response: ResponseSlot::from(Value::Object(Map::new())),
@@ -279,6 +284,20 @@ impl Ctx {
             functions,
             limits: EvalLimits::default(),
         }
+    }
+}
+
+/// `v` behind an `Arc`; `null` and `{}` (a run without input or params) are shared, not
+/// allocated per run.
+pub(crate) fn shared_value(v: Value) -> Arc<Value> {
+    static NULL: OnceLock<Arc<Value>> = OnceLock::new();
+    static EMPTY: OnceLock<Arc<Value>> = OnceLock::new();
+    match &v {
+        Value::Null => NULL.get_or_init(|| Arc::new(Value::Null)).clone(),
+        Value::Object(m) if m.is_empty() => EMPTY
+            .get_or_init(|| Arc::new(Value::Object(Map::new())))
+            .clone(),
+        _ => Arc::new(v),
     }
 }
 

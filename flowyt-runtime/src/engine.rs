@@ -217,10 +217,10 @@ impl Shared {
             self.env.clone(),
             self.info.clone(),
             request,
-            Arc::new(input.input),
+            crate::context::shared_value(input.input),
             self.functions.clone(),
         );
-        ctx.params = Arc::new(Value::Object(input.params));
+        ctx.params = crate::context::shared_value(Value::Object(input.params));
         let mut entry = (flow_key.to_string(), None);
         if let Some(cp) = resume {
             match self.restore(&mut ctx, &mut runner, cp) {
@@ -263,13 +263,10 @@ impl Shared {
                 }
             }
         }
-        let result = tokio::time::timeout(
-            limit,
-            runner
-                .run_flow(&mut ctx, &entry.0, entry.1.as_deref())
-                .instrument(span.clone()),
-        )
-        .await;
+        // Boxed before it is wrapped: the flow's future is kilobytes, and every wrapper
+        // (span, time limit) and every caller's future would otherwise move it by value.
+        let flow = Box::pin(runner.run_flow(&mut ctx, &entry.0, entry.1.as_deref()));
+        let result = tokio::time::timeout(limit, flow.instrument(span.clone())).await;
         let outcome = match result {
             Ok(Ok(FlowEnd::Response {
                 status,
@@ -373,12 +370,18 @@ impl Runner<'_> {
         flow_key: &str,
         start: Option<&str>,
     ) -> Result<FlowEnd, RunError> {
-        let mut key = flow_key.to_string();
+        // Owned only after a jump: the entry flow's key is borrowed.
+        let mut key = std::borrow::Cow::Borrowed(flow_key);
         let mut start = start.map(str::to_string);
         loop {
-            let flow = self.shared.flows.get(&key).cloned().ok_or_else(|| {
-                RunError::new(ErrorKind::UnknownFlow, format!("unknown flow `{key}`"))
-            })?;
+            let flow = self
+                .shared
+                .flows
+                .get(key.as_ref())
+                .cloned()
+                .ok_or_else(|| {
+                    RunError::new(ErrorKind::UnknownFlow, format!("unknown flow `{key}`"))
+                })?;
             if let Some(t) = &mut self.trace {
                 t.push(FlowTrace::new(&flow.flow));
             }
@@ -386,7 +389,7 @@ impl Runner<'_> {
                 Walk::Jump(next) => {
                     ctx.response = Value::Object(Map::new()).into();
                     self.boundary(ctx, &next, None).await?;
-                    key = next;
+                    key = std::borrow::Cow::Owned(next);
                 }
                 Walk::End(end) => return Ok(end),
             }

@@ -41,18 +41,16 @@ pub(crate) async fn handle(service: crate::FlowService, req: Request<Body>) -> R
         &trace,
     );
     let shared = &service.shared;
-    let run = AssertUnwindSafe(
-        handle_inner(
-            shared,
-            &service.key,
-            &service.params,
-            service.time_limit,
-            trace,
-            req,
-        )
-        .instrument(span.clone()),
-    )
-    .catch_unwind();
+    // Boxed before it is wrapped (see `Shared::run_inner`).
+    let inner = Box::pin(handle_inner(
+        shared,
+        &service.key,
+        &service.params,
+        service.time_limit,
+        trace,
+        req,
+    ));
+    let run = AssertUnwindSafe(inner.instrument(span.clone())).catch_unwind();
     let response = match run.await {
         Ok(response) => response,
         Err(_) => {
@@ -149,9 +147,8 @@ async fn handle_inner(
         .iter()
         .find_map(|h| parts.headers.get(*h))
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("false")
-        .to_string();
-    let debug = shared.settings.debug && debug_header == "true";
+        .map(str::to_string);
+    let debug = shared.settings.debug && debug_header.as_deref() == Some("true");
     let request_id = parts
         .headers
         .get("x-request-id")
@@ -311,6 +308,13 @@ fn set_headers(response: &mut Response, headers: &[(String, String)]) {
         );
     }
     for (k, v) in headers {
+        if k.eq_ignore_ascii_case("content-type") && v == "application/json" {
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            continue;
+        }
         if let (Ok(name), Ok(value)) = (
             header::HeaderName::from_bytes(k.as_bytes()),
             HeaderValue::from_str(v),

@@ -134,6 +134,15 @@ pub(crate) fn eval_error(action: &Action, e: &EvalError) -> RunError {
     }
 }
 
+/// A copy of `v` for the debug trace, or nothing when the run is not traced.
+fn traced(runner: &Runner<'_>, v: &Value) -> Value {
+    if runner.tracing() {
+        v.clone()
+    } else {
+        Value::Null
+    }
+}
+
 /// Runs one action. Returns its effect and its evaluated data (for the debug trace).
 pub(crate) async fn execute<'a>(
     runner: &mut Runner<'_>,
@@ -146,13 +155,15 @@ pub(crate) async fn execute<'a>(
         Kind::Unknown(_) => (cont(), action.raw_data.clone()),
         Kind::FlowVar(d) => {
             let v = eval(action, d, ctx)?;
-            merge(&mut ctx.flow, v.clone());
-            (cont(), v)
+            let evaluated = traced(runner, &v);
+            merge(&mut ctx.flow, v);
+            (cont(), evaluated)
         }
         Kind::WorkspaceVar(d) => {
             let v = eval(action, d, ctx)?;
-            merge(&mut ctx.workspace, v.clone());
-            (cont(), v)
+            let evaluated = traced(runner, &v);
+            merge(&mut ctx.workspace, v);
+            (cont(), evaluated)
         }
         Kind::Run(d) => {
             let v = eval(action, d, ctx)?;
@@ -164,7 +175,9 @@ pub(crate) async fn execute<'a>(
                 v,
             )
         }
-        Kind::Request(r) => request::run(runner, ctx, action, r).await?,
+        // Boxed: the HTTP client's future is kilobytes, which every action's future and
+        // every caller's would otherwise hold inline and move.
+        Kind::Request(r) => Box::pin(request::run(runner, ctx, action, r)).await?,
         Kind::Response(r) => {
             let status = match &r.status {
                 Some(d) => {

@@ -109,7 +109,7 @@ pub(super) async fn call(
         ));
     };
 
-    let mut headers = HeaderMap::new();
+    let mut headers = HeaderMap::with_capacity(4);
     headers.insert(
         reqwest::header::ACCEPT,
         HeaderValue::from_static("application/json"),
@@ -140,20 +140,28 @@ pub(super) async fn call(
     }
 
     // `service://NAME/path`: the instances of NAME, in round-robin order.
-    let targets: Result<Vec<String>, String> = match crate::discovery::parse(&url) {
-        Some((name, path)) => runner
-            .shared
-            .discovery
-            .instances(&runner.shared.client, name)
-            .await
-            .map(|instances| {
-                instances
-                    .into_iter()
-                    .map(|base| format!("{}{path}", base.trim_end_matches('/')))
-                    .collect()
-            }),
-        None => Ok(vec![url.clone()]),
+    let discovered: Option<Result<Vec<String>, String>> = match crate::discovery::parse(&url) {
+        Some((name, path)) => Some(
+            runner
+                .shared
+                .discovery
+                .instances(&runner.shared.client, name)
+                .await
+                .map(|instances| {
+                    instances
+                        .into_iter()
+                        .map(|base| format!("{}{path}", base.trim_end_matches('/')))
+                        .collect()
+                }),
+        ),
+        None => None,
     };
+    let targets: Result<&[String], &String> = match &discovered {
+        Some(Ok(instances)) => Ok(instances),
+        Some(Err(message)) => Err(message),
+        None => Ok(std::slice::from_ref(&url)),
+    };
+    let mut body = body;
     // Retry only what is safe: a refused connection never reached the service; 502/503/504
     // and timeouts may have, so they are retried for idempotent methods only (or when the
     // flow says `retry_unsafe`).
@@ -166,7 +174,12 @@ pub(super) async fn call(
     let target = crate::measure::upstream_handles(&url);
     let outcome = loop {
         attempt += 1;
-        let outcome = match &targets {
+        let outcome = match targets {
+            // The last attempt at a single target takes the headers and body (no copy).
+            Ok([target]) if attempt > retries => {
+                let (headers, body) = (std::mem::take(&mut headers), body.take());
+                send(runner, method.clone(), target, headers, body, timeout).await
+            }
             Ok(targets) => send_any(runner, &method, targets, &headers, &body, timeout).await,
             Err(message) => Err(("discovery", message.clone(), 0.0)),
         };
@@ -374,12 +387,7 @@ async fn send_traced(
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
-    let mut builder = runner
-        .shared
-        .client
-        .request(method.clone(), url)
-        .headers(headers)
-        .timeout(Duration::from_secs_f64(timeout));
+    let mut builder = runner.shared.client.request(method.clone(), url);
     let sends_body = matches!(method, Method::POST | Method::PUT | Method::PATCH);
     match body {
         None | Some(Value::Null) => {}
@@ -398,8 +406,17 @@ async fn send_traced(
         }
         Some(_) => {}
     }
-    let mut response = builder
-        .send()
+    let mut request = builder
+        .build()
+        .map_err(|e| (classify(&e), error_chain(&e), elapsed()))?;
+    // The flow's headers replace the builder's (a form body's content type is among them):
+    // moved in, not inserted one by one.
+    *request.headers_mut() = headers;
+    *request.timeout_mut() = Some(Duration::from_secs_f64(timeout));
+    let mut response = runner
+        .shared
+        .client
+        .execute(request)
         .await
         .map_err(|e| (classify(&e), error_chain(&e), elapsed()))?;
     let status = response.status().as_u16();
