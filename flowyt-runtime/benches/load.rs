@@ -15,12 +15,20 @@
 //! proxy. `LOAD_ONLY=json:off` (or `tuned:off`, `json:traced`, …) serves one target and
 //! prints its process id, for `perf record -p`.
 //!
+//! `LOAD_CALLGRIND=N` adds a stable measure beside the timings, which move between runs on a
+//! shared machine: each target served under `valgrind --tool=callgrind`, warmed up, its
+//! counters zeroed, then `N` requests one at a time; the server's instructions per request
+//! and their ratio to the tuned proxy. (Instructions are not time: they miss cache misses,
+//! system calls and waits, but the same binary gives the same count whatever else the
+//! machine is doing.)
+//!
 //! Then the cost of observability: `LOAD_ROUNDS` rounds (3) in which the tuned proxy and the
 //! JSON flow are measured in fresh processes with nothing installed, with the Prometheus
 //! recorder installed, and with the recorder plus every request traced and exported over
 //! OTLP/HTTP to a local collector stand-in (a recorder and a subscriber cannot be
 //! uninstalled). Each phase's ratio to the round's tuned proxy cancels the machine's drift;
-//! the overhead is the change of the median ratio from the first phase.
+//! the overhead is the change of the median ratio from the first phase (`LOAD_ROUNDS=0` skips
+//! them).
 
 mod common;
 use axum::Router;
@@ -345,7 +353,34 @@ struct Target {
 
 impl Target {
     fn start(target: &str, upstream: &str, obs: &str, otlp: &str) -> Target {
-        let mut child = Command::new(std::env::current_exe().expect("exe"))
+        Target::start_with(
+            Command::new(std::env::current_exe().expect("exe")),
+            target,
+            upstream,
+            obs,
+            otlp,
+        )
+    }
+
+    /// Like `start`, under callgrind (`out`: its output file).
+    fn start_callgrind(target: &str, upstream: &str, out: &str) -> Target {
+        let mut valgrind = Command::new("valgrind");
+        valgrind
+            .arg("--tool=callgrind")
+            .arg(format!("--callgrind-out-file={out}"))
+            .arg(std::env::current_exe().expect("exe"))
+            .stderr(Stdio::null());
+        Target::start_with(valgrind, target, upstream, "off", "")
+    }
+
+    fn start_with(
+        mut command: Command,
+        target: &str,
+        upstream: &str,
+        obs: &str,
+        otlp: &str,
+    ) -> Target {
+        let mut child = command
             .arg("--bench")
             .env("LOAD_SERVE", target)
             .env("LOAD_UPSTREAM", upstream)
@@ -413,6 +448,60 @@ impl Drop for Target {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Instructions per request of one target under callgrind: `n` requests, one at a time,
+/// after a warm-up, counted from zeroed counters to a dump.
+async fn instructions(target: &str, upstream: &str, n: usize) -> f64 {
+    let out = std::env::temp_dir().join(format!("flowyt-load-{target}-{}.cg", std::process::id()));
+    let out = out.to_string_lossy().to_string();
+    let t = Target::start_callgrind(target, upstream, &out);
+    let client = reqwest::Client::new();
+    let once = |client: &reqwest::Client| {
+        let req = client.get(&t.url).send();
+        async move {
+            let r = req.await.expect("request under callgrind");
+            assert!(r.status().is_success(), "{target} answered {}", r.status());
+            r.bytes().await.expect("body");
+        }
+    };
+    for _ in 0..200 {
+        once(&client).await;
+    }
+    let control = |arg: &str| {
+        let ok = Command::new("callgrind_control")
+            .arg(arg)
+            .arg(t.child.id().to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "callgrind_control {arg} failed");
+    };
+    control("-z");
+    for _ in 0..n {
+        once(&client).await;
+    }
+    control("-d");
+    // The dump is `<out>.1`; its `totals:` line holds the instructions since the zeroing.
+    let dump = format!("{out}.1");
+    let mut totals = None;
+    for _ in 0..100 {
+        totals = std::fs::read_to_string(&dump).ok().and_then(|text| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("totals:"))
+                .and_then(|v| v.trim().parse::<f64>().ok())
+        });
+        if totals.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(t);
+    for f in [out.clone(), dump] {
+        let _ = std::fs::remove_file(f);
+    }
+    totals.expect("callgrind dump") / n as f64
 }
 
 /// A collector stand-in: takes OTLP/HTTP batches and answers 200 (a real collector runs
@@ -526,6 +615,22 @@ fn main() {
             );
         }
 
+        if let Ok(n) = std::env::var("LOAD_CALLGRIND") {
+            let n: usize = n.parse().expect("LOAD_CALLGRIND: a number of requests");
+            println!();
+            println!("instructions per request (callgrind, server process, {n} requests one at a time after 200 to warm up):");
+            let mut counts = Vec::new();
+            for (key, name) in [("naive", "naive proxy"), ("tuned", "tuned proxy"), ("json", "json flow"), ("compiled", "compiled flow")] {
+                counts.push((name, instructions(key, &up, n).await));
+            }
+            let tuned = counts.iter().find(|(n, _)| *n == "tuned proxy").map(|(_, c)| *c).expect("tuned");
+            for (name, count) in &counts {
+                println!("{name:<14} {count:>9.0} | {:>5.2}x the tuned proxy", count / tuned);
+            }
+        }
+        if rounds == 0 {
+            return;
+        }
         println!();
         println!("observability: {rounds} rounds; in each, the tuned proxy, then the json flow with nothing installed, with metrics on, and with metrics on and every request traced ({} s each, {connections} connections)", seconds / 2.0);
         let phases = ["off", "metrics", "traced"];
