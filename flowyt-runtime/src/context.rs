@@ -31,6 +31,7 @@ pub(crate) struct Answer {
 
 impl ResponseSlot {
     /// An upstream's answer with its body: raw JSON bytes, or a value.
+    #[cfg(feature = "http-client")]
     pub(crate) fn answer(answer: Answer, raw_data: Option<Bytes>, data: Value) -> ResponseSlot {
         ResponseSlot {
             value: data,
@@ -119,7 +120,8 @@ pub(crate) struct HttpRequest {
     pub params: Value,
     pub form: Value,
     pub data: Value,
-    /// The debug header as sent (`"false"` when absent), a value only when read.
+    /// The debug header's text, `None` when absent (read as `"false"`); a value only when
+    /// a template reads it.
     debug: Option<String>,
     debug_v: OnceLock<Value>,
     method_v: OnceLock<Value>,

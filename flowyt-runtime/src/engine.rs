@@ -32,9 +32,11 @@ pub(crate) struct Shared {
     pub flows: HashMap<String, Arc<CompiledFlow>>,
     pub env: Arc<Value>,
     pub info: Arc<Value>,
+    #[cfg(feature = "http-client")]
     pub client: reqwest::Client,
     pub functions: Arc<Functions>,
     pub actions: CustomActions,
+    #[cfg(feature = "http-client")]
     pub discovery: crate::discovery::Discovery,
     /// Hides secret-named fields in traces, failed actions and run records.
     pub mask: crate::mask::Mask,
@@ -221,10 +223,11 @@ impl Shared {
             self.functions.clone(),
         );
         ctx.params = crate::context::shared_value(Value::Object(input.params));
-        let mut entry = (flow_key.to_string(), None);
+        // Owned only when a checkpoint says where to resume.
+        let mut entry: (std::borrow::Cow<str>, Option<String>) = (flow_key.into(), None);
         if let Some(cp) = resume {
             match self.restore(&mut ctx, &mut runner, cp) {
-                Ok(at) => entry = at,
+                Ok((key, at)) => entry = (key.into(), at),
                 Err(e) => {
                     return RunResult {
                         outcome: Outcome::Failed(e),

@@ -113,6 +113,15 @@ async fn timeout_takes_fail_branch() {
 }
 
 #[tokio::test]
+async fn a_timeout_too_large_to_represent_is_no_timeout() {
+    // 1e20 seconds is finite and positive, but no `Duration`: the call goes out unbounded
+    // (the run's own time limit still holds) instead of panicking.
+    let got = run_github_like("${env.baseUrl}/users/octocat", json!({"timeout": 1e20})).await;
+    assert_eq!(got.status, 200, "{}", got.text);
+    assert_eq!(got.json()["data"]["login"], "octocat");
+}
+
+#[tokio::test]
 async fn invalid_url_takes_fail_branch() {
     let got = run_github_like("not a url", json!({})).await;
     assert_eq!(got.status, 400);

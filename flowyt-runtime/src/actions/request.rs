@@ -176,9 +176,9 @@ pub(super) async fn call(
         attempt += 1;
         let outcome = match targets {
             // The last attempt at a single target takes the headers and body (no copy).
-            Ok([target]) if attempt > retries => {
+            Ok([only]) if attempt > retries => {
                 let (headers, body) = (std::mem::take(&mut headers), body.take());
-                send(runner, method.clone(), target, headers, body, timeout).await
+                send(runner, method.clone(), only, headers, body, timeout).await
             }
             Ok(targets) => send_any(runner, &method, targets, &headers, &body, timeout).await,
             Err(message) => Err(("discovery", message.clone(), 0.0)),
@@ -412,7 +412,8 @@ async fn send_traced(
     // The flow's headers replace the builder's (a form body's content type is among them):
     // moved in, not inserted one by one.
     *request.headers_mut() = headers;
-    *request.timeout_mut() = Some(Duration::from_secs_f64(timeout));
+    // A timeout too large to represent is no timeout (the run's time limit still holds).
+    *request.timeout_mut() = Duration::try_from_secs_f64(timeout).ok();
     let mut response = runner
         .shared
         .client
