@@ -2,6 +2,7 @@
 
 #[cfg(feature = "tls-ring")]
 use std::sync::Arc;
+#[cfg(feature = "http-client")]
 use std::time::Duration;
 
 /// Which redirects a `request` action follows.
@@ -37,6 +38,7 @@ fn tls_config() -> Result<rustls::ClientConfig, rustls::Error> {
 /// A client builder configured as flowyt's own: its TLS (`tls_config`, with the `tls-ring`
 /// feature; plain HTTP only without it), connection pooling, redirects as `redirects` says, and no `Referer` header (it would carry the full
 /// URL, with its query, to another host).
+#[cfg(feature = "http-client")]
 pub fn builder(redirects: Redirects) -> Result<reqwest::ClientBuilder, crate::BuildError> {
     let policy = match redirects {
         Redirects::None => reqwest::redirect::Policy::none(),
@@ -69,13 +71,14 @@ pub fn builder(redirects: Redirects) -> Result<reqwest::ClientBuilder, crate::Bu
 }
 
 /// The shared client ([`builder`], built).
+#[cfg(feature = "http-client")]
 pub fn build(redirects: Redirects) -> Result<reqwest::Client, crate::BuildError> {
     builder(redirects)?
         .build()
         .map_err(crate::BuildError::Client)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "http-client"))]
 mod tests {
     /// With `tls-ring` (a default feature), `https` goes as far as connecting.
     #[cfg(feature = "tls-ring")]

@@ -34,6 +34,7 @@ pub mod console;
 mod context;
 mod custom;
 mod debug;
+#[cfg(feature = "http-client")]
 mod discovery;
 mod engine;
 mod error;
@@ -128,6 +129,7 @@ use std::sync::Arc;
 /// your program needs one installed by the application
 /// (`rustls::crypto::ring::default_provider().install_default()`, or aws-lc-rs), or use
 /// [`http_client_builder`].
+#[cfg(feature = "http-client")]
 pub fn http_client() -> Result<reqwest::Client, BuildError> {
     client::build(Redirects::default())
 }
@@ -144,6 +146,7 @@ pub fn http_client() -> Result<reqwest::Client, BuildError> {
 /// # Ok(())
 /// # }
 /// ```
+#[cfg(feature = "http-client")]
 pub fn http_client_builder() -> Result<reqwest::ClientBuilder, BuildError> {
     client::builder(Redirects::default())
 }
@@ -168,6 +171,7 @@ pub fn http_client_builder() -> Result<reqwest::ClientBuilder, BuildError> {
 /// ```
 #[derive(Clone)]
 pub struct Engine {
+    #[cfg(feature = "http-client")]
     client: reqwest::Client,
     functions: Arc<Functions>,
     actions: custom::CustomActions,
@@ -190,7 +194,9 @@ pub struct EngineBuilder {
     states: custom::States,
     /// Types given to [`EngineBuilder::state`] twice.
     duplicate_states: Vec<&'static str>,
+    #[cfg(feature = "http-client")]
     redirects: Redirects,
+    #[cfg(feature = "http-client")]
     client: Option<reqwest::Client>,
 }
 
@@ -199,6 +205,7 @@ pub struct EngineBuilder {
 #[non_exhaustive]
 pub enum BuildError {
     /// The HTTP client could not be built.
+    #[cfg(feature = "http-client")]
     Client(reqwest::Error),
     /// Its TLS configuration could not be built.
     #[cfg(feature = "tls-ring")]
@@ -211,6 +218,7 @@ pub enum BuildError {
 impl std::fmt::Display for BuildError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            #[cfg(feature = "http-client")]
             BuildError::Client(e) => write!(f, "cannot build the HTTP client: {e}"),
             #[cfg(feature = "tls-ring")]
             BuildError::Tls(e) => write!(f, "cannot configure TLS for the HTTP client: {e}"),
@@ -226,6 +234,7 @@ impl std::fmt::Display for BuildError {
 impl std::error::Error for BuildError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
+            #[cfg(feature = "http-client")]
             BuildError::Client(e) => Some(e),
             #[cfg(feature = "tls-ring")]
             BuildError::Tls(e) => Some(e),
@@ -263,6 +272,7 @@ impl EngineBuilder {
     }
 
     /// Which redirects `request` actions follow (default [`Redirects::SameOrigin`]).
+    #[cfg(feature = "http-client")]
     pub fn redirects(mut self, redirects: Redirects) -> EngineBuilder {
         self.redirects = redirects;
         self
@@ -281,6 +291,7 @@ impl EngineBuilder {
     /// # Ok(())
     /// # }
     /// ```
+    #[cfg(feature = "http-client")]
     pub fn client(mut self, client: reqwest::Client) -> EngineBuilder {
         self.client = Some(client);
         self
@@ -291,11 +302,13 @@ impl EngineBuilder {
         if let Some(t) = self.duplicate_states.first() {
             return Err(BuildError::DuplicateState(t));
         }
+        #[cfg(feature = "http-client")]
         let client = match self.client {
             Some(c) => c,
             None => client::build(self.redirects)?,
         };
         Ok(Engine {
+            #[cfg(feature = "http-client")]
             client,
             functions: Arc::new(self.functions),
             actions: custom::CustomActions {
@@ -384,6 +397,7 @@ impl Engine {
             })
             .collect();
         let s = &ws.settings;
+        #[cfg(feature = "http-client")]
         let discovery = discovery::Discovery::new(s);
         let mask = mask::Mask::new(&s.mask);
         let info = json!({
@@ -401,9 +415,11 @@ impl Engine {
                 info: Arc::new(info),
                 settings: ws.settings,
                 flows,
+                #[cfg(feature = "http-client")]
                 client: self.client.clone(),
                 functions: self.functions.clone(),
                 actions: self.actions.clone(),
+                #[cfg(feature = "http-client")]
                 discovery,
                 mask,
                 custom_actions,

@@ -87,7 +87,7 @@ impl Mask {
 
     /// `url` with its password and secret-named query values masked, when it has any.
     fn masked_url(&self, url: &str) -> Option<String> {
-        let mut parsed = reqwest::Url::parse(url).ok()?;
+        let mut parsed = url::Url::parse(url).ok()?;
         let mut changed = false;
         if parsed.password().is_some_and(|p| !p.is_empty()) {
             changed |= parsed.set_password(Some(MASKED)).is_ok();

@@ -10,9 +10,12 @@
 //! [`MAX_TARGETS`] distinct values, past which they count as `other`.
 
 use metrics::SharedString;
+#[cfg(feature = "http-client")]
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock};
+#[cfg(feature = "http-client")]
+use std::sync::{PoisonError, RwLock};
 use std::time::Duration;
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
@@ -245,6 +248,7 @@ pub(crate) enum ActionOutcome {
 }
 
 /// The common statuses as static labels; others are formatted.
+#[cfg(feature = "http-client")]
 fn status_label(status: u16) -> SharedString {
     SharedString::const_str(match status {
         200 => "200",
@@ -270,6 +274,7 @@ fn status_label(status: u16) -> SharedString {
 }
 
 /// The metrics of the calls to one upstream target, registered on first use and kept.
+#[cfg(feature = "http-client")]
 #[derive(Debug)]
 pub(crate) struct UpstreamHandles {
     target: SharedString,
@@ -277,6 +282,7 @@ pub(crate) struct UpstreamHandles {
     methods: [OnceLock<MethodSet>; 7],
 }
 
+#[cfg(feature = "http-client")]
 #[derive(Debug)]
 struct MethodSet {
     retries: metrics::Counter,
@@ -286,8 +292,9 @@ struct MethodSet {
 }
 
 /// A method's slot in [`UpstreamHandles`] and its label.
-fn method_slot(method: &reqwest::Method) -> (usize, &'static str) {
-    use reqwest::Method;
+#[cfg(feature = "http-client")]
+fn method_slot(method: &http::Method) -> (usize, &'static str) {
+    use http::Method;
     match *method {
         Method::GET => (0, "GET"),
         Method::POST => (1, "POST"),
@@ -300,6 +307,7 @@ fn method_slot(method: &reqwest::Method) -> (usize, &'static str) {
 }
 
 /// The cached counter for `key` in `list`, registered with `make` the first time.
+#[cfg(feature = "http-client")]
 fn cached<K: PartialEq + Copy>(
     list: &RwLock<Vec<(K, metrics::Counter)>>,
     key: K,
@@ -322,8 +330,9 @@ fn cached<K: PartialEq + Copy>(
     counter
 }
 
+#[cfg(feature = "http-client")]
 impl UpstreamHandles {
-    fn method(&self, method: &reqwest::Method) -> (&MethodSet, &'static str) {
+    fn method(&self, method: &http::Method) -> (&MethodSet, &'static str) {
         let (slot, method) = method_slot(method);
         let set = self.methods[slot].get_or_init(|| MethodSet {
             retries: metrics::counter!(UPSTREAM_RETRIES, "target" => self.target.clone(),
@@ -339,7 +348,7 @@ impl UpstreamHandles {
     /// One attempt: its HTTP status, or why there was none.
     pub(crate) fn attempt(
         &self,
-        method: &reqwest::Method,
+        method: &http::Method,
         answer: Result<u16, &'static str>,
         elapsed: Duration,
     ) {
@@ -366,13 +375,14 @@ impl UpstreamHandles {
     }
 
     /// A retry.
-    pub(crate) fn retry(&self, method: &reqwest::Method) {
+    pub(crate) fn retry(&self, method: &http::Method) {
         self.method(method).0.retries.increment(1);
     }
 }
 
 /// The part of a URL that names its target (a cache key, never a label):
 /// `service://NAME`, or `scheme://authority`.
+#[cfg(feature = "http-client")]
 fn origin_key(url: &str) -> &str {
     let Some(at) = url.find("://") else {
         return url;
@@ -383,6 +393,7 @@ fn origin_key(url: &str) -> &str {
 }
 
 /// The metric handles for calls to `url`'s target; `None` while metrics are off.
+#[cfg(feature = "http-client")]
 pub(crate) fn upstream_handles(url: &str) -> Option<Arc<UpstreamHandles>> {
     static CACHE: OnceLock<RwLock<std::collections::HashMap<String, Arc<UpstreamHandles>>>> =
         OnceLock::new();
@@ -412,11 +423,12 @@ pub(crate) fn upstream_handles(url: &str) -> Option<Arc<UpstreamHandles>> {
 
 /// The `target` label of a URL: `service://NAME` for discovery, else `host:port`, or
 /// `other` once [`MAX_TARGETS`] distinct targets were seen.
+#[cfg(feature = "http-client")]
 pub(crate) fn target(url: &str) -> SharedString {
     static SEEN: OnceLock<RwLock<HashSet<Arc<str>>>> = OnceLock::new();
     let name = match crate::discovery::parse(url) {
         Some((service, _)) => format!("service://{service}"),
-        None => match reqwest::Url::parse(url) {
+        None => match url::Url::parse(url) {
             Ok(u) => match (u.host_str(), u.port_or_known_default()) {
                 (Some(host), Some(port)) => format!("{host}:{port}"),
                 (Some(host), None) => host.to_string(),
@@ -481,7 +493,7 @@ pub(crate) fn schedule_tick(workspace: &str, flow: &str, outcome: &'static str) 
     .increment(1);
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "http-client"))]
 mod tests {
     use super::*;
 

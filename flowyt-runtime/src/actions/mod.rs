@@ -2,6 +2,7 @@
 
 mod parallel;
 pub(crate) mod redis;
+#[cfg(feature = "http-client")]
 mod request;
 pub(crate) mod sql_db;
 mod switch;
@@ -47,6 +48,7 @@ fn cont<'a>() -> Effect<'a> {
 
 /// Evaluates a URL: values spliced into its path or query are percent-encoded, a template
 /// that starts it is kept as is (see `flowyt_core::expr::url`).
+#[cfg(feature = "http-client")]
 pub(crate) fn eval_url(action: &Action, data: &Data, scope: &dyn Scope) -> Result<Value, RunError> {
     match data {
         Data::Template(t) => t
@@ -134,6 +136,18 @@ pub(crate) fn eval_error(action: &Action, e: &EvalError) -> RunError {
     }
 }
 
+/// What a `request` action does in a build without flowyt's HTTP client.
+#[cfg(not(feature = "http-client"))]
+pub(super) fn without_http_client(action: &Action) -> RunError {
+    fail(
+        action,
+        ErrorKind::Action,
+        "the `request` action needs flowyt-runtime's `http-client` feature, which this build \
+         leaves out"
+            .to_string(),
+    )
+}
+
 /// A copy of `v` for the debug trace, or nothing when the run is not traced.
 fn traced(runner: &Runner<'_>, v: &Value) -> Value {
     if runner.tracing() {
@@ -177,7 +191,10 @@ pub(crate) async fn execute<'a>(
         }
         // Boxed: the HTTP client's future is kilobytes, which every action's future and
         // every caller's would otherwise hold inline and move.
+        #[cfg(feature = "http-client")]
         Kind::Request(r) => Box::pin(request::run(runner, ctx, action, r)).await?,
+        #[cfg(not(feature = "http-client"))]
+        Kind::Request(_) => return Err(without_http_client(action)),
         Kind::Response(r) => {
             let status = match &r.status {
                 Some(d) => {
@@ -454,5 +471,29 @@ pub(crate) fn header_pairs(action: &Action, v: &Value) -> Result<Vec<(String, St
             ErrorKind::Action,
             format!("`headers` must be an object, found `{other}`"),
         )),
+    }
+}
+
+#[cfg(all(test, not(feature = "http-client")))]
+mod without_http_client {
+    use crate::{ErrorKind, Outcome, RunInput};
+
+    const FLOW: &str = r#"{"pipeline": [
+        {"id": "1", "action": "request", "data": {"url": "http://127.0.0.1:9/x", "method": "get", "headers": {}, "next_action_success": "2", "next_action_fail": "2"}, "next_action": "${pipeline.next_action}"},
+        {"id": "2", "action": "response", "data": {"status": 200, "headers": {}, "data": {}}, "next_action": null}
+    ]}"#;
+
+    /// A build without the HTTP client loads flows with `request` actions, and a run that
+    /// reaches one fails naming the feature (not a panic, not the fail branch).
+    #[tokio::test]
+    async fn a_request_action_fails_naming_the_feature() {
+        let engine = crate::Engine::new().expect("engine");
+        let flow = crate::__private::checked_machine("t", FLOW, Vec::new(), Vec::new(), None);
+        let result = flow.service(&engine).run(RunInput::default()).await;
+        let Outcome::Failed(e) = result.outcome else {
+            panic!("expected a failed run, got {:?}", result.outcome);
+        };
+        assert_eq!(e.kind, ErrorKind::Action);
+        assert!(e.message.contains("`http-client` feature"), "{}", e.message);
     }
 }

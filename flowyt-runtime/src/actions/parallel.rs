@@ -4,7 +4,9 @@
 //! `response` after the action is `{"status": 200 | 502, "data": {NAME: result, ...},
 //! "failed": [NAME, ...]}`, each result shaped as a `request` or `handle` result.
 
-use super::{Effect, request};
+use super::Effect;
+#[cfg(feature = "http-client")]
+use super::request;
 use crate::context::Ctx;
 use crate::engine::{Runner, fail};
 use crate::error::{ErrorKind, RunError};
@@ -28,7 +30,14 @@ pub(super) async fn run<'a>(
     let futures = p.branches.iter().map(|(_, branch)| async move {
         match branch {
             ParallelBranch::Request(r) => {
-                Done::Request(request::call(shared_runner, shared_ctx, action, r).await)
+                #[cfg(feature = "http-client")]
+                let called = Box::pin(request::call(shared_runner, shared_ctx, action, r)).await;
+                #[cfg(not(feature = "http-client"))]
+                let called = {
+                    let _ = r;
+                    Err(super::without_http_client(action))
+                };
+                Done::Request(called)
             }
             ParallelBranch::Flow(r) => {
                 let key = super::eval(action, &r.flow, shared_ctx)

@@ -12,6 +12,7 @@
 
 #[cfg(feature = "axum")]
 pub mod api;
+#[cfg(feature = "http-client")]
 mod client;
 mod memory;
 pub mod schedules;
@@ -19,6 +20,7 @@ pub mod schedules;
 mod sql;
 mod worker;
 
+#[cfg(feature = "http-client")]
 pub use client::{ClientError, RunsClient};
 pub use flowyt_core::schedule::iso8601;
 pub use memory::MemoryStore;

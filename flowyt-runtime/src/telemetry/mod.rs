@@ -247,7 +247,8 @@ pub(crate) fn trigger_span(
 }
 
 /// The client span of one upstream call attempt, child of `parent` (the action's span).
-pub(crate) fn client_span(parent: &Span, method: &str, url: &reqwest::Url) -> Span {
+#[cfg(feature = "http-client")]
+pub(crate) fn client_span(parent: &Span, method: &str, url: &url::Url) -> Span {
     if !exporting() {
         return Span::none();
     }
@@ -267,6 +268,7 @@ pub(crate) fn client_span(parent: &Span, method: &str, url: &reqwest::Url) -> Sp
 }
 
 /// Records an upstream answer (or why there was none) on its client span.
+#[cfg(feature = "http-client")]
 pub(crate) fn client_span_end(span: &Span, answer: Result<u16, &'static str>) {
     if span.is_disabled() {
         return;
@@ -288,6 +290,7 @@ pub(crate) fn client_span_end(span: &Span, answer: Result<u16, &'static str>) {
 
 /// Query parameters whose value is a credential (the semantic conventions' list, plus the
 /// usual names of keys and tokens).
+#[cfg(feature = "http-client")]
 const SECRET_PARAMS: &[&str] = &[
     "awsaccesskeyid",
     "signature",
@@ -305,6 +308,7 @@ const SECRET_PARAMS: &[&str] = &[
 ];
 
 /// Whether a query parameter's value is a credential.
+#[cfg(feature = "http-client")]
 fn is_secret_param(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     SECRET_PARAMS.contains(&lower.as_str())
@@ -315,7 +319,8 @@ fn is_secret_param(name: &str) -> bool {
 
 /// `url.full` without secrets: user and password become `REDACTED`, and the values of
 /// credential-looking query parameters too.
-pub(crate) fn redacted_url(url: &reqwest::Url) -> String {
+#[cfg(feature = "http-client")]
+pub(crate) fn redacted_url(url: &url::Url) -> String {
     let secret_query = url.query_pairs().any(|(k, _)| is_secret_param(&k));
     if url.username().is_empty() && url.password().is_none() && !secret_query {
         return url.as_str().to_string();
@@ -377,8 +382,9 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "http-client")]
     fn urls_lose_their_secrets() {
-        let url = reqwest::Url::parse(
+        let url = url::Url::parse(
             "https://bob:hunter2@api.example.com/v1/x?q=rust&api_key=abc&X-Goog-Signature=s&page=2",
         )
         .expect("url");
