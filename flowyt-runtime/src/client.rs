@@ -5,7 +5,8 @@ use std::sync::Arc;
 #[cfg(feature = "http-client")]
 use std::time::Duration;
 
-/// Which redirects a `request` action follows.
+/// Which redirects a `request` action follows (it matters with the `http-client` feature;
+/// workspace settings name it either way).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Redirects {
     /// Only to the same origin (scheme, host and port) as the request, at most 10 (the

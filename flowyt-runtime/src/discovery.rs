@@ -78,7 +78,8 @@ impl Discovery {
         registry: &Registry,
         name: &str,
     ) -> Result<Vec<String>, String> {
-        let refresh = Duration::from_secs_f64(registry.refresh);
+        // A refresh too long to represent never expires.
+        let refresh = Duration::try_from_secs_f64(registry.refresh).unwrap_or(Duration::MAX);
         if let Some((at, list)) = self
             .cache
             .lock()

@@ -297,7 +297,7 @@ impl EngineBuilder {
         self
     }
 
-    /// Builds the engine and, unless [`EngineBuilder::client`] gave one, its HTTP client.
+    /// Builds the engine and, unless `EngineBuilder::client` gave one, its HTTP client.
     pub fn build(self) -> Result<Engine, BuildError> {
         if let Some(t) = self.duplicate_states.first() {
             return Err(BuildError::DuplicateState(t));

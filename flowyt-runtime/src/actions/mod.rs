@@ -475,7 +475,7 @@ pub(crate) fn header_pairs(action: &Action, v: &Value) -> Result<Vec<(String, St
 }
 
 #[cfg(all(test, not(feature = "http-client")))]
-mod without_http_client {
+mod no_http_client_tests {
     use crate::{ErrorKind, Outcome, RunInput};
 
     const FLOW: &str = r#"{"pipeline": [
@@ -489,6 +489,27 @@ mod without_http_client {
     async fn a_request_action_fails_naming_the_feature() {
         let engine = crate::Engine::new().expect("engine");
         let flow = crate::__private::checked_machine("t", FLOW, Vec::new(), Vec::new(), None);
+        let result = flow.service(&engine).run(RunInput::default()).await;
+        let Outcome::Failed(e) = result.outcome else {
+            panic!("expected a failed run, got {:?}", result.outcome);
+        };
+        assert_eq!(e.kind, ErrorKind::Action);
+        assert!(e.message.contains("`http-client` feature"), "{}", e.message);
+    }
+
+    const PARALLEL: &str = r#"{"pipeline": [
+        {"id": "1", "action": "parallel", "data": {"branches": {
+            "up": {"url": "http://127.0.0.1:9/x", "method": "get"},
+            "sub": {"flow": "missing"}
+        }, "next_action_success": "2", "next_action_fail": "2"}, "next_action": "${pipeline.next_action}"},
+        {"id": "2", "action": "response", "data": {"status": 200, "headers": {}, "data": {}}, "next_action": null}
+    ]}"#;
+
+    /// A `parallel` with a request branch fails the same way, before any branch starts.
+    #[tokio::test]
+    async fn a_parallel_request_branch_fails_naming_the_feature() {
+        let engine = crate::Engine::new().expect("engine");
+        let flow = crate::__private::checked_machine("t", PARALLEL, Vec::new(), Vec::new(), None);
         let result = flow.service(&engine).run(RunInput::default()).await;
         let Outcome::Failed(e) = result.outcome else {
             panic!("expected a failed run, got {:?}", result.outcome);

@@ -25,6 +25,14 @@ pub(super) async fn run<'a>(
     action: &'a Action,
     p: &'a Parallel,
 ) -> Result<(Effect<'a>, Value), RunError> {
+    // Without the HTTP client, a request branch fails the action before any branch starts.
+    #[cfg(not(feature = "http-client"))]
+    if p.branches
+        .iter()
+        .any(|(_, b)| matches!(b, ParallelBranch::Request(_)))
+    {
+        return Err(super::without_http_client(action));
+    }
     let shared_runner: &Runner<'_> = runner;
     let shared_ctx: &Ctx = ctx;
     let futures = p.branches.iter().map(|(_, branch)| async move {

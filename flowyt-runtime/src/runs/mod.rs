@@ -8,7 +8,7 @@
 //!   `flowyt serve` does;
 //! - [`MemoryStore`] keeps everything in memory (one process); `SqlStore` (features `sqlite`,
 //!   `postgres`) in SQLite or PostgreSQL, shared by every instance;
-//! - [`RunsClient`] calls the runs API of a server.
+//! - `RunsClient` calls the runs API of a server (feature `http-client`).
 
 #[cfg(feature = "axum")]
 pub mod api;
