@@ -289,6 +289,19 @@ fn templates(flow: &Flow, cx: Context<'_>, out: &mut Vec<Diagnostic>) {
 
 /// Every template an action evaluates against the context: in its data and in its branch
 /// fields (not its `next_action`, which sees only `pipeline`).
+/// Every template of a flow: each action's data and branch templates, then its dynamic
+/// `next_action`.
+pub fn all_templates(flow: &Flow) -> Vec<&Tpl> {
+    let mut out = Vec::new();
+    for a in &flow.actions {
+        out.extend(data_templates(a));
+        if let Next::Dynamic(t) = &a.next {
+            out.push(t);
+        }
+    }
+    out
+}
+
 fn data_templates(a: &Action) -> Vec<&Tpl> {
     let mut tpls: Vec<&Tpl> = Vec::new();
     for_each_data(&a.kind, &mut |d| d.for_each_template(&mut |t| tpls.push(t)));

@@ -56,6 +56,7 @@ pub(crate) fn expand_flow(input: TokenStream) -> syn::Result<TokenStream> {
     let calls = function_checks(&flow, &parsed, &table);
     let outputs = output_checks(&flow, &parsed, &table);
     let params = params_struct(&flow, &parsed, &table);
+    let exprs = crate::exprs::compiled([&flow], runtime)?;
     let actions = parsed.custom_kinds().into_iter().map(|(name, path)| {
         quote_spanned!(syn::spanned::Spanned::span(path)=> #private::action(#name, #path))
     });
@@ -73,12 +74,13 @@ pub(crate) fn expand_flow(input: TokenStream) -> syn::Result<TokenStream> {
             #calls
             #outputs
             #params
-            #private::checked_machine(
+            #private::checked_compiled(
                 "flow!",
                 #json,
                 ::std::vec![#(#actions),*],
                 ::std::vec![#(#functions),*],
                 ::core::option::Option::Some(__flowyt_machine),
+                #exprs,
             )
         }
     })
@@ -499,7 +501,7 @@ mod tests {
         );
         assert!(out.contains(r#"\"next_action_success\": \"ok\""#), "{out}");
         assert!(
-            out.contains(":: flowyt_runtime :: __private :: checked_machine (\"flow!\""),
+            out.contains(":: flowyt_runtime :: __private :: checked_compiled (\"flow!\""),
             "{out}"
         );
     }

@@ -112,10 +112,16 @@ pub(crate) fn expand_include_flow(input: TokenStream) -> syn::Result<TokenStream
     let actions = custom_kinds(&input.actions).into_iter().map(|(name, path)| {
         quote_spanned!(syn::spanned::Spanned::span(path)=> #private::action(#name, #path))
     });
+    let exprs = crate::exprs::compiled(file.flow.as_ref(), &input.runtime)?;
     Ok(quote! {
         {
             #(#warnings)*
-            #private::checked_flow(#rel, ::core::include_str!(#full), ::std::vec![#(#actions),*])
+            #private::included_flow(
+                #rel,
+                ::core::include_str!(#full),
+                ::std::vec![#(#actions),*],
+                #exprs,
+            )
         }
     })
 }

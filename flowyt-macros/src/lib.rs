@@ -11,6 +11,7 @@
 mod action;
 mod codegen;
 mod diag;
+mod exprs;
 mod flow;
 mod function;
 mod include;
@@ -339,6 +340,17 @@ pub fn flow_output(input: TokenStream) -> TokenStream {
 #[proc_macro]
 pub fn __op_table(_input: TokenStream) -> TokenStream {
     ops::table().into()
+}
+
+/// `__compiled_templates!("dir")`: the Rust generated for every `${...}` expression of the
+/// JSON files under `dir` (relative to the calling crate), as `flow!` would generate it, for
+/// tests that hold generated code to the interpreter on a whole corpus. Not public API.
+#[doc(hidden)]
+#[proc_macro]
+pub fn __compiled_templates(input: TokenStream) -> TokenStream {
+    exprs::expand_corpus(input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }
 
 /// This crate's README snippets, compiled and run as doc tests (private: a proc-macro crate

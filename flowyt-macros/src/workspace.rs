@@ -96,6 +96,7 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         }
         None => quote!(::core::option::Option::None),
     };
+    let exprs = crate::exprs::compiled(workspace.flows.values(), &input.runtime)?;
     let settings = file(&sources.settings);
     let routes = file(&sources.routes);
     let flows = sources.flows.iter().map(|(key, full, _)| {
@@ -111,6 +112,7 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
                 #routes,
                 &[#(#flows),*],
                 ::std::vec![#(#actions),*],
+                #exprs,
             )
         }
     })

@@ -50,6 +50,20 @@ impl std::fmt::Debug for CheckedFlow {
 }
 
 impl CheckedFlow {
+    /// How many of the flow's `${...}` expressions run code `flow!` generated, and how many
+    /// there are (the rest are interpreted). For tests and benchmarks.
+    #[doc(hidden)]
+    pub fn compiled_expressions(&self) -> (usize, usize) {
+        let mut counts = (0, 0);
+        for tpl in flowyt_core::validate::all_templates(&self.flow) {
+            for seg in tpl.template.segments() {
+                counts.0 += usize::from(seg.expr.is_compiled());
+                counts.1 += 1;
+            }
+        }
+        counts
+    }
+
     /// The validated flow model.
     pub fn model(&self) -> &Flow {
         &self.flow
@@ -329,4 +343,23 @@ pub trait TypedAction: CustomAction {
     type Output: Serialize;
     /// What `Err` carries.
     type Error: Serialize;
+}
+
+/// Gives each expression of `flow` the code generated for its source text, if any.
+pub(crate) fn attach_compiled(
+    flow: &Flow,
+    exprs: &[(&'static str, flowyt_core::expr::compile::CompiledFn)],
+) {
+    if exprs.is_empty() {
+        return;
+    }
+    let by_source: std::collections::HashMap<&str, flowyt_core::expr::compile::CompiledFn> =
+        exprs.iter().copied().collect();
+    for tpl in flowyt_core::validate::all_templates(flow) {
+        for seg in tpl.template.segments() {
+            if let Some(f) = by_source.get(seg.expr.source()) {
+                seg.expr.set_compiled(*f);
+            }
+        }
+    }
 }

@@ -27,6 +27,8 @@ pub struct IncludedWorkspace {
     routes: Option<(&'static str, &'static str)>,
     flows: &'static [(&'static str, &'static str, &'static str)],
     actions: Vec<NamedAction>,
+    /// The Rust generated for the flows' expressions, by source text.
+    exprs: Vec<(&'static str, flowyt_core::expr::compile::CompiledFn)>,
 }
 
 impl std::fmt::Debug for IncludedWorkspace {
@@ -77,6 +79,7 @@ impl IncludedWorkspace {
         routes: Option<(&'static str, &'static str)>,
         flows: &'static [(&'static str, &'static str, &'static str)],
         actions: Vec<NamedAction>,
+        exprs: Vec<(&'static str, flowyt_core::expr::compile::CompiledFn)>,
     ) -> IncludedWorkspace {
         IncludedWorkspace {
             name,
@@ -84,6 +87,7 @@ impl IncludedWorkspace {
             routes,
             flows,
             actions,
+            exprs,
         }
     }
 
@@ -129,6 +133,9 @@ impl IncludedWorkspace {
             getenv,
         )
         .map_err(IncludeError::Load)?;
+        for flow in loaded.workspace.flows.values() {
+            crate::checked::attach_compiled(flow, &self.exprs);
+        }
         Ok(engine.workspace(loaded.workspace))
     }
 

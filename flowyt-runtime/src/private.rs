@@ -240,8 +240,9 @@ pub fn included_workspace(
     routes: Option<(&'static str, &'static str)>,
     flows: &'static [(&'static str, &'static str, &'static str)],
     actions: Vec<NamedAction>,
+    exprs: Vec<(&'static str, CompiledFn)>,
 ) -> crate::IncludedWorkspace {
-    crate::IncludedWorkspace::new(name, settings, routes, flows, actions)
+    crate::IncludedWorkspace::new(name, settings, routes, flows, actions, exprs)
 }
 
 /// Stands for a workspace `include_workspace!` refused (its errors are compile errors), so
@@ -259,6 +260,17 @@ pub fn checked_flow(name: &str, json: &'static str, actions: Vec<NamedAction>) -
     checked_flow_with(name, json, actions, Vec::new())
 }
 
+/// What `include_flow!` expands to: [`checked_flow`] with the Rust generated for the flow's
+/// expressions.
+pub fn included_flow(
+    name: &str,
+    json: &'static str,
+    actions: Vec<NamedAction>,
+    exprs: Vec<(&'static str, CompiledFn)>,
+) -> CheckedFlow {
+    checked_compiled(name, json, actions, Vec::new(), None, exprs)
+}
+
 /// A `#[flow_function]`'s generated caller: template values in, a value or a message out.
 pub type FunctionFn = fn(&[serde_json::Value]) -> Result<serde_json::Value, String>;
 
@@ -274,8 +286,7 @@ pub fn checked_flow_with(
     checked_machine(name, json, actions, functions, None)
 }
 
-/// What `flow!` expands to: the flow, its declared actions and functions, and the state
-/// machine generated from its edges, which the engine follows instead of looking ids up.
+/// Like [`checked_compiled`], without compiled expressions.
 pub fn checked_machine(
     name: &str,
     json: &'static str,
@@ -283,14 +294,35 @@ pub fn checked_machine(
     functions: Vec<(&'static str, FunctionFn)>,
     machine: Option<Machine>,
 ) -> CheckedFlow {
+    checked_compiled(name, json, actions, functions, machine, Vec::new())
+}
+
+pub use flowyt_core::expr::EvalError;
+pub use flowyt_core::expr::compile::{CompiledFn, Eval, V};
+pub use flowyt_macros::__compiled_templates;
+
+/// What `flow!` expands to: the flow, its declared actions and functions, the state machine
+/// generated from its edges (which the engine follows instead of looking ids up), and the
+/// Rust generated for its expressions, by source text (each runs instead of its tree).
+pub fn checked_compiled(
+    name: &str,
+    json: &'static str,
+    actions: Vec<NamedAction>,
+    functions: Vec<(&'static str, FunctionFn)>,
+    machine: Option<Machine>,
+    exprs: Vec<(&'static str, CompiledFn)>,
+) -> CheckedFlow {
     match build(name, json, &actions, &functions) {
-        Ok(flow) => CheckedFlow {
-            flow,
-            json,
-            actions,
-            functions,
-            machine,
-        },
+        Ok(flow) => {
+            crate::checked::attach_compiled(&flow, &exprs);
+            CheckedFlow {
+                flow,
+                json,
+                actions,
+                functions,
+                machine,
+            }
+        }
         Err(e) => panic!(
             "flowyt bug: a flow checked at compile time failed to load at run time \
              (are flowyt-macros and flowyt-runtime the same version?):\n{e}"

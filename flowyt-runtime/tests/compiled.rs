@@ -392,6 +392,10 @@ fn expressions() -> CheckedFlow {
 async fn every_expression_feature_renders_alike_in_compiled_and_json_flows() {
     let engine = Engine::new().expect("engine");
     let flow = expressions();
+    // Every expression runs generated code but the three that hold a comprehension or a
+    // lambda.
+    let (compiled_exprs, total) = flow.compiled_expressions();
+    assert_eq!((compiled_exprs, total), (26, 29), "compiled, total");
     let compiled = flow.service(&engine);
     let twin = Flow::from_json_named("twin.json", flow.json(), &engine.catalog())
         .expect("the JSON twin loads");
@@ -485,4 +489,91 @@ async fn flows_calling_flows_run_alike_in_compiled_and_json_workspaces() {
     assert_eq!(all[0][1].status, 201);
     assert_eq!(all[0][1].body, r#"{"landed":"main"}"#);
     assert_eq!(all[0], all[1], "flow! and its JSON twin differ");
+}
+
+/// Expressions that fail at run time, each behind its own `case`: a missing value spliced
+/// into text, type errors, a value that is not callable, bad slices and dict keys, a method
+/// of a missing value, a string past the evaluator's size bound.
+fn failing() -> CheckedFlow {
+    flow! {
+        name = "failing";
+        1: switch {
+            "${request.qs.case}" == "splice" => splice,
+            "${request.qs.case}" == "add" => add,
+            "${request.qs.case}" == "call" => call,
+            "${request.qs.case}" == "step" => step,
+            "${request.qs.case}" == "bound" => bound,
+            "${request.qs.case}" == "key" => key,
+            "${request.qs.case}" == "neg" => neg,
+            "${request.qs.case}" == "method" => method,
+            "${request.qs.case}" == "big" => big,
+            "${request.qs.case}" == "cmp" => cmp,
+            "${request.qs.case}" == "attr" => attr,
+            else => fine,
+        };
+        splice: response { data: "user=${request.qs.nothing}" };
+        add: response { data: "${request.qs.a + 1}" };
+        call: response { data: "${request.qs.a()}" };
+        step: response { data: "${[1, 2][::int(request.qs.z)]}" };
+        bound: response { data: "${'abc'[request.qs.a:]}" };
+        key: response { data: "${ {int(request.qs.z): 1} }" };
+        neg: response { data: "${-request.qs.a}" };
+        method: response { data: "${request.qs.nothing.upper()}" };
+        big: response { data: "${request.qs.a * 100000000}" };
+        cmp: response { data: "${request.qs.a < 1 and True}" };
+        attr: response { data: "${[json.nope, 1]}" };
+        fine: response { data: "${[[1][int(request.qs.z) + 5], request.qs.a[0], len(request.qs.a)]}" };
+    }
+}
+
+#[tokio::test]
+async fn failing_expressions_fail_alike_in_compiled_and_json_flows() {
+    let engine = Engine::new().expect("engine");
+    let flow = failing();
+    let (compiled_exprs, total) = flow.compiled_expressions();
+    assert_eq!(compiled_exprs, total, "every expression here compiles");
+    let twin = Flow::from_json_named("twin.json", flow.json(), &engine.catalog())
+        .expect("the JSON twin loads");
+    let twin = engine.service(twin, Settings::default());
+    let compiled = flow.service(&engine);
+    // Each case and a part of what it gives (the message, and where in the template).
+    let cases = [
+        (
+            "splice",
+            "Missing { path: \"request.qs.nothing\", range: Some(7..25)",
+        ),
+        (
+            "add",
+            "unsupported operand types for `+`: `str` and `int`\", range: Some(2..18)",
+        ),
+        ("call", "`dict` has no method `a`"),
+        ("step", "slice step cannot be zero"),
+        ("bound", "not `str`\", range: Some(8..20)"),
+        (
+            "key",
+            "dict keys must be strings, not `int`\", range: Some(4..21)",
+        ),
+        ("neg", "bad operand type for unary `-`: `str`"),
+        (
+            "method",
+            "Missing { path: \"request.qs.nothing\", range: Some(2..20)",
+        ),
+        ("big", "kind: StepLimit, message: \"string too large"),
+        ("cmp", "`<` not supported between `str` and `int`"),
+        (
+            "attr",
+            "`json` has no attribute `nope`\", range: Some(3..12)",
+        ),
+        ("fine", "Array [Null, String(\"x\"), Number(1)]"),
+    ];
+    for (case, expected) in cases {
+        let input = || flowyt_runtime::RunInput {
+            request: json!({"qs": {"case": case, "a": "x", "z": "0"}, "headers": {}, "data": null}),
+            ..Default::default()
+        };
+        let ours = format!("{:?}", compiled.run(input()).await.outcome);
+        let theirs = format!("{:?}", twin.run(input()).await.outcome);
+        assert_eq!(ours, theirs, "case {case}");
+        assert!(ours.contains(expected), "case {case}: {ours}");
+    }
 }

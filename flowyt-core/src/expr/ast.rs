@@ -1,6 +1,7 @@
 //! Syntax tree of an expression and the static analyses the validator uses.
 
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use serde_json::Value;
 
@@ -10,10 +11,18 @@ use super::SyntaxError;
 ///
 /// The tree is opaque; every node keeps its byte range in [`Expr::source`]. Parse with
 /// [`Expr::parse`], evaluate with [`Expr::eval`](Expr::eval).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Expr {
     pub(super) src: Box<str>,
     pub(super) root: Node,
+    /// The code `flow!` generated for this expression, when it runs that instead of the tree.
+    pub(super) compiled: OnceLock<super::compile::CompiledFn>,
+}
+
+impl PartialEq for Expr {
+    fn eq(&self, other: &Expr) -> bool {
+        self.src == other.src && self.root == other.root
+    }
 }
 
 /// One step of a pure path, see [`Expr::as_path`].
@@ -260,6 +269,7 @@ impl Expr {
         Ok(Expr {
             src: src.into(),
             root,
+            compiled: OnceLock::new(),
         })
     }
 

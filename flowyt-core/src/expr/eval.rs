@@ -242,8 +242,17 @@ impl Expr {
         limits: &EvalLimits,
     ) -> Result<Evaluated, EvalError> {
         let mut ctx = Ctx::new(&self.src, scope, *limits);
-        let v = ctx.eval(&self.root)?;
+        let v = self.run(&mut ctx)?;
         ctx.finish(v).map_err(|e| e.at(&self.root.range))
+    }
+
+    /// Evaluates the whole expression in `ctx`: the code `flow!` generated for it, or the
+    /// tree.
+    pub(super) fn run<'a>(&'a self, ctx: &mut Ctx<'a>) -> EResult<Val<'a>> {
+        match self.compiled.get() {
+            Some(f) => super::compile::run(*f, ctx),
+            None => ctx.eval(&self.root),
+        }
     }
 }
 
@@ -269,6 +278,19 @@ type CallFn<'a> = fn(&mut Ctx<'a>, &'a Node, &'a [Node], &'a [Kwarg]) -> EResult
 #[cold]
 fn wrong_kind() -> EvalError {
     EvalError::failed("internal error: unexpected expression kind")
+}
+
+/// The error of a keyword argument passed to `function.*`.
+pub(super) fn registered_kwargs(full: &str, range: &Range<usize>) -> EvalError {
+    EvalError::failed(format!("keyword arguments are not supported for `{full}`")).at(range)
+}
+
+/// The receiver of a method call (see [`Ctx::receiver`]).
+pub(super) enum Receiver<'a> {
+    /// A builtin's attribute, such as `json.dumps`.
+    Builtin(Builtin),
+    /// Any other value: a method of its type.
+    Value(Val<'a>),
 }
 
 /// Items of an iterable value, borrowed where the iterable is borrowed.
@@ -467,14 +489,26 @@ impl<'a> Ctx<'a> {
     // ---- evaluation ----------------------------------------------------------------
 
     pub(super) fn eval(&mut self, node: &'a Node) -> EResult<Val<'a>> {
-        self.step(1).map_err(|e| e.at(&node.range))?;
+        self.enter(&node.range)?;
+        let r = self.eval_kind(node);
+        self.leave(r, &node.range)
+    }
+
+    /// What evaluating any node starts with: a step of the budget and a level of depth.
+    /// Generated code (`compile`) calls it too.
+    pub(super) fn enter(&mut self, range: &Range<usize>) -> EResult<()> {
+        self.step(1).map_err(|e| e.at(range))?;
         if self.depth >= self.limits.max_depth {
-            return Err(EvalError::limit("maximum recursion depth exceeded").at(&node.range));
+            return Err(EvalError::limit("maximum recursion depth exceeded").at(range));
         }
         self.depth += 1;
-        let r = self.eval_kind(node);
+        Ok(())
+    }
+
+    /// What evaluating any node ends with, after [`Ctx::enter`].
+    pub(super) fn leave(&mut self, r: EResult<Val<'a>>, range: &Range<usize>) -> EResult<Val<'a>> {
         self.depth -= 1;
-        r.map_err(|e| e.at(&node.range))
+        r.map_err(|e| e.at(range))
     }
 
     /// Dispatches on the node kind. Every arm is a separate function so that this frame,
@@ -517,16 +551,22 @@ impl<'a> Ctx<'a> {
             return Err(wrong_kind());
         };
         let range = &node.range;
-        // `root.member`: asked of the scope directly, so a lazily built root builds only
-        // that member. Anything else (a local, a missing root) takes the general path.
         if let Kind::Name(root) = &obj.kind
-            && !self.is_local(root)
-            && let Some(v) = self.scope.root_member(root, name)
+            && let Some(v) = self.root_member(root, name)
         {
-            return Ok(Val::Ref(v));
+            return Ok(v);
         }
         let base = self.eval(obj)?;
         self.get_attr(base, name, range)
+    }
+
+    /// `root.member`, asked of the scope directly so that a lazily built root builds only
+    /// that member; `None` for a local or a missing root (the general path).
+    pub(super) fn root_member(&self, root: &str, name: &str) -> Option<Val<'a>> {
+        if self.is_local(root) {
+            return None;
+        }
+        self.scope.root_member(root, name).map(Val::Ref)
     }
 
     fn eval_index(&mut self, node: &'a Node) -> EResult<Val<'a>> {
@@ -673,7 +713,7 @@ impl<'a> Ctx<'a> {
         Val::Func(Func::Lambda(Rc::new(Closure { params, body, env })))
     }
 
-    fn lookup(&self, name: &'a str, range: &Range<usize>) -> Val<'a> {
+    pub(super) fn lookup(&self, name: &'a str, range: &Range<usize>) -> Val<'a> {
         if let Some((_, v)) = self.locals.iter().rev().find(|(n, _)| *n == name) {
             return v.clone();
         }
@@ -686,11 +726,11 @@ impl<'a> Ctx<'a> {
         Val::Missing(range.clone())
     }
 
-    fn is_local(&self, name: &str) -> bool {
+    pub(super) fn is_local(&self, name: &str) -> bool {
         self.locals.iter().any(|(n, _)| *n == name)
     }
 
-    fn dict_key(&mut self, key: Val<'a>) -> EResult<String> {
+    pub(super) fn dict_key(&mut self, key: Val<'a>) -> EResult<String> {
         match key.view() {
             View::Str(s) => {
                 self.charge(s.len() as u64)?;
@@ -782,7 +822,12 @@ impl<'a> Ctx<'a> {
 
     // ---- access --------------------------------------------------------------------
 
-    fn get_attr(&mut self, base: Val<'a>, name: &str, range: &Range<usize>) -> EResult<Val<'a>> {
+    pub(super) fn get_attr(
+        &mut self,
+        base: Val<'a>,
+        name: &str,
+        range: &Range<usize>,
+    ) -> EResult<Val<'a>> {
         match base {
             Val::Func(Func::Builtin(b)) => match b.attr(name) {
                 Some(f) => Ok(Val::Func(Func::Builtin(f))),
@@ -812,7 +857,7 @@ impl<'a> Ctx<'a> {
         })
     }
 
-    fn get_item(
+    pub(super) fn get_item(
         &mut self,
         base: Val<'a>,
         index: Val<'a>,
@@ -866,21 +911,39 @@ impl<'a> Ctx<'a> {
         let bound = |ctx: &mut Ctx<'a>, n: &'a Option<Box<Node>>| -> EResult<Option<i64>> {
             let Some(n) = n else { return Ok(None) };
             let v = ctx.eval(n)?;
-            match v.view() {
-                View::None => Ok(None),
-                View::Missing(r) => Err(ctx.missing_err(r)),
-                other => other.int().map(Some).ok_or_else(|| {
-                    EvalError::failed(format!(
-                        "slice indices must be integers or `None`, not `{}`",
-                        other.type_name()
-                    ))
-                    .at(&n.range)
-                }),
-            }
+            ctx.slice_bound(v, &n.range)
         };
         let lo = bound(self, lo)?;
         let hi = bound(self, hi)?;
-        let step = bound(self, step)?.unwrap_or(1);
+        let step = bound(self, step)?;
+        self.slice(base, lo, hi, step, range)
+    }
+
+    /// A slice bound's value: an integer, or `None` for no bound.
+    pub(super) fn slice_bound(&self, v: Val<'a>, range: &Range<usize>) -> EResult<Option<i64>> {
+        match v.view() {
+            View::None => Ok(None),
+            View::Missing(r) => Err(self.missing_err(r)),
+            other => other.int().map(Some).ok_or_else(|| {
+                EvalError::failed(format!(
+                    "slice indices must be integers or `None`, not `{}`",
+                    other.type_name()
+                ))
+                .at(range)
+            }),
+        }
+    }
+
+    /// `base[lo:hi:step]` once the bounds are known.
+    pub(super) fn slice(
+        &mut self,
+        base: Val<'a>,
+        lo: Option<i64>,
+        hi: Option<i64>,
+        step: Option<i64>,
+        range: &Range<usize>,
+    ) -> EResult<Val<'a>> {
+        let step = step.unwrap_or(1);
         if step == 0 {
             return Err(EvalError::failed("slice step cannot be zero"));
         }
@@ -941,23 +1004,42 @@ impl<'a> Ctx<'a> {
             return Err(wrong_kind());
         };
         let recv = self.eval(obj)?;
+        let recv = self.receiver(recv, name, &func.range)?;
+        let (args, kwargs) = self.eval_args(args, kwargs)?;
+        self.call_on(recv, name, args, kwargs)
+    }
+
+    /// What `recv.name(...)` calls, checked before its arguments are evaluated.
+    pub(super) fn receiver(
+        &self,
+        recv: Val<'a>,
+        name: &str,
+        func_range: &Range<usize>,
+    ) -> EResult<Receiver<'a>> {
         match recv {
             Val::Missing(r) => Err(self.missing_err(&r)),
-            Val::Func(Func::Builtin(b)) => {
-                let f = b.attr(name).ok_or_else(|| {
-                    EvalError::failed(format!("`{}` has no attribute `{name}`", b.name()))
-                        .at(&func.range)
-                })?;
-                let (args, kwargs) = self.eval_args(args, kwargs)?;
-                self.call_builtin(f, args, kwargs)
-            }
+            Val::Func(Func::Builtin(b)) => b.attr(name).map(Receiver::Builtin).ok_or_else(|| {
+                EvalError::failed(format!("`{}` has no attribute `{name}`", b.name()))
+                    .at(func_range)
+            }),
             Val::Func(Func::Lambda(_)) => Err(EvalError::failed(format!(
                 "`function` has no method `{name}`"
             ))),
-            recv => {
-                let (args, kwargs) = self.eval_args(args, kwargs)?;
-                self.call_method(recv, name, args, kwargs)
-            }
+            recv => Ok(Receiver::Value(recv)),
+        }
+    }
+
+    /// Calls `name` on a [`Ctx::receiver`] with evaluated arguments.
+    pub(super) fn call_on(
+        &mut self,
+        recv: Receiver<'a>,
+        name: &str,
+        args: Vec<Val<'a>>,
+        kwargs: Vec<(&'a str, Val<'a>)>,
+    ) -> EResult<Val<'a>> {
+        match recv {
+            Receiver::Builtin(f) => self.call_builtin(f, args, kwargs),
+            Receiver::Value(recv) => self.call_method(recv, name, args, kwargs),
         }
     }
 
@@ -969,13 +1051,30 @@ impl<'a> Ctx<'a> {
     ) -> EResult<Val<'a>> {
         let callee = self.eval(func)?;
         let (args, kwargs) = self.eval_args(args, kwargs)?;
+        let name = match &func.kind {
+            Kind::Name(n) => Some(n.as_str()),
+            _ => None,
+        };
+        self.call_callee(callee, name, &func.range, args, kwargs)
+    }
+
+    /// Calls an evaluated callee; `name` is the callee's name when it is written as one (a
+    /// missing name may be a function of the scope).
+    pub(super) fn call_callee(
+        &mut self,
+        callee: Val<'a>,
+        name: Option<&str>,
+        func_range: &Range<usize>,
+        args: Vec<Val<'a>>,
+        kwargs: Vec<(&'a str, Val<'a>)>,
+    ) -> EResult<Val<'a>> {
         match callee {
             Val::Func(f) => self.call_func(&f, args, kwargs),
             Val::Missing(r) => {
-                if let Kind::Name(n) = &func.kind
-                    && r == func.range
+                if let Some(n) = name
+                    && r == *func_range
                 {
-                    return self.call_scope_name(n, func, args, kwargs);
+                    return self.call_scope_name(n, func_range, args, kwargs);
                 }
                 Err(self.missing_err(&r))
             }
@@ -983,12 +1082,12 @@ impl<'a> Ctx<'a> {
                 "`{}` object is not callable",
                 other.view().type_name()
             ))
-            .at(&func.range)),
+            .at(func_range)),
         }
     }
 
     #[allow(clippy::type_complexity)]
-    fn eval_args(
+    pub(super) fn eval_args(
         &mut self,
         args: &'a [Node],
         kwargs: &'a [Kwarg],
@@ -1014,18 +1113,26 @@ impl<'a> Ctx<'a> {
         let path = dotted.get(1..).unwrap_or_default();
         let full = format!("function.{}", path.join("."));
         if let Some(k) = kwargs.first() {
-            return Err(EvalError::failed(format!(
-                "keyword arguments are not supported for `{full}`"
-            ))
-            .at(&k.name_range));
+            return Err(registered_kwargs(&full, &k.name_range));
         }
         let mut values = Vec::with_capacity(args.len());
         for a in args {
             let v = self.eval(a)?;
             values.push(self.materialize(v)?);
         }
+        self.call_registered_values(path, &full, &func.range, values)
+    }
+
+    /// Calls `function.<path>` with evaluated arguments.
+    pub(super) fn call_registered_values(
+        &mut self,
+        path: &[&str],
+        full: &str,
+        func_range: &Range<usize>,
+        values: Vec<Value>,
+    ) -> EResult<Val<'a>> {
         match self.scope.call(path, values) {
-            None => Err(EvalError::failed(format!("unknown function `{full}`")).at(&func.range)),
+            None => Err(EvalError::failed(format!("unknown function `{full}`")).at(func_range)),
             Some(Err(message)) => Err(EvalError::failed(format!("`{full}` failed: {message}"))),
             Some(Ok(v)) => Ok(Val::Owned(v)),
         }
@@ -1036,7 +1143,7 @@ impl<'a> Ctx<'a> {
     fn call_scope_name(
         &mut self,
         name: &str,
-        func: &Node,
+        func_range: &Range<usize>,
         args: Vec<Val<'a>>,
         kwargs: Vec<(&'a str, Val<'a>)>,
     ) -> EResult<Val<'a>> {
@@ -1050,7 +1157,7 @@ impl<'a> Ctx<'a> {
             values.push(self.materialize(v)?);
         }
         match self.scope.call_name(name, values) {
-            None => Err(EvalError::failed(format!("unknown function `{name}`")).at(&func.range)),
+            None => Err(EvalError::failed(format!("unknown function `{name}`")).at(func_range)),
             Some(Err(message)) => Err(EvalError::failed(format!("`{name}` failed: {message}"))),
             Some(Ok(v)) => Ok(Val::Owned(v)),
         }

@@ -45,6 +45,8 @@ use std::ops::Range;
 
 mod ast;
 mod builtins;
+#[doc(hidden)]
+pub mod compile;
 mod eval;
 mod lexer;
 mod parser;

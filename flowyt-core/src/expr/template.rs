@@ -226,7 +226,7 @@ fn splice(
     limits: &EvalLimits,
 ) -> Result<(), EvalError> {
     let mut ctx = Ctx::new(&expr.src, scope, *limits);
-    let v = ctx.eval(&expr.root)?;
+    let v = expr.run(&mut ctx)?;
     if let Val::Missing(r) = &v {
         return Err(ctx.missing_err(r));
     }

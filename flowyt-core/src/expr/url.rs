@@ -122,8 +122,9 @@ fn splice_text(
     limits: &EvalLimits,
 ) -> Result<(), EvalError> {
     let mut ctx = Ctx::new(&seg.expr.src, scope, *limits);
-    let v = ctx
-        .eval(&seg.expr.root)
+    let v = seg
+        .expr
+        .run(&mut ctx)
         .map_err(|e| e.offset(seg.expr_range.start))?;
     if let Val::Missing(r) = &v {
         return Err(ctx.missing_err(r).offset(seg.expr_range.start));

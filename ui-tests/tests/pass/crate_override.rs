@@ -13,20 +13,26 @@ mod facade {
         pub use flowyt_runtime::__private::*;
         use flowyt_runtime::CheckedFlow;
 
-        pub fn checked_machine(
+        pub fn checked_compiled(
             name: &str,
             json: &'static str,
             actions: Vec<NamedAction>,
             functions: Vec<(&'static str, FunctionFn)>,
             machine: Option<Machine>,
+            exprs: Vec<(&'static str, CompiledFn)>,
         ) -> CheckedFlow {
             super::super::BUILT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            flowyt_runtime::__private::checked_machine(name, json, actions, functions, machine)
+            flowyt_runtime::__private::checked_compiled(name, json, actions, functions, machine, exprs)
         }
 
-        pub fn checked_flow(name: &str, json: &'static str, actions: Vec<NamedAction>) -> CheckedFlow {
+        pub fn included_flow(
+            name: &str,
+            json: &'static str,
+            actions: Vec<NamedAction>,
+            exprs: Vec<(&'static str, CompiledFn)>,
+        ) -> CheckedFlow {
             super::super::BUILT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            flowyt_runtime::__private::checked_flow(name, json, actions)
+            flowyt_runtime::__private::included_flow(name, json, actions, exprs)
         }
     }
 }

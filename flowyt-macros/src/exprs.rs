@@ -1,0 +1,149 @@
+//! The Rust `flow!` generates for a flow's `${...}` expressions: one function per distinct
+//! expression, keyed by its source text, which the runtime runs instead of the tree.
+
+use crate::paths::Runtime;
+use flowyt_core::expr::Expr;
+use flowyt_core::model::Flow;
+use proc_macro2::{Span, TokenStream};
+use quote::quote;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// `::std::vec![("source", function as CompiledFn), ...]` for every expression of `flows`
+/// that compiles (see `flowyt_core::expr::compile`).
+pub(crate) fn compiled<'f>(
+    flows: impl IntoIterator<Item = &'f Flow>,
+    runtime: &Runtime,
+) -> syn::Result<TokenStream> {
+    let flows: Vec<&Flow> = flows.into_iter().collect();
+    let templates = flows
+        .iter()
+        .flat_map(|f| flowyt_core::validate::all_templates(f));
+    let exprs = templates.flat_map(|t| t.template.segments().map(|s| &s.expr));
+    compiled_exprs(exprs, runtime)
+}
+
+/// Like [`compiled`], for any expressions.
+pub(crate) fn compiled_exprs<'e>(
+    exprs: impl IntoIterator<Item = &'e Expr>,
+    runtime: &Runtime,
+) -> syn::Result<TokenStream> {
+    let private = runtime.private();
+    let mut sources = BTreeMap::new();
+    for expr in exprs {
+        let src = expr.source();
+        if sources.contains_key(src) {
+            continue;
+        }
+        if let Some(rust) = expr.to_rust() {
+            sources.insert(src.to_string(), rust);
+        }
+    }
+    let mut entries = Vec::with_capacity(sources.len());
+    for (src, rust) in sources {
+        let body: TokenStream = syn::parse_str(&rust.body).map_err(|e| {
+            syn::Error::new(
+                Span::call_site(),
+                format!("flowyt bug: the code generated for `${{{src}}}` does not parse: {e}"),
+            )
+        })?;
+        let consts = if rust.consts.is_empty() {
+            TokenStream::new()
+        } else {
+            let n = rust.consts.len();
+            let values = rust.consts.iter().map(|v| value(v, &private));
+            quote! {
+                static __C: ::std::sync::LazyLock<[#private::serde_json::Value; #n]> =
+                    ::std::sync::LazyLock::new(|| [#(#values),*]);
+            }
+        };
+        entries.push(quote! {
+            (#src, {
+                #[allow(unused_variables, unused_mut, clippy::all)]
+                fn __flowyt_expr<'a>(
+                    e: &mut #private::Eval<'a, '_>,
+                ) -> ::core::result::Result<#private::V<'a>, #private::EvalError> {
+                    #consts
+                    #body
+                }
+                __flowyt_expr as #private::CompiledFn
+            })
+        });
+    }
+    Ok(quote!(::std::vec![#(#entries),*]))
+}
+
+/// A literal as an expression building it.
+fn value(v: &Value, private: &TokenStream) -> TokenStream {
+    let ty = quote!(#private::serde_json::Value);
+    match v {
+        Value::Null => quote!(#ty::Null),
+        Value::Bool(b) => quote!(#ty::Bool(#b)),
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                quote!(#ty::from(#i))
+            } else if let Some(u) = n.as_u64() {
+                quote!(#ty::from(#u))
+            } else {
+                let f = n.as_f64().unwrap_or(0.0);
+                quote!(#ty::from(#f))
+            }
+        }
+        Value::String(s) => quote!(#ty::String(::std::string::String::from(#s))),
+        Value::Array(items) => {
+            let items = items.iter().map(|v| value(v, private));
+            quote!(#ty::Array(::std::vec![#(#items),*]))
+        }
+        Value::Object(map) => {
+            let pairs = map.iter().map(|(k, v)| {
+                let v = value(v, private);
+                quote!((::std::string::String::from(#k), #v))
+            });
+            quote!(#ty::Object([#(#pairs),*].into_iter().collect()))
+        }
+    }
+}
+
+/// Expands `__compiled_templates!("dir")` (see the macro).
+pub(crate) fn expand_corpus(input: TokenStream) -> syn::Result<TokenStream> {
+    let lit: syn::LitStr = syn::parse2(input)?;
+    let root = crate::include::resolve(&lit, "__compiled_templates!")?;
+    let mut files = Vec::new();
+    json_files(&root, &mut files);
+    files.sort();
+    let mut exprs = Vec::new();
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        let Ok(value) = serde_json::from_str::<Value>(&text) else {
+            continue;
+        };
+        templates(&value, &mut |s| {
+            if let Ok(t) = flowyt_core::expr::Template::parse(s) {
+                exprs.extend(t.segments().map(|seg| seg.expr.clone()));
+            }
+        });
+    }
+    compiled_exprs(&exprs, &Runtime::default())
+}
+
+fn json_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            json_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "json") {
+            out.push(path);
+        }
+    }
+}
+
+fn templates(v: &Value, f: &mut dyn FnMut(&str)) {
+    match v {
+        Value::String(s) if s.contains("${") => f(s),
+        Value::Array(items) => items.iter().for_each(|i| templates(i, f)),
+        Value::Object(map) => map.values().for_each(|i| templates(i, f)),
+        _ => {}
+    }
+}
