@@ -63,6 +63,8 @@ pub(crate) fn compiled_exprs<'e>(
                 fn __flowyt_expr<'a>(
                     e: &mut #private::Eval<'a, '_>,
                 ) -> ::core::result::Result<#private::V<'a>, #private::EvalError> {
+                    #[allow(unused_imports)]
+                    use #private::{Eval as __Eval, EvalError as __EvalError, V as __V};
                     #consts
                     #body
                 }

@@ -1,11 +1,11 @@
 //! Expressions compiled to Rust: the source `flow!` generates for an expression, and the
 //! primitives that source calls, which are the interpreter's own steps.
 //!
-//! An expression compiles when every node is one the generated code can express without the
-//! tree at run time: literals, names, attributes, indexes, slices, lists, dicts, operators,
-//! comparisons, `and`/`or`/`not`, conditionals and calls (`function.*`, builtins, methods).
-//! Comprehensions and `lambda`s bind local variables to tree nodes, so an expression holding
-//! one stays interpreted, as does one nested deeper than [`MAX_DEPTH`].
+//! Every form compiles: literals, names, attributes, indexes, slices, lists, dicts,
+//! operators, comparisons, `and`/`or`/`not`, conditionals, calls (`function.*`, builtins,
+//! methods), comprehensions and `lambda`s (a nested function each). An expression stays
+//! interpreted when it is nested deeper than [`MAX_DEPTH`], or when it binds a local variable
+//! named `function` (which would shadow the `function.*` root for the calls under it).
 //!
 //! The generated code walks no tree: each node is a call of an [`Eval`] method with its byte
 //! range, and each method is the interpreter's step for that node (the same budget, depth,
@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 
 use super::ast::{BinOp, CmpOp, Expr, Kind, Node, UnaryOp};
 use super::eval::{Ctx, EvalError, Receiver, registered_kwargs};
-use super::value::Val;
+use super::value::{Body, Params, Val};
 
 /// Deepest expression compiled (deeper ones are interpreted): each level is a nested closure
 /// for rustc to check.
@@ -127,6 +127,11 @@ impl<'a> Eval<'a, '_> {
         Ok(Map::new())
     }
 
+    /// An empty dict for a comprehension (charged entry by entry).
+    pub fn map(&mut self) -> Map<String, Value> {
+        Map::new()
+    }
+
     pub fn dict_key(&mut self, k: V<'a>, range: Range<usize>) -> Result<String, EvalError> {
         self.0.dict_key(k.0).map_err(|e| e.at(&range))
     }
@@ -228,6 +233,38 @@ impl<'a> Eval<'a, '_> {
         self.0.call_on(recv.0, name, args.pos, args.kw).map(V)
     }
 
+    /// A comprehension's `for` clause over `iterable`: `body` for every item, its names bound.
+    pub fn comp(
+        &mut self,
+        iterable: V<'a>,
+        iter_range: Range<usize>,
+        names: &'static [&'static str],
+        unpack: bool,
+        body: &mut dyn FnMut(&mut Eval<'a, '_>) -> Result<(), EvalError>,
+    ) -> Result<(), EvalError> {
+        self.0.each_item(iterable.0, &iter_range, &mut |ctx, item| {
+            ctx.bind(names.iter().copied(), unpack, item)?;
+            body(&mut Eval(ctx))
+        })
+    }
+
+    pub fn comp_push(&mut self, out: &mut Vec<Value>, v: V<'a>) -> Result<(), EvalError> {
+        self.0.comp_push(out, v.0)
+    }
+
+    pub fn comp_insert(
+        &mut self,
+        map: &mut Map<String, Value>,
+        k: String,
+        v: V<'a>,
+    ) -> Result<(), EvalError> {
+        self.0.comp_insert(map, k, v.0)
+    }
+
+    pub fn lambda(&mut self, names: &'static [&'static str], body: CompiledFn) -> R<'a> {
+        Ok(V(self.0.lambda(Params::Names(names), Body::Compiled(body))))
+    }
+
     pub fn call_value(
         &mut self,
         callee: V<'a>,
@@ -268,7 +305,8 @@ const CMP_OPS: [CmpOp; 10] = [
 #[derive(Debug, Clone, PartialEq)]
 pub struct RustSource {
     /// An expression of type `Result<V<'a>, EvalError>` over `e: &mut Eval<'a, '_>`, which
-    /// reads literal `i` as `__C[i]`.
+    /// reads literal `i` as `__C[i]`, and whose `lambda`s are nested functions naming the
+    /// types as `__Eval`, `__V` and `__EvalError`.
     pub body: String,
     /// The literals, in the order the body indexes them.
     pub consts: Vec<Value>,
@@ -285,6 +323,7 @@ impl Expr {
         let mut g = Gen {
             out: String::new(),
             consts: Vec::new(),
+            lambdas: 0,
         };
         g.node(&self.root)?;
         Some(RustSource {
@@ -310,6 +349,8 @@ impl Expr {
 struct Gen {
     out: String,
     consts: Vec<Value>,
+    /// Lambdas generated so far (each a function named by its number).
+    lambdas: usize,
 }
 
 fn range(r: &Range<usize>) -> String {
@@ -450,8 +491,71 @@ impl Gen {
                 self.node(orelse)?;
                 self.push(" }");
             }
-            Kind::ListComp { .. } | Kind::DictComp { .. } | Kind::Lambda { .. } => return None,
+            Kind::ListComp { elt, gens } => {
+                self.push("let mut __out = ::std::vec::Vec::new(); ");
+                self.generators(gens, &mut |g| {
+                    g.bind("__v", elt)?;
+                    g.push("e.comp_push(&mut __out, __v)?; ");
+                    Some(())
+                })?;
+                self.push("e.list_end(__out)");
+            }
+            Kind::DictComp { key, value, gens } => {
+                self.push("let mut __m = e.map(); ");
+                self.generators(gens, &mut |g| {
+                    g.bind("__k", key)?;
+                    let _ = write!(g.out, "let __k = e.dict_key(__k, {})?; ", range(&key.range));
+                    g.bind("__v", value)?;
+                    g.push("e.comp_insert(&mut __m, __k, __v)?; ");
+                    Some(())
+                })?;
+                self.push("e.dict_end(__m)");
+            }
+            Kind::Lambda { params, body } => {
+                if params.iter().any(|(p, _)| p == "function") {
+                    return None;
+                }
+                let name = format!("__flowyt_lambda{}", self.lambdas);
+                self.lambdas += 1;
+                let _ = write!(
+                    self.out,
+                    "fn {name}<'a>(e: &mut __Eval<'a, '_>) -> ::core::result::Result<__V<'a>, __EvalError> {{ "
+                );
+                self.node(body)?;
+                let names: Vec<String> = params.iter().map(|(p, _)| lit(p)).collect();
+                let _ = write!(self.out, " }} e.lambda(&[{}], {name})", names.join(", "));
+            }
         }
+        Some(())
+    }
+
+    /// The `for` clauses of a comprehension from `gens[0]` on, `emit` innermost: statements.
+    fn generators(
+        &mut self,
+        gens: &[super::ast::Generator],
+        emit: &mut dyn FnMut(&mut Gen) -> Option<()>,
+    ) -> Option<()> {
+        let Some((g, rest)) = gens.split_first() else {
+            return emit(self);
+        };
+        if g.targets.iter().any(|(t, _)| t == "function") {
+            return None;
+        }
+        self.bind("__it", &g.iter)?;
+        let names: Vec<String> = g.targets.iter().map(|(t, _)| lit(t)).collect();
+        let _ = write!(
+            self.out,
+            "e.comp(__it, {}, &[{}], {}, &mut |e| {{ ",
+            range(&g.iter.range),
+            names.join(", "),
+            g.unpack
+        );
+        for cond in &g.ifs {
+            self.bind("__c", cond)?;
+            self.push("if !e.truthy(&__c) { return ::core::result::Result::Ok(()); } ");
+        }
+        self.generators(rest, emit)?;
+        self.push("::core::result::Result::Ok(()) })?; ");
         Some(())
     }
 
@@ -563,12 +667,19 @@ mod tests {
     }
 
     #[test]
-    fn comprehensions_and_lambdas_stay_interpreted() {
+    fn comprehensions_and_lambdas_compile_unless_they_shadow_function() {
         for src in [
             "[x for x in xs]",
-            "{k: v for k, v in d.items()}",
+            "{k: v for k, v in d.items() if v if k}",
             "sorted(xs, key=lambda s: len(s))",
-            "[1, [x for x in xs]]",
+            "[1, [x * y for x in xs for y in range(x)]]",
+            "(lambda a, b: lambda c: a + b + c)(1, 2)(3)",
+        ] {
+            assert!(rust(src).is_some(), "{src}");
+        }
+        for src in [
+            "[function for function in xs]",
+            "(lambda function: function.x(1))(d)",
         ] {
             assert!(rust(src).is_none(), "{src}");
         }

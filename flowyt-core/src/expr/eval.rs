@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::ast::{BinOp, CmpOp, Expr, Generator, Kind, Kwarg, Node, UnaryOp};
 use super::builtins::Builtin;
-use super::value::{Closure, Func, Num, Val, View, int_float_eq, view_value, weight};
+use super::value::{Body, Closure, Func, Num, Params, Val, View, int_float_eq, view_value, weight};
 
 /// What an expression can read: the context roots and the registered functions.
 ///
@@ -681,13 +681,32 @@ impl<'a> Ctx<'a> {
         let mut out = Vec::new();
         self.generators(gens, &mut |ctx| {
             let v = ctx.eval(elt)?;
-            let v = ctx.materialize(v)?;
-            ctx.check_items(out.len() + 1)?;
-            ctx.charge(16)?;
-            out.push(v);
-            Ok(())
+            ctx.comp_push(&mut out, v)
         })?;
         Ok(Val::list(out))
+    }
+
+    /// A list comprehension's element.
+    pub(super) fn comp_push(&mut self, out: &mut Vec<Value>, v: Val<'a>) -> EResult<()> {
+        let v = self.materialize(v)?;
+        self.check_items(out.len() + 1)?;
+        self.charge(16)?;
+        out.push(v);
+        Ok(())
+    }
+
+    /// A dict comprehension's entry.
+    pub(super) fn comp_insert(
+        &mut self,
+        map: &mut Map<String, Value>,
+        k: String,
+        v: Val<'a>,
+    ) -> EResult<()> {
+        let v = self.materialize(v)?;
+        self.check_items(map.len() + 1)?;
+        self.charge(16)?;
+        map.insert(k, v);
+        Ok(())
     }
 
     fn eval_dict_comp(&mut self, node: &'a Node) -> EResult<Val<'a>> {
@@ -699,16 +718,17 @@ impl<'a> Ctx<'a> {
             let k = ctx.eval(key)?;
             let k = ctx.dict_key(k).map_err(|e| e.at(&key.range))?;
             let v = ctx.eval(value)?;
-            let v = ctx.materialize(v)?;
-            ctx.check_items(map.len() + 1)?;
-            ctx.charge(16)?;
-            map.insert(k, v);
-            Ok(())
+            ctx.comp_insert(&mut map, k, v)
         })?;
         Ok(Val::Owned(Value::Object(map)))
     }
 
     fn make_lambda(&mut self, params: &'a [(String, Range<usize>)], body: &'a Node) -> Val<'a> {
+        self.lambda(Params::Tree(params), Body::Tree(body))
+    }
+
+    /// A `lambda` value, capturing the local variables.
+    pub(super) fn lambda(&mut self, params: Params<'a>, body: Body<'a>) -> Val<'a> {
         let env = self.locals.clone();
         Val::Func(Func::Lambda(Rc::new(Closure { params, body, env })))
     }
@@ -754,11 +774,24 @@ impl<'a> Ctx<'a> {
             return emit(self);
         };
         let iterable = self.eval(&g.iter)?;
-        let items = self.iterate(iterable).map_err(|e| e.at(&g.iter.range))?;
+        self.each_item(iterable, &g.iter.range, &mut |ctx, item| {
+            ctx.bind_and_run(g, item, rest, emit)
+        })
+    }
+
+    /// One `for` clause: `f` for every item of `iterable`, each a step, with the local
+    /// variables it binds dropped after it.
+    pub(super) fn each_item(
+        &mut self,
+        iterable: Val<'a>,
+        iter_range: &Range<usize>,
+        f: &mut dyn FnMut(&mut Ctx<'a>, Val<'a>) -> EResult<()>,
+    ) -> EResult<()> {
+        let items = self.iterate(iterable).map_err(|e| e.at(iter_range))?;
         for item in items {
             self.step(1)?;
             let mark = self.locals.len();
-            let r = self.bind_and_run(g, item, rest, emit);
+            let r = f(self, item);
             self.locals.truncate(mark);
             r?;
         }
@@ -772,7 +805,7 @@ impl<'a> Ctx<'a> {
         rest: &'a [Generator],
         emit: &mut dyn FnMut(&mut Ctx<'a>) -> EResult<()>,
     ) -> EResult<()> {
-        self.bind(&g.targets, g.unpack, item)?;
+        self.bind(g.targets.iter().map(|(n, _)| n.as_str()), g.unpack, item)?;
         for cond in &g.ifs {
             if !self.eval(cond)?.view().truthy() {
                 return Ok(());
@@ -782,15 +815,15 @@ impl<'a> Ctx<'a> {
     }
 
     /// Binds loop variables, unpacking `for k, v in pairs`.
-    fn bind(
+    pub(super) fn bind(
         &mut self,
-        targets: &'a [(String, Range<usize>)],
+        mut targets: impl ExactSizeIterator<Item = &'a str>,
         unpack: bool,
         item: Val<'a>,
     ) -> EResult<()> {
         if !unpack {
-            if let Some((name, _)) = targets.first() {
-                self.locals.push((name.as_str(), item.into_local()));
+            if let Some(name) = targets.next() {
+                self.locals.push((name, item.into_local()));
             }
             return Ok(());
         }
@@ -814,8 +847,8 @@ impl<'a> Ctx<'a> {
                 values.len()
             )));
         }
-        for ((name, _), v) in targets.iter().zip(values) {
-            self.locals.push((name.as_str(), v.into_local()));
+        for (name, v) in targets.zip(values) {
+            self.locals.push((name, v.into_local()));
         }
         Ok(())
     }
@@ -1187,7 +1220,10 @@ impl<'a> Ctx<'a> {
         let env = lambda_env(c, args, kwargs)?;
         let saved = std::mem::replace(&mut self.locals, env);
         self.calls += 1;
-        let r = self.eval(c.body);
+        let r = match c.body {
+            Body::Tree(node) => self.eval(node),
+            Body::Compiled(f) => super::compile::run(f, self),
+        };
         self.calls -= 1;
         self.locals = saved;
         r
@@ -1417,7 +1453,7 @@ fn lambda_env<'a>(
     let mut slots: Vec<Option<Val<'a>>> = args.into_iter().map(Some).collect();
     slots.resize(n, None);
     for (name, v) in kwargs {
-        let Some(at) = c.params.iter().position(|(p, _)| p == name) else {
+        let Some(at) = c.params.iter().position(|p| p == name) else {
             return Err(EvalError::failed(format!(
                 "`lambda` got an unexpected keyword argument `{name}`"
             )));
@@ -1430,13 +1466,13 @@ fn lambda_env<'a>(
         slots[at] = Some(v);
     }
     let mut env = c.env.clone();
-    for ((p, _), slot) in c.params.iter().zip(slots) {
+    for (p, slot) in c.params.iter().zip(slots) {
         let Some(v) = slot else {
             return Err(EvalError::failed(format!(
                 "`lambda` is missing argument `{p}`"
             )));
         };
-        env.push((p.as_str(), v.into_local()));
+        env.push((p, v.into_local()));
     }
     Ok(env)
 }
