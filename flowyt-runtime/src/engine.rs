@@ -46,6 +46,8 @@ pub(crate) struct Shared {
     pub custom_actions: bool,
     /// The OpenAPI document of the routes as `flowyt serve` mounts them, built on first use.
     pub served_openapi: std::sync::OnceLock<Value>,
+    /// The `redis` action's connections.
+    pub redis: crate::actions::redis::Connections,
 }
 
 /// Where a durable run stands between two actions; told to a [`Boundary`] to checkpoint it.

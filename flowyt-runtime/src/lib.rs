@@ -424,6 +424,7 @@ impl Engine {
                 mask,
                 custom_actions,
                 served_openapi: std::sync::OnceLock::new(),
+                redis: Default::default(),
             }),
             routes: Arc::new(ws.routes),
         }

@@ -131,3 +131,24 @@ async fn a_redis_that_is_not_there_fails_the_run_cleanly() {
     let err = run(&none, "get", json!({})).await.expect_err("no settings");
     assert!(err.contains("no `integrations.redis`"), "{err}");
 }
+
+/// A program may run several tokio runtimes one after another (tests do): a workspace loaded
+/// in the second runtime reaches Redis after the first runtime, which made a connection to the
+/// same server, is gone.
+#[test]
+fn a_second_runtime_reaches_redis_after_the_first_is_gone() {
+    let settings = json!({"HOST": "127.0.0.1", "PORT": 6379, "PASSWORD": null, "DB": 0});
+    let key = format!("flowyt-test-runtimes-{}", std::process::id());
+    for round in 0..2 {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let ws = workspace(settings.clone());
+        let got = rt.block_on(run(&ws, "get", json!({"key": key})));
+        assert_eq!(got, Ok(json!({"data": null})), "round {round}");
+        drop(ws);
+        rt.shutdown_background();
+    }
+}

@@ -1,6 +1,8 @@
 //! `redis`: `get`, `set` (with an optional `expire`) and `publish` on
 //! `settings.integrations.redis` (`{HOST, PORT, PASSWORD, DB}`, the legacy upper-case keys),
-//! through one reconnecting connection manager per server for the whole process.
+//! through one reconnecting connection manager per server for each loaded workspace (not per
+//! process: a manager's driver task lives on the tokio runtime that made it, and a program or
+//! a test suite may run several runtimes).
 
 use super::{Effect, eval};
 use crate::context::Ctx;
@@ -102,7 +104,8 @@ pub(crate) async fn run<'a>(
         .shared
         .mask
         .masked(json!({"action_type": op, "key": key, "data": data, "expire": expire}));
-    let response = command(&redis_url(&|k| setting(&conf, k)), r.op, &key, data, expire)
+    let url = redis_url(&|k| setting(&conf, k));
+    let response = command(&runner.shared.redis, &url, r.op, &key, data, expire)
         .await
         .map_err(|m| fail(action, ErrorKind::Upstream, format!("redis: {m}")))?;
     Ok((
@@ -114,8 +117,16 @@ pub(crate) async fn run<'a>(
     ))
 }
 
+/// A workspace's Redis connection managers, one per server, made on first use.
+#[derive(Default)]
+pub(crate) struct Connections {
+    #[cfg(feature = "redis")]
+    managers: tokio::sync::Mutex<std::collections::HashMap<String, redis::aio::ConnectionManager>>,
+}
+
 #[cfg(not(feature = "redis"))]
 async fn command(
+    _connections: &Connections,
     _url: &str,
     _op: RedisOp,
     _key: &str,
@@ -127,13 +138,14 @@ async fn command(
 
 #[cfg(feature = "redis")]
 async fn command(
+    connections: &Connections,
     url: &str,
     op: RedisOp,
     key: &str,
     data: Value,
     expire: Option<u64>,
 ) -> Result<Value, String> {
-    let mut conn = manager(url).await?;
+    let mut conn = manager(connections, url).await?;
     let e = |e: redis::RedisError| e.to_string();
     Ok(match op {
         RedisOp::Get => {
@@ -177,19 +189,15 @@ async fn command(
     })
 }
 
-/// The connection manager of `url`, made on first use and kept for the process (it
+/// The connection manager of `url`, made on first use and kept for the workspace (it
 /// reconnects by itself when the server comes back).
 #[cfg(feature = "redis")]
-async fn manager(url: &str) -> Result<redis::aio::ConnectionManager, String> {
-    use std::collections::HashMap;
-    use std::sync::OnceLock;
+async fn manager(
+    connections: &Connections,
+    url: &str,
+) -> Result<redis::aio::ConnectionManager, String> {
     use std::time::Duration;
-    static MANAGERS: OnceLock<tokio::sync::Mutex<HashMap<String, redis::aio::ConnectionManager>>> =
-        OnceLock::new();
-    let mut managers = MANAGERS
-        .get_or_init(|| tokio::sync::Mutex::new(HashMap::new()))
-        .lock()
-        .await;
+    let mut managers = connections.managers.lock().await;
     if let Some(m) = managers.get(url) {
         return Ok(m.clone());
     }
