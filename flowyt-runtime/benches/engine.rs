@@ -1,12 +1,15 @@
 //! Criterion benchmarks: per-action overhead of the engine, template evaluation, and the
-//! expression evaluator on every template of the legacy corpus (`fixtures/legacy`).
+//! expression evaluator on every template of the legacy corpus (`fixtures/legacy`); each
+//! template interpreted and as the Rust `flow!` generates for it.
 //! Run: `cargo bench -p flowyt-runtime --bench engine`.
 
 mod common;
 use criterion::{Criterion, criterion_group, criterion_main};
+use flowyt_runtime::__private::CompiledFn;
 use flowyt_runtime::core::expr::{Scope, Template};
 use flowyt_runtime::{Engine, RunInput};
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::hint::black_box;
 
 struct Ctx(Value);
@@ -18,6 +21,17 @@ impl Scope for Ctx {
     fn call(&self, _path: &[&str], _args: Vec<Value>) -> Option<Result<Value, String>> {
         None
     }
+}
+
+/// `t` with every expression running the code generated for its source in `generated`.
+fn compiled(t: &Template, generated: &HashMap<&str, CompiledFn>) -> Template {
+    let out = t.clone();
+    for seg in out.segments() {
+        if let Some(f) = generated.get(seg.expr.source()) {
+            seg.expr.set_compiled(*f);
+        }
+    }
+    out
 }
 
 fn templates(c: &mut Criterion) {
@@ -33,25 +47,21 @@ fn templates(c: &mut Criterion) {
             ))
         })
     });
-    let cases = [
-        ("render path", "${request.qs.user}"),
-        (
-            "render url",
-            "${env.baseUrl}/users/${request.qs.user}/repos?sort=updated",
-        ),
-        (
-            "render conditional",
-            "${'yes' if request.qs.flag == 'true' else 'no'}",
-        ),
-        (
-            "render comprehension",
-            "${[s for s in request.data if s.ok == 'true']}",
-        ),
-        ("render arithmetic", "${10 * 5 / 2 + len(request.data)}"),
-    ];
-    for (name, src) in cases {
-        let t = Template::parse(src).expect("parses");
-        g.bench_function(name, |b| b.iter(|| t.render(black_box(&ctx))));
+    // The cases, and the code `flow!` generates for them, from one file.
+    let cases: serde_json::Map<String, Value> =
+        serde_json::from_str(include_str!("fixtures/templates/cases.json")).expect("cases");
+    let generated: HashMap<&str, CompiledFn> =
+        flowyt_runtime::__private::__compiled_templates!("benches/fixtures/templates")
+            .into_iter()
+            .collect();
+    for (name, src) in &cases {
+        let t = Template::parse(src.as_str().expect("a template")).expect("parses");
+        let c = compiled(&t, &generated);
+        assert_eq!(t.render(&ctx), c.render(&ctx), "{name}");
+        g.bench_function(name.as_str(), |b| b.iter(|| t.render(black_box(&ctx))));
+        g.bench_function(format!("{name}, compiled"), |b| {
+            b.iter(|| c.render(black_box(&ctx)))
+        });
     }
     g.finish();
 }
@@ -154,6 +164,21 @@ fn corpus(c: &mut Criterion) {
             }
         })
     });
+    let generated: HashMap<&str, CompiledFn> =
+        flowyt_runtime::__private::__compiled_templates!("../fixtures/legacy")
+            .into_iter()
+            .collect();
+    let compiled: Vec<Template> = parsed.iter().map(|t| compiled(t, &generated)).collect();
+    g.bench_function(
+        format!("render all {} templates, compiled", parsed.len()),
+        |b| {
+            b.iter(|| {
+                for t in &compiled {
+                    let _ = black_box(t.render(black_box(&ctx)));
+                }
+            })
+        },
+    );
     g.finish();
 }
 

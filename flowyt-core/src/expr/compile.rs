@@ -29,9 +29,11 @@ pub const MAX_DEPTH: u32 = 32;
 pub type CompiledFn = for<'a, 'c, 'd> fn(&'d mut Eval<'a, 'c>) -> Result<V<'a>, EvalError>;
 
 /// One evaluation, as generated code sees it.
+#[repr(transparent)]
 pub struct Eval<'a, 'c>(&'c mut Ctx<'a>);
 
 /// A value during evaluation, as generated code sees it.
+#[repr(transparent)]
 pub struct V<'a>(Val<'a>);
 
 /// Positional and keyword arguments of a call, being evaluated.
@@ -45,7 +47,14 @@ pub struct Recv<'a>(Receiver<'a>);
 
 type R<'a> = Result<V<'a>, EvalError>;
 
+/// An error of a node, located at it (unless a node inside it already was).
+#[cold]
+fn located(e: EvalError, range: &Range<usize>) -> EvalError {
+    e.at(range)
+}
+
 /// Runs a compiled expression in an evaluation.
+#[inline]
 pub(super) fn run<'a>(f: CompiledFn, ctx: &mut Ctx<'a>) -> Result<Val<'a>, EvalError> {
     f(&mut Eval(ctx)).map(|v| v.0)
 }
@@ -57,8 +66,12 @@ impl<'a> Eval<'a, '_> {
     #[inline]
     pub fn node(&mut self, range: Range<usize>, f: impl FnOnce(&mut Self) -> R<'a>) -> R<'a> {
         self.0.enter(&range)?;
-        let r = f(self).map(|v| v.0);
-        self.0.leave(r, &range).map(V)
+        let r = f(self);
+        self.0.exit();
+        match r {
+            Ok(v) => Ok(v),
+            Err(e) => Err(located(e, &range)),
+        }
     }
 
     #[inline]
@@ -89,14 +102,17 @@ impl<'a> Eval<'a, '_> {
         self.0.get_attr(base.0, name, &range).map(V)
     }
 
+    #[inline]
     pub fn item(&mut self, base: V<'a>, index: V<'a>, range: Range<usize>) -> R<'a> {
         self.0.get_item(base.0, index.0, &range).map(V)
     }
 
+    #[inline]
     pub fn bound(&mut self, v: V<'a>, range: Range<usize>) -> Result<Option<i64>, EvalError> {
         self.0.slice_bound(v.0, &range)
     }
 
+    #[inline]
     pub fn slice(
         &mut self,
         base: V<'a>,
@@ -108,34 +124,41 @@ impl<'a> Eval<'a, '_> {
         self.0.slice(base.0, lo, hi, step, &range).map(V)
     }
 
+    #[inline]
     pub fn list_new(&mut self, n: usize) -> Result<Vec<Value>, EvalError> {
         self.0.alloc_items(n)?;
         Ok(Vec::with_capacity(n))
     }
 
+    #[inline]
     pub fn list_push(&mut self, list: &mut Vec<Value>, v: V<'a>) -> Result<(), EvalError> {
         list.push(self.0.materialize(v.0)?);
         Ok(())
     }
 
+    #[inline]
     pub fn list_end(&mut self, list: Vec<Value>) -> R<'a> {
         Ok(V(Val::list(list)))
     }
 
+    #[inline]
     pub fn dict_new(&mut self, n: usize) -> Result<Map<String, Value>, EvalError> {
         self.0.alloc_items(n)?;
         Ok(Map::new())
     }
 
+    #[inline]
     /// An empty dict for a comprehension (charged entry by entry).
     pub fn map(&mut self) -> Map<String, Value> {
         Map::new()
     }
 
+    #[inline]
     pub fn dict_key(&mut self, k: V<'a>, range: Range<usize>) -> Result<String, EvalError> {
         self.0.dict_key(k.0).map_err(|e| e.at(&range))
     }
 
+    #[inline]
     pub fn dict_insert(
         &mut self,
         map: &mut Map<String, Value>,
@@ -146,20 +169,24 @@ impl<'a> Eval<'a, '_> {
         Ok(())
     }
 
+    #[inline]
     pub fn dict_end(&mut self, map: Map<String, Value>) -> R<'a> {
         Ok(V(Val::Owned(Value::Object(map))))
     }
 
+    #[inline]
     pub fn unary(&mut self, op: u8, v: V<'a>) -> R<'a> {
         let op = if op == 0 { UnaryOp::Neg } else { UnaryOp::Pos };
         self.0.unary(op, v.0).map(V)
     }
 
+    #[inline]
     pub fn binary(&mut self, op: u8, a: V<'a>, b: V<'a>) -> R<'a> {
         let op = BIN_OPS.get(usize::from(op)).copied().unwrap_or(BinOp::Add);
         self.0.binary(op, a.0, b.0).map(V)
     }
 
+    #[inline]
     pub fn compare(&mut self, op: u8, a: &V<'a>, b: &V<'a>) -> Result<bool, EvalError> {
         let op = CMP_OPS.get(usize::from(op)).copied().unwrap_or(CmpOp::Eq);
         self.0.compare(op, &a.0, &b.0)
@@ -170,6 +197,7 @@ impl<'a> Eval<'a, '_> {
         v.0.view().truthy()
     }
 
+    #[inline]
     pub fn not(&mut self, v: V<'a>) -> R<'a> {
         Ok(V(Val::Bool(!v.0.view().truthy())))
     }
@@ -184,6 +212,7 @@ impl<'a> Eval<'a, '_> {
         Ok(v)
     }
 
+    #[inline]
     pub fn args(&mut self, pos: usize, kw: usize) -> Args<'a> {
         Args {
             pos: Vec::with_capacity(pos),
@@ -191,23 +220,28 @@ impl<'a> Eval<'a, '_> {
         }
     }
 
+    #[inline]
     pub fn arg(&mut self, args: &mut Args<'a>, v: V<'a>) {
         args.pos.push(v.0);
     }
 
+    #[inline]
     pub fn kwarg(&mut self, args: &mut Args<'a>, name: &'static str, v: V<'a>) {
         args.kw.push((name, v.0));
     }
 
+    #[inline]
     pub fn registered_kwargs(&mut self, full: &str, range: Range<usize>) -> R<'a> {
         Err(registered_kwargs(full, &range))
     }
 
+    #[inline]
     pub fn registered_arg(&mut self, values: &mut Vec<Value>, v: V<'a>) -> Result<(), EvalError> {
         values.push(self.0.materialize(v.0)?);
         Ok(())
     }
 
+    #[inline]
     pub fn call_registered(
         &mut self,
         path: &[&str],
@@ -220,6 +254,7 @@ impl<'a> Eval<'a, '_> {
             .map(V)
     }
 
+    #[inline]
     pub fn receiver(
         &mut self,
         recv: V<'a>,
@@ -229,10 +264,12 @@ impl<'a> Eval<'a, '_> {
         self.0.receiver(recv.0, name, &func_range).map(Recv)
     }
 
+    #[inline]
     pub fn call_method(&mut self, recv: Recv<'a>, name: &str, args: Args<'a>) -> R<'a> {
         self.0.call_on(recv.0, name, args.pos, args.kw).map(V)
     }
 
+    #[inline]
     /// A comprehension's `for` clause over `iterable`: `body` for every item, its names bound.
     pub fn comp(
         &mut self,
@@ -248,10 +285,12 @@ impl<'a> Eval<'a, '_> {
         })
     }
 
+    #[inline]
     pub fn comp_push(&mut self, out: &mut Vec<Value>, v: V<'a>) -> Result<(), EvalError> {
         self.0.comp_push(out, v.0)
     }
 
+    #[inline]
     pub fn comp_insert(
         &mut self,
         map: &mut Map<String, Value>,
@@ -261,10 +300,12 @@ impl<'a> Eval<'a, '_> {
         self.0.comp_insert(map, k, v.0)
     }
 
+    #[inline]
     pub fn lambda(&mut self, names: &'static [&'static str], body: CompiledFn) -> R<'a> {
         Ok(V(self.0.lambda(Params::Names(names), Body::Compiled(body))))
     }
 
+    #[inline]
     pub fn call_value(
         &mut self,
         callee: V<'a>,

@@ -335,6 +335,7 @@ impl<'a> Ctx<'a> {
 
     // ---- budget --------------------------------------------------------------------
 
+    #[inline]
     pub(super) fn step(&mut self, n: u64) -> EResult<()> {
         self.steps = self.steps.saturating_add(n);
         if self.steps > self.limits.max_steps {
@@ -407,6 +408,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// The view of a value that must not be missing.
+    #[inline]
     pub(super) fn need<'v>(&self, v: &'v Val<'a>) -> EResult<View<'v>> {
         match v {
             Val::Missing(r) => Err(self.missing_err(r)),
@@ -496,6 +498,7 @@ impl<'a> Ctx<'a> {
 
     /// What evaluating any node starts with: a step of the budget and a level of depth.
     /// Generated code (`compile`) calls it too.
+    #[inline]
     pub(super) fn enter(&mut self, range: &Range<usize>) -> EResult<()> {
         self.step(1).map_err(|e| e.at(range))?;
         if self.depth >= self.limits.max_depth {
@@ -507,8 +510,14 @@ impl<'a> Ctx<'a> {
 
     /// What evaluating any node ends with, after [`Ctx::enter`].
     pub(super) fn leave(&mut self, r: EResult<Val<'a>>, range: &Range<usize>) -> EResult<Val<'a>> {
-        self.depth -= 1;
+        self.exit();
         r.map_err(|e| e.at(range))
+    }
+
+    /// The level of depth [`Ctx::enter`] took, given back.
+    #[inline]
+    pub(super) fn exit(&mut self) {
+        self.depth -= 1;
     }
 
     /// Dispatches on the node kind. Every arm is a separate function so that this frame,
@@ -562,6 +571,7 @@ impl<'a> Ctx<'a> {
 
     /// `root.member`, asked of the scope directly so that a lazily built root builds only
     /// that member; `None` for a local or a missing root (the general path).
+    #[inline]
     pub(super) fn root_member(&self, root: &str, name: &str) -> Option<Val<'a>> {
         if self.is_local(root) {
             return None;
@@ -733,6 +743,7 @@ impl<'a> Ctx<'a> {
         Val::Func(Func::Lambda(Rc::new(Closure { params, body, env })))
     }
 
+    #[inline]
     pub(super) fn lookup(&self, name: &'a str, range: &Range<usize>) -> Val<'a> {
         if let Some((_, v)) = self.locals.iter().rev().find(|(n, _)| *n == name) {
             return v.clone();
@@ -746,6 +757,7 @@ impl<'a> Ctx<'a> {
         Val::Missing(range.clone())
     }
 
+    #[inline]
     pub(super) fn is_local(&self, name: &str) -> bool {
         self.locals.iter().any(|(n, _)| *n == name)
     }
@@ -855,6 +867,7 @@ impl<'a> Ctx<'a> {
 
     // ---- access --------------------------------------------------------------------
 
+    #[inline]
     pub(super) fn get_attr(
         &mut self,
         base: Val<'a>,
@@ -874,6 +887,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// `base[key]` / `base.key` on a dict; anything else is missing.
+    #[inline]
     fn get_key(&mut self, base: Val<'a>, key: &str, range: &Range<usize>) -> EResult<Val<'a>> {
         let missing = || Val::Missing(range.clone());
         Ok(match base {
