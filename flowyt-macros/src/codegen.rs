@@ -8,6 +8,8 @@
 //!   jump from an edge to the action it names (the variant carries the id's span);
 //! - for each use of a typed custom action, a pattern naming every identifier key of its data
 //!   against the action's input struct, so rustc rejects data that is not its input;
+//! - one generated Rust function per `${...}` expression (see `exprs`), which the runtime runs
+//!   instead of the expression's tree;
 //! - the flow as legacy JSON text, which the runtime lowers once, when the expression is
 //!   evaluated, into the same model the engine runs for JSON-loaded flows.
 

@@ -132,6 +132,66 @@ async fn a_redis_that_is_not_there_fails_the_run_cleanly() {
     assert!(err.contains("no `integrations.redis`"), "{err}");
 }
 
+/// A `flow!` with `redis` actions and its JSON twin give the same answers to the same runs
+/// (each on keys of its own): set, get, set with an expiry, a bad expiry, and a get of nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compiled_redis_flow_answers_like_its_json_twin() {
+    let flow = flowyt_runtime::flow! {
+        name = "cache";
+        put: redis { action_type: "set", key: "${input.key}", data: "${input.value}", expire: "${input.ttl}" } -> read;
+        read: redis { action_type: "get", key: "${input.key}" } -> out;
+        out: response { data: { read: "${response.data}", upper: "${str(response.data).upper()}" } };
+    };
+    let redis = json!({"HOST": "127.0.0.1", "PORT": 6379, "PASSWORD": null, "DB": 0});
+    let twin: Value = serde_json::from_str(flow.json()).expect("JSON");
+    let twin = Case::new()
+        .settings(json!({"integrations": {"redis": redis}}))
+        .flow("cache", twin)
+        .load();
+    let (settings, diags, _) = flowyt_runtime::core::workspace::parse_settings(
+        "settings.json",
+        &json!({"integrations": {"redis": redis}}).to_string(),
+        &|_| None,
+    );
+    assert!(diags.is_empty(), "{diags:?}");
+    let engine = flowyt_runtime::Engine::new().expect("engine");
+    let compiled = engine.checked_workspace("ws", settings, [("cache", flow)]);
+    let mut conn = direct().await;
+    let base = format!("flowyt-twin-{}", std::process::id());
+    let cases = [
+        json!({"value": "olá", "ttl": 30}),
+        json!({"value": {"n": [1, 2]}, "ttl": 30}),
+        json!({"value": "x", "ttl": -3}),
+        json!({"value": null, "ttl": "soon"}),
+    ];
+    let mut keys = Vec::new();
+    for (i, case) in cases.iter().enumerate() {
+        let input = |side: &str| {
+            let mut input = case.clone();
+            input["key"] = json!(format!("{base}-{side}-{i}"));
+            input
+        };
+        keys.extend([format!("{base}-c-{i}"), format!("{base}-j-{i}")]);
+        let got = run(&compiled, "cache", input("c")).await;
+        let want = run(&twin, "cache", input("j")).await;
+        assert_eq!(got, want, "{case}");
+    }
+    assert_eq!(
+        run(
+            &compiled,
+            "cache",
+            json!({"key": format!("{base}-c-0"), "value": "again", "ttl": 30})
+        )
+        .await,
+        Ok(json!({"read": "again", "upper": "AGAIN"}))
+    );
+    let _: () = redis::cmd("DEL")
+        .arg(&keys)
+        .query_async(&mut conn)
+        .await
+        .expect("cleanup");
+}
+
 /// A program may run several tokio runtimes one after another (tests do): a workspace loaded
 /// in the second runtime reaches Redis after the first runtime, which made a connection to the
 /// same server, is gone.

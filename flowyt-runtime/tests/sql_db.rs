@@ -336,3 +336,126 @@ fn unknown_databases_are_refused_when_the_workspace_loads() {
         .unwrap_or_default();
     assert!(errors.contains("unknown sgbd `oracle`"), "{errors}");
 }
+
+/// The `sql_db` flow of the twin test, written with `flow!`.
+fn people_flow() -> flowyt_runtime::CheckedFlow {
+    flowyt_runtime::flow! {
+        name = "people";
+        add: sql_db {
+            conn_name: "main",
+            sql: "INSERT INTO people (name, age, score, active) VALUES ('${input.name}', ${input.age}, ${input.score}, ${input.active})",
+        } -> find;
+        find: sql_db {
+            conn_name: "main",
+            sql: "SELECT name, age, score, active, note FROM people WHERE name LIKE '%${input.q}%' ORDER BY name",
+        } -> out;
+        out: response { data: { rows: "${response.data}", names: "${[r['name'] for r in response.data]}" } };
+    }
+}
+
+/// An SQLite file with an empty `people` table, removed when dropped.
+struct SqliteFile(std::path::PathBuf);
+
+impl SqliteFile {
+    async fn create(tag: &str) -> SqliteFile {
+        let path =
+            std::env::temp_dir().join(format!("flowyt-sqldb-{tag}-{}.sqlite", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+            .await
+            .expect("db");
+        pool.execute(PEOPLE.replace(" {auto}", "").as_str())
+            .await
+            .expect("table");
+        pool.close().await;
+        SqliteFile(path)
+    }
+
+    fn settings(&self) -> Value {
+        json!({"integrations": {"sql_database": {"main": {"sgbd": "sqlite", "database": self.0.display().to_string()}}}})
+    }
+}
+
+impl Drop for SqliteFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// A `flow!` with `sql_db` actions and its JSON twin, each on a database of its own, give the
+/// same answers to the same runs: rows, hostile input kept as data, and a failing statement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compiled_sql_db_flow_answers_like_its_json_twin() {
+    let (ours, theirs) = (
+        SqliteFile::create("compiled").await,
+        SqliteFile::create("twin").await,
+    );
+    let flow = people_flow();
+    let twin: Value = serde_json::from_str(flow.json()).expect("JSON");
+    let twin = Case::new()
+        .settings(theirs.settings())
+        .flow("people", twin)
+        .load();
+    let (settings, diags, _) = flowyt_runtime::core::workspace::parse_settings(
+        "settings.json",
+        &ours.settings().to_string(),
+        &|_| None,
+    );
+    assert!(diags.is_empty(), "{diags:?}");
+    let engine = flowyt_runtime::Engine::new().expect("engine");
+    let compiled = engine.checked_workspace("ws", settings, [("people", flow)]);
+    let inputs = [
+        json!({"name": "ana", "age": 31, "score": 9.5, "active": true, "q": "an"}),
+        json!({"name": "o'hara; DROP TABLE people; --", "age": 40, "score": 1, "active": false, "q": "'"}),
+        json!({"name": "bob", "age": "not a number", "score": 2, "active": true, "q": "b"}),
+        json!({"name": "carla", "age": 22, "score": 3.25, "active": true, "q": ""}),
+    ];
+    for input in inputs {
+        let got = run(&compiled, "people", input.clone()).await;
+        let want = run(&twin, "people", input.clone()).await;
+        assert_eq!(got, want, "{input}");
+    }
+    let all = run(
+        &compiled,
+        "people",
+        json!({"name": "dan", "age": 1, "score": 0, "active": true, "q": ""}),
+    )
+    .await
+    .expect("runs");
+    assert_eq!(
+        all["names"],
+        // SQLite stores the text age as given (its columns are not typed).
+        json!([
+            "ana",
+            "bob",
+            "carla",
+            "dan",
+            "o'hara; DROP TABLE people; --"
+        ]),
+        "hostile input is stored as data"
+    );
+}
+
+/// A program may run several tokio runtimes one after another (tests do): a workspace loaded
+/// in the second runtime reaches the database after the first runtime, which connected to the
+/// same one, is gone.
+#[test]
+fn a_second_runtime_reaches_the_database_after_the_first_is_gone() {
+    let setup = tokio::runtime::Runtime::new().expect("runtime");
+    let db = setup.block_on(SqliteFile::create("runtimes"));
+    drop(setup);
+    let conn = json!({"sgbd": "sqlite", "database": db.0.display().to_string()});
+    for round in 0..2 {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let ws = workspace(conn.clone());
+        let got = rt.block_on(run(&ws, "count", json!({})));
+        assert_eq!(got, Ok(json!({"data": [{"n": 0}]})), "round {round}");
+        drop(ws);
+        rt.shutdown_background();
+    }
+}
