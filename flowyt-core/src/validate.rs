@@ -287,21 +287,34 @@ fn templates(flow: &Flow, cx: Context<'_>, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Every template an action evaluates against the context: in its data and in its branch
-/// fields (not its `next_action`, which sees only `pipeline`).
-/// Every template of a flow: each action's data and branch templates, then its dynamic
-/// `next_action`.
-pub fn all_templates(flow: &Flow) -> Vec<&Tpl> {
+/// Every template a run of the flow may evaluate: each action's data and branch templates and
+/// its dynamic `next_action`, where an `sql_db` action's `sql` counts as the templates of its
+/// bound parameters (which [`crate::sql::SqlTemplate`] parses apart from the text as written).
+pub fn evaluated_templates(flow: &Flow) -> Vec<&expr::Template> {
     let mut out = Vec::new();
     for a in &flow.actions {
-        out.extend(data_templates(a));
+        let mut skip: Vec<*const Tpl> = Vec::new();
+        if let Kind::SqlDb(s) = &a.kind {
+            s.sql_data.for_each_template(&mut |t| skip.push(t));
+            if let Some(sql) = &s.sql {
+                out.extend(sql.params().map(crate::sql::Bind::template));
+            }
+        }
+        out.extend(
+            data_templates(a)
+                .into_iter()
+                .filter(|t| !skip.contains(&std::ptr::from_ref(*t)))
+                .map(|t| &t.template),
+        );
         if let Next::Dynamic(t) = &a.next {
-            out.push(t);
+            out.push(&t.template);
         }
     }
     out
 }
 
+/// Every template an action evaluates against the context: in its data and in its branch
+/// fields (not its `next_action`, which sees only `pipeline`).
 fn data_templates(a: &Action) -> Vec<&Tpl> {
     let mut tpls: Vec<&Tpl> = Vec::new();
     for_each_data(&a.kind, &mut |d| d.for_each_template(&mut |t| tpls.push(t)));

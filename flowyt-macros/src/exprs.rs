@@ -18,8 +18,8 @@ pub(crate) fn compiled<'f>(
     let flows: Vec<&Flow> = flows.into_iter().collect();
     let templates = flows
         .iter()
-        .flat_map(|f| flowyt_core::validate::all_templates(f));
-    let exprs = templates.flat_map(|t| t.template.segments().map(|s| &s.expr));
+        .flat_map(|f| flowyt_core::validate::evaluated_templates(f));
+    let exprs = templates.flat_map(|t| t.segments().map(|s| &s.expr));
     compiled_exprs(exprs, runtime)
 }
 

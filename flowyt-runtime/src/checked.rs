@@ -55,8 +55,8 @@ impl CheckedFlow {
     #[doc(hidden)]
     pub fn compiled_expressions(&self) -> (usize, usize) {
         let mut counts = (0, 0);
-        for tpl in flowyt_core::validate::all_templates(&self.flow) {
-            for seg in tpl.template.segments() {
+        for tpl in flowyt_core::validate::evaluated_templates(&self.flow) {
+            for seg in tpl.segments() {
                 counts.0 += usize::from(seg.expr.is_compiled());
                 counts.1 += 1;
             }
@@ -355,8 +355,8 @@ pub(crate) fn attach_compiled(
     }
     let by_source: std::collections::HashMap<&str, flowyt_core::expr::compile::CompiledFn> =
         exprs.iter().copied().collect();
-    for tpl in flowyt_core::validate::all_templates(flow) {
-        for seg in tpl.template.segments() {
+    for tpl in flowyt_core::validate::evaluated_templates(flow) {
+        for seg in tpl.segments() {
             if let Some(f) = by_source.get(seg.expr.source()) {
                 seg.expr.set_compiled(*f);
             }

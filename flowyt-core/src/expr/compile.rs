@@ -607,7 +607,7 @@ impl Gen {
             && dotted.len() > 1
             && dotted.first() == Some(&"function")
         {
-            // Without comprehensions and lambdas there are no locals: `function` is the root.
+            // No local is named `function` (`to_rust` refuses such bindings): it is the root.
             let path = &dotted[1..];
             let full = format!("function.{}", path.join("."));
             if let Some(k) = kwargs.first() {
