@@ -4,6 +4,8 @@
 //! Run: `cargo bench -p flowyt-runtime --bench engine`.
 
 mod common;
+#[path = "../tests/support/corpus.rs"]
+mod corpus;
 use criterion::{Criterion, criterion_group, criterion_main};
 use flowyt_runtime::__private::CompiledFn;
 use flowyt_runtime::core::expr::{Scope, Template};
@@ -89,47 +91,11 @@ fn actions(c: &mut Criterion) {
     g.finish();
 }
 
-/// Every `${...}` string of the legacy corpus's JSON files.
-fn corpus_templates() -> Vec<String> {
-    fn walk(v: &Value, out: &mut Vec<String>) {
-        match v {
-            Value::String(s) if s.contains("${") => out.push(s.clone()),
-            Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
-            Value::Object(map) => map.values().for_each(|i| walk(i, out)),
-            _ => {}
-        }
-    }
-    fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                files(&path, out);
-            } else if path.extension().is_some_and(|e| e == "json") {
-                out.push(path);
-            }
-        }
-    }
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/legacy");
-    let mut paths = Vec::new();
-    files(&root, &mut paths);
-    paths.sort();
-    let mut out = Vec::new();
-    for path in paths {
-        if let Ok(v) = std::fs::read_to_string(&path)
-            .map_err(|e| e.to_string())
-            .and_then(|t| serde_json::from_str::<Value>(&t).map_err(|e| e.to_string()))
-        {
-            walk(&v, &mut out);
-        }
-    }
-    out
-}
-
 /// The evaluator on the corpus's real templates: parsing all of them (load time), and
 /// rendering all of them against a context shaped like a request's (run time; a template
 /// reading what the context lacks fails, as it would at run time, and is counted too).
 fn corpus(c: &mut Criterion) {
-    let sources = corpus_templates();
+    let sources = corpus::templates("../fixtures/legacy");
     let parsed: Vec<Template> = sources
         .iter()
         .filter_map(|s| Template::parse(s).ok())

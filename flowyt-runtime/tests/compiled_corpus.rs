@@ -4,6 +4,9 @@
 //! same errors at the same places, against contexts where the templates' reads resolve, are
 //! missing, or have other types, and with a step budget that runs out.
 
+#[path = "support/corpus.rs"]
+mod corpus;
+
 use flowyt_runtime::__private::CompiledFn;
 use flowyt_runtime::core::expr::{EvalLimits, Scope, Template};
 use serde_json::{Value, json};
@@ -27,39 +30,6 @@ impl Scope for Ctx {
     fn call_name(&self, name: &str, args: Vec<Value>) -> Option<Result<Value, String>> {
         (name == "env").then(|| Ok(json!(format!("env:{args:?}"))))
     }
-}
-
-/// Every `${...}` string of the JSON files under `dir` (from this crate).
-fn corpus_templates(dir: &str) -> Vec<String> {
-    fn walk(v: &Value, out: &mut Vec<String>) {
-        match v {
-            Value::String(s) if s.contains("${") => out.push(s.clone()),
-            Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
-            Value::Object(map) => map.values().for_each(|i| walk(i, out)),
-            _ => {}
-        }
-    }
-    fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                files(&path, out);
-            } else if path.extension().is_some_and(|e| e == "json") {
-                out.push(path);
-            }
-        }
-    }
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
-    let mut paths = Vec::new();
-    files(&root, &mut paths);
-    let mut out = Vec::new();
-    for path in paths {
-        let text = std::fs::read_to_string(&path).expect("a corpus file reads");
-        if let Ok(v) = serde_json::from_str::<Value>(&text) {
-            walk(&v, &mut out);
-        }
-    }
-    out
 }
 
 /// Contexts a template meets: reads that resolve (strings, numbers, lists, dicts), the same
@@ -104,7 +74,7 @@ fn contexts() -> Vec<Ctx> {
 #[test]
 fn generated_code_gives_what_the_interpreter_gives_on_the_legacy_corpus() {
     let generated = flowyt_runtime::__private::__compiled_templates!("../fixtures/legacy");
-    let (compiled, segments) = compare(&generated, &corpus_templates("../fixtures/legacy"));
+    let (compiled, segments) = compare(&generated, &corpus::templates("../fixtures/legacy"));
     assert!(segments > 200, "the corpus has its templates: {segments}");
     // The corpus holds no comprehension or lambda.
     assert_eq!(compiled, segments);
@@ -113,7 +83,8 @@ fn generated_code_gives_what_the_interpreter_gives_on_the_legacy_corpus() {
 #[test]
 fn generated_code_gives_what_the_interpreter_gives_on_every_form() {
     let generated = flowyt_runtime::__private::__compiled_templates!("tests/fixtures/expressions");
-    let (compiled, segments) = compare(&generated, &corpus_templates("tests/fixtures/expressions"));
+    let (compiled, segments) =
+        compare(&generated, &corpus::templates("tests/fixtures/expressions"));
     assert!(segments > 150, "{segments}");
     // All but the two that bind a local named `function`.
     assert_eq!(compiled, segments - 2);

@@ -199,16 +199,9 @@ async fn compiled_redis_flow_answers_like_its_json_twin() {
 fn a_second_runtime_reaches_redis_after_the_first_is_gone() {
     let settings = json!({"HOST": "127.0.0.1", "PORT": 6379, "PASSWORD": null, "DB": 0});
     let key = format!("flowyt-test-runtimes-{}", std::process::id());
-    for round in 0..2 {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("runtime");
+    in_fresh_runtimes(2, |rt, round| {
         let ws = workspace(settings.clone());
         let got = rt.block_on(run(&ws, "get", json!({"key": key})));
         assert_eq!(got, Ok(json!({"data": null})), "round {round}");
-        drop(ws);
-        rt.shutdown_background();
-    }
+    });
 }

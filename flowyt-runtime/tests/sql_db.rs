@@ -241,19 +241,9 @@ async fn sql_db_on_mariadb() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sql_db_on_sqlite() {
-    let path = std::env::temp_dir().join(format!("flowyt-sqldb-{}.sqlite", std::process::id()));
-    let _ = std::fs::remove_file(&path);
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(&format!("sqlite://{}?mode=rwc", path.display()))
-        .await
-        .expect("db");
-    pool.execute(PEOPLE.replace(" {auto}", "").as_str())
-        .await
-        .expect("table");
-    pool.close().await;
-    let ws = workspace(json!({"sgbd": "sqlite", "database": path.display().to_string()}));
+    let db = SqliteFile::create("backend").await;
+    let ws = workspace(db.conn());
     backend(&ws).await;
-    let _ = std::fs::remove_file(&path);
 }
 
 /// A database that goes away: runs fail cleanly within the timeouts, and come back when it
@@ -372,8 +362,14 @@ impl SqliteFile {
         SqliteFile(path)
     }
 
+    /// Its connection settings.
+    fn conn(&self) -> Value {
+        json!({"sgbd": "sqlite", "database": self.0.display().to_string()})
+    }
+
+    /// Workspace settings naming it as connection `main`.
     fn settings(&self) -> Value {
-        json!({"integrations": {"sql_database": {"main": {"sgbd": "sqlite", "database": self.0.display().to_string()}}}})
+        json!({"integrations": {"sql_database": {"main": self.conn()}}})
     }
 }
 
@@ -447,17 +443,9 @@ fn a_second_runtime_reaches_the_database_after_the_first_is_gone() {
     let setup = tokio::runtime::Runtime::new().expect("runtime");
     let db = setup.block_on(SqliteFile::create("runtimes"));
     drop(setup);
-    let conn = json!({"sgbd": "sqlite", "database": db.0.display().to_string()});
-    for round in 0..2 {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let ws = workspace(conn.clone());
+    in_fresh_runtimes(2, |rt, round| {
+        let ws = workspace(db.conn());
         let got = rt.block_on(run(&ws, "count", json!({})));
         assert_eq!(got, Ok(json!({"data": [{"n": 0}]})), "round {round}");
-        drop(ws);
-        rt.shutdown_background();
-    }
+    });
 }

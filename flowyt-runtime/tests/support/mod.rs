@@ -466,3 +466,17 @@ pub fn memory_runs(
     let runs = Runs::start(store.clone(), lookup, RunsOptions::default());
     (store, runs)
 }
+
+/// Runs `f` `rounds` times, each in a tokio runtime of its own that is shut down before the
+/// next starts (as a program running runtimes one after another would).
+pub fn in_fresh_runtimes(rounds: usize, f: impl Fn(&tokio::runtime::Runtime, usize)) {
+    for round in 0..rounds {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        f(&rt, round);
+        rt.shutdown_background();
+    }
+}
