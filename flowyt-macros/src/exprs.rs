@@ -9,7 +9,7 @@ use quote::quote;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// `::std::vec![("source", function as CompiledFn), ...]` for every expression of `flows`
+/// `::std::vec![Generated { source, fingerprint, run }, ...]` for every expression of `flows`
 /// that compiles (see `flowyt_core::expr::compile`).
 pub(crate) fn compiled<'f>(
     flows: impl IntoIterator<Item = &'f Flow>,
@@ -36,11 +36,11 @@ pub(crate) fn compiled_exprs<'e>(
             continue;
         }
         if let Some(rust) = expr.to_rust() {
-            sources.insert(src.to_string(), rust);
+            sources.insert(src.to_string(), (expr.fingerprint(), rust));
         }
     }
     let mut entries = Vec::with_capacity(sources.len());
-    for (src, rust) in sources {
+    for (src, (fingerprint, rust)) in sources {
         let body: TokenStream = syn::parse_str(&rust.body).map_err(|e| {
             syn::Error::new(
                 Span::call_site(),
@@ -58,7 +58,7 @@ pub(crate) fn compiled_exprs<'e>(
             }
         };
         entries.push(quote! {
-            (#src, {
+            #private::Generated { source: #src, fingerprint: #fingerprint, run: {
                 #[allow(unused_variables, unused_mut, clippy::all)]
                 fn __flowyt_expr<'a>(
                     e: &mut #private::Eval<'a, '_>,
@@ -69,7 +69,7 @@ pub(crate) fn compiled_exprs<'e>(
                     #body
                 }
                 __flowyt_expr as #private::CompiledFn
-            })
+            } }
         });
     }
     Ok(quote!(::std::vec![#(#entries),*]))

@@ -7,7 +7,7 @@ mod common;
 #[path = "../tests/support/corpus.rs"]
 mod corpus;
 use criterion::{Criterion, criterion_group, criterion_main};
-use flowyt_runtime::__private::CompiledFn;
+use flowyt_runtime::__private::Generated;
 use flowyt_runtime::core::expr::{Scope, Template};
 use flowyt_runtime::{Engine, RunInput};
 use serde_json::{Value, json};
@@ -26,11 +26,11 @@ impl Scope for Ctx {
 }
 
 /// `t` with every expression running the code generated for its source in `generated`.
-fn compiled(t: &Template, generated: &HashMap<&str, CompiledFn>) -> Template {
+fn compiled(t: &Template, generated: &HashMap<&str, Generated>) -> Template {
     let out = t.clone();
     for seg in out.segments() {
-        if let Some(f) = generated.get(seg.expr.source()) {
-            seg.expr.set_compiled(*f);
+        if let Some(g) = generated.get(seg.expr.source()) {
+            seg.expr.attach(g);
         }
     }
     out
@@ -52,9 +52,10 @@ fn templates(c: &mut Criterion) {
     // The cases, and the code `flow!` generates for them, from one file.
     let cases: serde_json::Map<String, Value> =
         serde_json::from_str(include_str!("fixtures/templates/cases.json")).expect("cases");
-    let generated: HashMap<&str, CompiledFn> =
+    let generated: HashMap<&str, Generated> =
         flowyt_runtime::__private::__compiled_templates!("benches/fixtures/templates")
             .into_iter()
+            .map(|g| (g.source, g))
             .collect();
     for (name, src) in &cases {
         let t = Template::parse(src.as_str().expect("a template")).expect("parses");
@@ -130,9 +131,10 @@ fn corpus(c: &mut Criterion) {
             }
         })
     });
-    let generated: HashMap<&str, CompiledFn> =
+    let generated: HashMap<&str, Generated> =
         flowyt_runtime::__private::__compiled_templates!("../fixtures/legacy")
             .into_iter()
+            .map(|g| (g.source, g))
             .collect();
     let compiled: Vec<Template> = parsed.iter().map(|t| compiled(t, &generated)).collect();
     g.bench_function(

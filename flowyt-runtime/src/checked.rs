@@ -345,20 +345,18 @@ pub trait TypedAction: CustomAction {
     type Error: Serialize;
 }
 
-/// Gives each expression of `flow` the code generated for its source text, if any.
-pub(crate) fn attach_compiled(
-    flow: &Flow,
-    exprs: &[(&'static str, flowyt_core::expr::compile::CompiledFn)],
-) {
+/// Gives each expression of `flow` the code generated for it, if any (see
+/// `flowyt_core::expr::Expr::attach`).
+pub(crate) fn attach_compiled(flow: &Flow, exprs: &[flowyt_core::expr::compile::Generated]) {
     if exprs.is_empty() {
         return;
     }
-    let by_source: std::collections::HashMap<&str, flowyt_core::expr::compile::CompiledFn> =
-        exprs.iter().copied().collect();
+    let by_source: std::collections::HashMap<&str, &flowyt_core::expr::compile::Generated> =
+        exprs.iter().map(|g| (g.source, g)).collect();
     for tpl in flowyt_core::validate::evaluated_templates(flow) {
         for seg in tpl.segments() {
-            if let Some(f) = by_source.get(seg.expr.source()) {
-                seg.expr.set_compiled(*f);
+            if let Some(g) = by_source.get(seg.expr.source()) {
+                seg.expr.attach(g);
             }
         }
     }

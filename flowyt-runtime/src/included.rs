@@ -28,7 +28,7 @@ pub struct IncludedWorkspace {
     flows: &'static [(&'static str, &'static str, &'static str)],
     actions: Vec<NamedAction>,
     /// The Rust generated for the flows' expressions, by source text.
-    exprs: Vec<(&'static str, flowyt_core::expr::compile::CompiledFn)>,
+    exprs: Vec<flowyt_core::expr::compile::Generated>,
 }
 
 impl std::fmt::Debug for IncludedWorkspace {
@@ -79,7 +79,7 @@ impl IncludedWorkspace {
         routes: Option<(&'static str, &'static str)>,
         flows: &'static [(&'static str, &'static str, &'static str)],
         actions: Vec<NamedAction>,
-        exprs: Vec<(&'static str, flowyt_core::expr::compile::CompiledFn)>,
+        exprs: Vec<flowyt_core::expr::compile::Generated>,
     ) -> IncludedWorkspace {
         IncludedWorkspace {
             name,

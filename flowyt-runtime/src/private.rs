@@ -240,7 +240,7 @@ pub fn included_workspace(
     routes: Option<(&'static str, &'static str)>,
     flows: &'static [(&'static str, &'static str, &'static str)],
     actions: Vec<NamedAction>,
-    exprs: Vec<(&'static str, CompiledFn)>,
+    exprs: Vec<Generated>,
 ) -> crate::IncludedWorkspace {
     crate::IncludedWorkspace::new(name, settings, routes, flows, actions, exprs)
 }
@@ -266,7 +266,7 @@ pub fn included_flow(
     name: &str,
     json: &'static str,
     actions: Vec<NamedAction>,
-    exprs: Vec<(&'static str, CompiledFn)>,
+    exprs: Vec<Generated>,
 ) -> CheckedFlow {
     checked_compiled(name, json, actions, Vec::new(), None, exprs)
 }
@@ -298,19 +298,19 @@ pub fn checked_machine(
 }
 
 pub use flowyt_core::expr::EvalError;
-pub use flowyt_core::expr::compile::{CompiledFn, Eval, V};
+pub use flowyt_core::expr::compile::{CompiledFn, Eval, Generated, V};
 pub use flowyt_macros::__compiled_templates;
 
 /// What `flow!` expands to: the flow, its declared actions and functions, the state machine
 /// generated from its edges (which the engine follows instead of looking ids up), and the
-/// Rust generated for its expressions, by source text (each runs instead of its tree).
+/// Rust generated for its expressions (each runs instead of its tree).
 pub fn checked_compiled(
     name: &str,
     json: &'static str,
     actions: Vec<NamedAction>,
     functions: Vec<(&'static str, FunctionFn)>,
     machine: Option<Machine>,
-    exprs: Vec<(&'static str, CompiledFn)>,
+    exprs: Vec<Generated>,
 ) -> CheckedFlow {
     match build(name, json, &actions, &functions) {
         Ok(flow) => {

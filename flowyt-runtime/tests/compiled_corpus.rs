@@ -7,7 +7,7 @@
 #[path = "support/corpus.rs"]
 mod corpus;
 
-use flowyt_runtime::__private::CompiledFn;
+use flowyt_runtime::__private::Generated;
 use flowyt_runtime::core::expr::{EvalLimits, Scope, Template};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -92,8 +92,8 @@ fn generated_code_gives_what_the_interpreter_gives_on_every_form() {
 
 /// Renders each template interpreted and compiled, in every context, and compares; returns
 /// how many expressions compiled and how many there are.
-fn compare(generated: &[(&'static str, CompiledFn)], sources: &[String]) -> (usize, usize) {
-    let by_source: HashMap<&str, CompiledFn> = generated.iter().copied().collect();
+fn compare(generated: &[Generated], sources: &[String]) -> (usize, usize) {
+    let by_source: HashMap<&str, &Generated> = generated.iter().map(|g| (g.source, g)).collect();
     let (mut segments, mut compiled) = (0, 0);
     let tight = EvalLimits {
         max_steps: 20,
@@ -112,8 +112,8 @@ fn compare(generated: &[(&'static str, CompiledFn)], sources: &[String]) -> (usi
                 "`{}`: generated code exactly when it compiles",
                 seg.expr.source()
             );
-            if let Some(f) = by_source.get(seg.expr.source()) {
-                assert!(seg.expr.set_compiled(*f));
+            if let Some(g) = by_source.get(seg.expr.source()) {
+                assert!(seg.expr.attach(g), "`{}`: the same tree", seg.expr.source());
                 compiled += 1;
             }
         }

@@ -28,6 +28,17 @@ pub const MAX_DEPTH: u32 = 32;
 /// A compiled expression: evaluates the expression it was generated from.
 pub type CompiledFn = for<'a, 'c, 'd> fn(&'d mut Eval<'a, 'c>) -> Result<V<'a>, EvalError>;
 
+/// The code generated for one expression, as the runtime receives it.
+#[derive(Clone, Copy, Debug)]
+pub struct Generated {
+    /// The expression's source text (what it is looked up by).
+    pub source: &'static str,
+    /// [`Expr::fingerprint`] of the tree the code was generated from.
+    pub fingerprint: u64,
+    /// The code.
+    pub run: CompiledFn,
+}
+
 /// One evaluation, as generated code sees it.
 #[repr(transparent)]
 pub struct Eval<'a, 'c>(&'c mut Ctx<'a>);
@@ -378,6 +389,30 @@ impl Expr {
     #[doc(hidden)]
     pub fn set_compiled(&self, f: CompiledFn) -> bool {
         self.compiled.set(f).is_ok()
+    }
+
+    /// Runs this expression through `g` from now on when `g` was generated from this very
+    /// expression: the same source and the same tree (a parser that changed between the
+    /// macro and the runtime would give another tree, and the expression stays interpreted).
+    /// Returns whether it runs generated code now.
+    #[doc(hidden)]
+    pub fn attach(&self, g: &Generated) -> bool {
+        if g.source == self.source() && g.fingerprint == self.fingerprint() {
+            let _ = self.compiled.set(g.run);
+        }
+        self.is_compiled()
+    }
+
+    /// A hash of the expression's tree (FNV-1a of its debug form), the same for the same tree
+    /// whoever parsed it.
+    #[doc(hidden)]
+    pub fn fingerprint(&self) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in format!("{:?}", self.root).bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        h
     }
 
     /// Whether this expression runs generated code rather than the interpreter.
@@ -740,6 +775,50 @@ mod tests {
         );
         assert!(r.body.contains("e.konst(&__C[0])"), "{}", r.body);
         assert!(r.body.contains("e.konst(&__C[3])"), "{}", r.body);
+    }
+
+    /// Stands for generated code: answers `True` whatever the expression.
+    fn always_true<'a>(e: &mut Eval<'a, '_>) -> Result<V<'a>, EvalError> {
+        e.boolean(true)
+    }
+
+    #[test]
+    fn generated_code_attaches_only_to_the_tree_it_was_made_from() {
+        struct NoScope;
+        impl super::super::Scope for NoScope {
+            fn root(&self, _: &str) -> Option<&Value> {
+                None
+            }
+            fn call(&self, _: &[&str], _: Vec<Value>) -> Option<Result<Value, String>> {
+                None
+            }
+        }
+        let expr = Expr::parse("1 + 2").expect("parses");
+        let generated = |source: &'static str, fingerprint: u64| Generated {
+            source,
+            fingerprint,
+            run: always_true,
+        };
+        // Another source, or the same source parsed into another tree, stays interpreted.
+        assert!(!expr.attach(&generated("1 + 3", expr.fingerprint())));
+        assert!(!expr.attach(&generated("1 + 2", expr.fingerprint() ^ 1)));
+        assert_eq!(
+            expr.eval(&NoScope).map(|v| v.into_value()),
+            Ok(Value::from(3))
+        );
+        assert_ne!(
+            expr.fingerprint(),
+            Expr::parse("1 - 2").expect("parses").fingerprint()
+        );
+        assert_eq!(
+            expr.fingerprint(),
+            Expr::parse("1 + 2").expect("parses").fingerprint()
+        );
+        assert!(expr.attach(&generated("1 + 2", expr.fingerprint())));
+        assert_eq!(
+            expr.eval(&NoScope).map(|v| v.into_value()),
+            Ok(Value::Bool(true))
+        );
     }
 
     #[test]

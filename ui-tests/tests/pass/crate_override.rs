@@ -19,7 +19,7 @@ mod facade {
             actions: Vec<NamedAction>,
             functions: Vec<(&'static str, FunctionFn)>,
             machine: Option<Machine>,
-            exprs: Vec<(&'static str, CompiledFn)>,
+            exprs: Vec<Generated>,
         ) -> CheckedFlow {
             super::super::BUILT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             flowyt_runtime::__private::checked_compiled(name, json, actions, functions, machine, exprs)
@@ -29,7 +29,7 @@ mod facade {
             name: &str,
             json: &'static str,
             actions: Vec<NamedAction>,
-            exprs: Vec<(&'static str, CompiledFn)>,
+            exprs: Vec<Generated>,
         ) -> CheckedFlow {
             super::super::BUILT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             flowyt_runtime::__private::included_flow(name, json, actions, exprs)
