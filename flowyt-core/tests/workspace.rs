@@ -261,3 +261,27 @@ fn a_route_timeout_is_a_positive_number_of_seconds() {
         ]
     );
 }
+
+/// A flow a macro validated is only lowered when the program starts: the same model as a
+/// validated load, no validator run (a validation error passes), and a reading or lowering
+/// error is still an error, located.
+#[test]
+fn a_validated_flow_is_lowered_without_validating_again() {
+    use flowyt_core::model::Flow;
+    let valid = r#"{"pipeline": [
+        {"id": "1", "action": "start", "data": {}, "next_action": "2"},
+        {"id": "2", "action": "response", "data": {"data": "${request.qs.q}"}, "next_action": null}
+    ]}"#;
+    let catalog = Catalog::new();
+    let checked = Flow::from_json_named("f.json", valid, &catalog).expect("valid");
+    let lowered = Flow::from_validated_json("f.json", valid, &catalog).expect("lowers");
+    assert_eq!(format!("{lowered:?}"), format!("{checked:?}"));
+
+    let dangling = valid.replace(r#""next_action": "2""#, r#""next_action": "3""#);
+    assert!(Flow::from_json_named("f.json", &dangling, &catalog).is_err());
+    assert!(Flow::from_validated_json("f.json", &dangling, &catalog).is_ok());
+
+    let err =
+        Flow::from_validated_json("f.json", "{\"pipeline\": [", &catalog).expect_err("not JSON");
+    assert!(err.to_string().starts_with("f.json:1:"), "{err}");
+}

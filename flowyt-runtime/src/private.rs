@@ -343,7 +343,8 @@ fn build(
     for (path, _) in functions {
         catalog.add_function(*path);
     }
-    Flow::from_json_named(name, json, &catalog)
+    // Validated by the macro: only lowered here.
+    Flow::from_validated_json(name, json, &catalog)
 }
 
 /// What a macro expands to beside its `compile_error!`s, so that the user sees only our errors
