@@ -90,6 +90,18 @@ impl Template {
         Ok(Template { parts })
     }
 
+    /// A guess of the rendered text's length, to allocate it once: the literal text plus a
+    /// few bytes per `${...}`.
+    pub(crate) fn size_hint(&self) -> usize {
+        self.parts
+            .iter()
+            .map(|p| match p {
+                Part::Text(t) => t.len(),
+                Part::Expr(_) => 16,
+            })
+            .sum()
+    }
+
     /// The text and expression parts, in order. Adjacent text is merged into one part.
     pub fn parts(&self) -> &[Part] {
         &self.parts
@@ -207,7 +219,7 @@ impl Template {
                 .map(Evaluated::into_value)
                 .map_err(|e| e.offset(seg.expr_range.start));
         }
-        let mut out = String::new();
+        let mut out = String::with_capacity(self.size_hint());
         for part in &self.parts {
             match part {
                 Part::Text(t) => out.push_str(t),

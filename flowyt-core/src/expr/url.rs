@@ -87,7 +87,7 @@ impl Template {
                 .map(Evaluated::into_value)
                 .map_err(|e| e.offset(seg.expr_range.start));
         }
-        let mut out = String::new();
+        let mut out = String::with_capacity(self.size_hint());
         let mut literal_seen = false;
         let mut text = String::new();
         for part in self.parts() {
