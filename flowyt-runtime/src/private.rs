@@ -251,17 +251,7 @@ pub fn invalid_workspace() -> crate::IncludedWorkspace {
     unreachable!("include_workspace! reported compile errors")
 }
 
-/// Builds the flow a macro validated at compile time from the JSON text it embedded.
-///
-/// The text is lowered again with the same catalog (the declared custom kinds), by the same
-/// `flowyt-core` version the macro used, so it cannot fail; if it ever does, that is a bug in
-/// flowyt, reported with every diagnostic.
-pub fn checked_flow(name: &str, json: &'static str, actions: Vec<NamedAction>) -> CheckedFlow {
-    checked_flow_with(name, json, actions, Vec::new())
-}
-
-/// What `include_flow!` expands to: [`checked_flow`] with the Rust generated for the flow's
-/// expressions.
+/// What `include_flow!` expands to: [`checked_compiled`] without functions or machine.
 pub fn included_flow(
     name: &str,
     json: &'static str,
@@ -275,28 +265,6 @@ pub fn included_flow(
 pub type FunctionFn = fn(&[serde_json::Value]) -> Result<serde_json::Value, String>;
 
 pub use crate::engine::{Machine, Step};
-
-/// Like [`checked_flow`], with the `#[flow_function]`s the flow declared (`functions = [...]`).
-pub fn checked_flow_with(
-    name: &str,
-    json: &'static str,
-    actions: Vec<NamedAction>,
-    functions: Vec<(&'static str, FunctionFn)>,
-) -> CheckedFlow {
-    checked_machine(name, json, actions, functions, None)
-}
-
-/// Like [`checked_compiled`], without compiled expressions.
-pub fn checked_machine(
-    name: &str,
-    json: &'static str,
-    actions: Vec<NamedAction>,
-    functions: Vec<(&'static str, FunctionFn)>,
-    machine: Option<Machine>,
-) -> CheckedFlow {
-    checked_compiled(name, json, actions, functions, machine, Vec::new())
-}
-
 pub use flowyt_core::expr::EvalError;
 pub use flowyt_core::expr::compile::{CompiledFn, Eval, Generated, V};
 pub use flowyt_macros::__compiled_templates;
@@ -304,6 +272,10 @@ pub use flowyt_macros::__compiled_templates;
 /// What `flow!` expands to: the flow, its declared actions and functions, the state machine
 /// generated from its edges (which the engine follows instead of looking ids up), and the
 /// Rust generated for its expressions (each runs instead of its tree).
+///
+/// The JSON text is lowered again with the same catalog (the declared custom kinds), by the
+/// same `flowyt-core` version the macro used, so it cannot fail; if it ever does, that is a
+/// bug in flowyt, reported with every diagnostic.
 pub fn checked_compiled(
     name: &str,
     json: &'static str,
@@ -419,7 +391,14 @@ mod tests {
     async fn the_generated_machine_drives_control_flow() {
         let engine = crate::Engine::new().expect("engine");
         let run = |machine: Machine| {
-            let flow = checked_machine("t", TWO_WAYS, Vec::new(), Vec::new(), Some(machine));
+            let flow = checked_compiled(
+                "t",
+                TWO_WAYS,
+                Vec::new(),
+                Vec::new(),
+                Some(machine),
+                Vec::new(),
+            );
             let service = flow.service(&engine);
             async move {
                 match service.run(crate::RunInput::default()).await.outcome {
@@ -496,11 +475,11 @@ mod tests {
     }
 
     #[test]
-    fn checked_flow_lowers_with_declared_kinds() {
+    fn included_flow_lowers_with_declared_kinds() {
         let json = r#"{"pipeline": [
             {"id": "1", "action": "double", "data": {"n": 2}, "next_action": null}
         ]}"#;
-        let flow = checked_flow("t.json", json, vec![action("double", Double)]);
+        let flow = included_flow("t.json", json, vec![action("double", Double)], Vec::new());
         assert!(matches!(
             flow.model().actions[0].kind,
             flowyt_core::model::Kind::Custom(_)
