@@ -293,19 +293,15 @@ fn templates(flow: &Flow, cx: Context<'_>, out: &mut Vec<Diagnostic>) {
 pub fn evaluated_templates(flow: &Flow) -> Vec<&expr::Template> {
     let mut out = Vec::new();
     for a in &flow.actions {
-        let mut skip: Vec<*const Tpl> = Vec::new();
-        if let Kind::SqlDb(s) = &a.kind {
-            s.sql_data.for_each_template(&mut |t| skip.push(t));
-            if let Some(sql) = &s.sql {
-                out.extend(sql.params().map(crate::sql::Bind::template));
+        match &a.kind {
+            // `conn_name` as written, `sql` as its bound parameters (an `sql_db` has no branch).
+            Kind::SqlDb(s) => {
+                s.conn.for_each_template(&mut |t| out.push(&t.template));
+                let params = s.sql.iter().flat_map(|sql| sql.params());
+                out.extend(params.map(crate::sql::Bind::template));
             }
+            _ => out.extend(data_templates(a).into_iter().map(|t| &t.template)),
         }
-        out.extend(
-            data_templates(a)
-                .into_iter()
-                .filter(|t| !skip.contains(&std::ptr::from_ref(*t)))
-                .map(|t| &t.template),
-        );
         if let Next::Dynamic(t) = &a.next {
             out.push(&t.template);
         }

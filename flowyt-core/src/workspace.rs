@@ -43,33 +43,39 @@ pub struct FlowFile {
 impl FlowFile {
     /// Parses, lowers and validates one flow file named `name`.
     pub fn parse(name: &str, text: &str, cx: Context<'_>, strictness: Strictness) -> FlowFile {
+        let mut file = FlowFile::lower(name, text, cx.catalog.unwrap_or(&EMPTY));
+        if let Some(flow) = &file.flow {
+            file.diagnostics.extend(validate::flow(flow, cx));
+        }
+        validate::apply(strictness, &mut file.diagnostics);
+        file
+    }
+
+    /// Parses and lowers one flow file, without validating it.
+    fn lower(name: &str, text: &str, catalog: &Catalog) -> FlowFile {
         let mut source = SourceMap::new(name, text);
-        let (flow, mut diagnostics) = match json::parse(text) {
-            Ok(node) => {
-                let (flow, mut diags) =
-                    crate::lower::flow(&node, &mut source, cx.catalog.unwrap_or(&EMPTY));
-                if let Some(flow) = &flow {
-                    diags.extend(validate::flow(flow, cx));
-                }
-                (flow, diags)
-            }
+        let (flow, diagnostics) = match json::parse(text) {
+            Ok(node) => crate::lower::flow(&node, &mut source, catalog),
             Err(e) => {
                 let at = source.push(Span::new(e.offset, e.offset + 1));
-                (
-                    None,
-                    vec![Diagnostic::error(
-                        Code::JsonSyntax,
-                        at,
-                        format!("invalid JSON: {}", e.message),
-                    )],
-                )
+                let message = format!("invalid JSON: {}", e.message);
+                (None, vec![Diagnostic::error(Code::JsonSyntax, at, message)])
             }
         };
-        validate::apply(strictness, &mut diagnostics);
         FlowFile {
             flow,
             source,
             diagnostics,
+        }
+    }
+
+    /// The flow, or every diagnostic (errors first) when there is an error.
+    fn into_flow(self) -> Result<Flow, LoadError> {
+        match self.flow {
+            Some(flow) if !self.has_errors() => Ok(flow),
+            _ => Err(LoadError {
+                diagnostics: sort_errors_first(locate(&self.diagnostics, &self.source)),
+            }),
         }
     }
 
@@ -126,30 +132,13 @@ impl Flow {
         text: &str,
         catalog: &Catalog,
     ) -> Result<Flow, LoadError> {
-        let mut source = SourceMap::new(name, text);
-        let diagnostics = match json::parse(text) {
-            Ok(node) => match crate::lower::flow(&node, &mut source, catalog) {
-                (Some(flow), diags) if !diags.iter().any(Diagnostic::is_error) => return Ok(flow),
-                (_, diags) => diags,
-            },
-            Err(e) => {
-                let at = source.push(Span::new(e.offset, e.offset + 1));
-                vec![Diagnostic::error(
-                    Code::JsonSyntax,
-                    at,
-                    format!("invalid JSON: {}", e.message),
-                )]
-            }
-        };
-        Err(LoadError {
-            diagnostics: sort_errors_first(locate(&diagnostics, &source)),
-        })
+        FlowFile::lower(name, text, catalog).into_flow()
     }
 
     /// Like [`Flow::from_json_str`], with a file name for diagnostics and a catalog of custom
     /// kinds and functions.
     pub fn from_json_named(name: &str, text: &str, catalog: &Catalog) -> Result<Flow, LoadError> {
-        let file = FlowFile::parse(
+        FlowFile::parse(
             name,
             text,
             Context {
@@ -157,13 +146,8 @@ impl Flow {
                 flows: None,
             },
             Strictness::Strict,
-        );
-        match file.flow {
-            Some(flow) if !file.diagnostics.iter().any(Diagnostic::is_error) => Ok(flow),
-            _ => Err(LoadError {
-                diagnostics: sort_errors_first(locate(&file.diagnostics, &file.source)),
-            }),
-        }
+        )
+        .into_flow()
     }
 }
 

@@ -1,5 +1,6 @@
 //! The Rust `flow!` generates for a flow's `${...}` expressions: one function per distinct
-//! expression, keyed by its source text, which the runtime runs instead of the tree.
+//! expression, with its source text and its tree's fingerprint, which the runtime runs
+//! instead of the tree.
 
 use crate::paths::Runtime;
 use flowyt_core::expr::Expr;
@@ -15,10 +16,9 @@ pub(crate) fn compiled<'f>(
     flows: impl IntoIterator<Item = &'f Flow>,
     runtime: &Runtime,
 ) -> syn::Result<TokenStream> {
-    let flows: Vec<&Flow> = flows.into_iter().collect();
     let templates = flows
-        .iter()
-        .flat_map(|f| flowyt_core::validate::evaluated_templates(f));
+        .into_iter()
+        .flat_map(flowyt_core::validate::evaluated_templates);
     let exprs = templates.flat_map(|t| t.segments().map(|s| &s.expr));
     compiled_exprs(exprs, runtime)
 }

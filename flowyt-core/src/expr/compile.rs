@@ -247,12 +247,6 @@ impl<'a> Eval<'a, '_> {
     }
 
     #[inline]
-    pub fn registered_arg(&mut self, values: &mut Vec<Value>, v: V<'a>) -> Result<(), EvalError> {
-        values.push(self.0.materialize(v.0)?);
-        Ok(())
-    }
-
-    #[inline]
     pub fn call_registered(
         &mut self,
         path: &[&str],
@@ -382,13 +376,6 @@ impl Expr {
             body: g.out,
             consts: g.consts,
         })
-    }
-
-    /// Runs this expression through `f` (generated from [`Expr::to_rust`]) from now on.
-    /// Returns `false` when it already has one.
-    #[doc(hidden)]
-    pub fn set_compiled(&self, f: CompiledFn) -> bool {
-        self.compiled.set(f).is_ok()
     }
 
     /// Runs this expression through `g` from now on when `g` was generated from this very
@@ -661,7 +648,7 @@ impl Gen {
             );
             for a in args {
                 self.bind("__v", a)?;
-                self.push("e.registered_arg(&mut __vs, __v)?; ");
+                self.push("e.list_push(&mut __vs, __v)?; ");
             }
             let path: Vec<String> = path.iter().map(|p| lit(p)).collect();
             let _ = write!(
