@@ -354,6 +354,32 @@ impl Kind {
         }
     }
 
+    /// The position of `edge` (one of this kind's own) in [`Kind::edges`], found without
+    /// building that list: a `flow!`'s generated loop matches on it after every action.
+    pub fn edge_index(&self, edge: &Edge) -> Option<usize> {
+        let two = |success: &Edge, fail: &Edge| {
+            if std::ptr::eq(edge, success) {
+                Some(0)
+            } else if std::ptr::eq(edge, fail) {
+                Some(1)
+            } else {
+                None
+            }
+        };
+        match self {
+            Kind::Request(r) => two(&r.success, &r.fail),
+            Kind::Validation(v) => two(&v.success, &v.fail),
+            Kind::Custom(c) => two(&c.success, &c.fail),
+            Kind::Parallel(p) => two(&p.success, &p.fail),
+            Kind::Switch(s) => s
+                .conditions
+                .iter()
+                .position(|c| std::ptr::eq(edge, &c.target))
+                .or_else(|| std::ptr::eq(edge, &s.otherwise).then_some(s.conditions.len())),
+            _ => None,
+        }
+    }
+
     /// The branch edges this kind can choose, with the diagnostic code of each.
     pub fn edges(&self) -> Vec<(&Edge, EdgeKind)> {
         match self {
@@ -584,4 +610,39 @@ pub struct Loop {
     pub items: Data,
     /// The sub-flow run for each item (it sees `loop.index` and `loop.item`).
     pub flow: FlowRef,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+
+    #[test]
+    fn edge_index_is_the_position_in_edges() {
+        let flow = Flow::from_json_named(
+            "t.json",
+            r#"{"pipeline": [
+                {"id": "1", "action": "switch", "data": {"conditions": [
+                    {"first_expression": "${1}", "operator": "equal", "second_expression": 1, "next_action": "2"},
+                    {"first_expression": "${2}", "operator": "equal", "second_expression": 2, "next_action": "3"}
+                ], "next_action_else": "4"}, "next_action": "${pipeline.next_action}"},
+                {"id": "2", "action": "request", "data": {"url": "http://127.0.0.1:9/", "method": "get",
+                    "next_action_success": "3", "next_action_fail": "4"}, "next_action": "${pipeline.next_action}"},
+                {"id": "3", "action": "response", "data": {}, "next_action": null},
+                {"id": "4", "action": "response", "data": {}, "next_action": null}
+            ]}"#,
+            &Catalog::new(),
+        )
+        .expect("valid flow");
+        for action in &flow.actions {
+            let edges = action.kind.edges();
+            for (i, (edge, _)) in edges.iter().enumerate() {
+                assert_eq!(action.kind.edge_index(edge), Some(i), "{}", action.id);
+            }
+        }
+        // An edge of another action is none of this one's.
+        let switch_else = &flow.actions[0].kind.edges()[2].0;
+        assert_eq!(flow.actions[1].kind.edge_index(switch_else), None);
+        assert_eq!(flow.actions[2].kind.edges().len(), 0);
+    }
 }

@@ -226,22 +226,31 @@ fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
             #ok_assoc
             #err_assoc
             #required_state
+
+            fn invoke(
+                &self,
+                input: Self::Input,
+                #cx: #private::ActionContext,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<
+                    ::core::result::Result<Self::Output, Self::Error>,
+                    #private::serde_json::Value,
+                >,
+            > + ::core::marker::Send {
+                async move {
+                    #state
+                    ::core::result::Result::Ok(#call.await)
+                }
+            }
         }
 
         impl #custom for #ident {
             fn call(
                 &self,
                 data: #private::serde_json::Value,
-                #cx: #private::ActionContext,
+                cx: #private::ActionContext,
             ) -> #private::BoxFuture<'static, ::core::result::Result<#private::serde_json::Value, #private::serde_json::Value>> {
-                ::std::boxed::Box::pin(async move {
-                    let input = match #private::input::<Self>(data) {
-                        ::core::result::Result::Ok(input) => input,
-                        ::core::result::Result::Err(e) => return ::core::result::Result::Err(e),
-                    };
-                    #state
-                    #private::output(#call.await)
-                })
+                ::std::boxed::Box::pin(#private::call_typed(*self, data, cx))
             }
         }
     })

@@ -6,6 +6,8 @@
 //! - an `enum` with one variant per action id, and every literal edge of the flow written as a
 //!   pair of its variants: rustc itself cannot accept an edge to a missing action, and editors
 //!   jump from an edge to the action it names (the variant carries the id's span);
+//! - the flow's walk as a generated `loop { match state { ... } }` over that enum (see
+//!   `driver`): literal edges are arms rustc compiles, typed actions are called directly;
 //! - for each use of a typed custom action, a pattern naming every identifier key of its data
 //!   against the action's input struct, so rustc rejects data that is not its input;
 //! - one generated Rust function per `${...}` expression (see `exprs`), which the runtime runs
@@ -15,9 +17,8 @@
 
 use crate::diag::{self, Table};
 use crate::flow::{ActionDef, Body, FlowInput};
-use crate::paths::Runtime;
 use flowyt_core::lower;
-use flowyt_core::model::{Flow, Next};
+use flowyt_core::model::{Flow, Kind, Next};
 use flowyt_core::validate::{self, Context};
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
@@ -53,15 +54,18 @@ pub(crate) fn expand_flow(input: TokenStream) -> syn::Result<TokenStream> {
     let runtime = &parsed.runtime;
     let private = runtime.private();
     let ids = id_enum(&flow, &table);
-    let machine = machine(&flow, runtime);
+    let driver = driver(&flow, &parsed);
     let checks = input_checks(&parsed);
     let calls = function_checks(&flow, &parsed, &table);
     let outputs = output_checks(&flow, &parsed, &table);
     let params = params_struct(&flow, &parsed, &table);
     let exprs = crate::exprs::compiled([&flow], runtime)?;
-    let actions = parsed.custom_kinds().into_iter().map(|(name, path)| {
-        quote_spanned!(syn::spanned::Spanned::span(path)=> #private::action(#name, #path))
-    });
+    // Each declared action's path is named once, as an argument of the generated
+    // `__flowyt_bind`, so a path that is not a typed action is one error, at the path.
+    let actions = parsed
+        .custom_kinds()
+        .into_iter()
+        .map(|(_, path)| quote_spanned!(syn::spanned::Spanned::span(path)=> #path));
     let functions = crate::flow::function_names(&parsed.functions)
         .into_iter()
         .map(|(name, path)| {
@@ -71,17 +75,18 @@ pub(crate) fn expand_flow(input: TokenStream) -> syn::Result<TokenStream> {
         {
             #warnings
             #ids
-            #machine
+            #driver
             #checks
             #calls
             #outputs
             #params
+            let (__flowyt_actions, __flowyt_driver) = __flowyt_bind(#(#actions),*);
             #private::checked_compiled(
                 "flow!",
                 #json,
-                ::std::vec![#(#actions),*],
+                __flowyt_actions,
                 ::std::vec![#(#functions),*],
-                ::core::option::Option::Some(__flowyt_machine),
+                ::core::option::Option::Some(__flowyt_driver),
                 #exprs,
             )
         }
@@ -121,11 +126,13 @@ fn id_enum(flow: &Flow, table: &Table) -> TokenStream {
     }
 }
 
-/// The state machine over the id enum: for each action and the branch it chose, the next
-/// action (or the end). Only what the flow leaves to run time (a dynamic `next_action`, a
-/// branch without a target) answers `Step::Runtime`.
-fn machine(flow: &Flow, runtime: &Runtime) -> TokenStream {
-    let private = runtime.private();
+/// The flow's walk as a loop over the id enum: `loop { match state { ... } }`, each action
+/// run through the runtime's `Stepper` (a use of a typed action called directly, with its
+/// Rust input and output types), then the next state matched from the action and the branch
+/// it took. Only what the flow leaves to run time (a dynamic `next_action`, a branch without
+/// a literal target) asks the `Stepper` to resolve it from the model.
+fn driver(flow: &Flow, parsed: &FlowInput) -> TokenStream {
+    let private = parsed.runtime.private();
     let variant = |i: usize| {
         let a = &flow.actions[i];
         let v = variant_name(&a.id, i, Span::call_site());
@@ -137,22 +144,41 @@ fn machine(flow: &Flow, runtime: &Runtime) -> TokenStream {
         .enumerate()
         .map(|(i, a)| (a.id.as_str(), i))
         .collect();
+    let private = &private;
+    let typed_action = parsed.runtime.typed_action();
+    let declared = parsed.custom_kinds();
+    // One type parameter per declared action: the loop calls each as its own type.
+    let generics: Vec<Ident> = (0..declared.len())
+        .map(|k| format_ident!("__FlowytA{}", k))
+        .collect();
+    let slots: HashMap<&str, usize> = declared
+        .iter()
+        .enumerate()
+        .map(|(k, (name, _))| (name.as_str(), k))
+        .collect();
+    let mut runs = Vec::new();
     let mut arms = Vec::new();
     for (i, action) in flow.actions.iter().enumerate() {
         let from = variant(i);
+        if let (Kind::Custom(_), Some(&k)) = (&action.kind, slots.get(action.kind_name.as_str())) {
+            let generic = &generics[k];
+            runs.push(quote!(#from => s.typed::<#generic>(#i, #k).await?,));
+        }
         match &action.next {
-            Next::End => arms.push(quote!((#from, _) => #private::Step::End,)),
+            Next::End => {
+                arms.push(quote!((#from, _) => return ::core::result::Result::Ok(s.ended()),))
+            }
             Next::To(t) => {
                 if let Some(&j) = index.get(t.id.as_str()) {
                     let to = variant(j);
-                    arms.push(quote!((#from, _) => #private::Step::To(#to as usize),));
+                    arms.push(quote!((#from, _) => #to,));
                 }
             }
             Next::Branch(_) => {
                 for (k, (edge, _)) in action.kind.edges().into_iter().enumerate() {
                     if let Some(j) = edge.target().and_then(|t| index.get(t.id.as_str())) {
                         let to = variant(*j);
-                        arms.push(quote!((#from, ::core::option::Option::Some(#k)) => #private::Step::To(#to as usize),));
+                        arms.push(quote!((#from, ::core::option::Option::Some(#k)) => #to,));
                     }
                 }
             }
@@ -160,20 +186,57 @@ fn machine(flow: &Flow, runtime: &Runtime) -> TokenStream {
         }
     }
     let all = (0..flow.actions.len()).map(variant);
+    let args: Vec<Ident> = (0..declared.len())
+        .map(|k| format_ident!("a{}", k))
+        .collect();
+    let names = declared.iter().map(|(name, _)| name);
     quote! {
-        fn __flowyt_machine(
-            state: usize,
-            choice: ::core::option::Option<usize>,
-        ) -> #private::Step {
-            const ACTIONS: &[__FlowytAction] = &[#(#all),*];
-            let ::core::option::Option::Some(&current) = ACTIONS.get(state) else {
-                return #private::Step::Runtime;
+        const __FLOWYT_STATES: &[__FlowytAction] = &[#(#all),*];
+
+        async fn __flowyt_walk<#(#generics: #typed_action),*>(
+            mut s: #private::Stepper<'_, '_>,
+        ) -> ::core::result::Result<#private::Walked, #private::RunError> {
+            let ::core::option::Option::Some(mut state) = s.entry(__FLOWYT_STATES) else {
+                return ::core::result::Result::Ok(s.ended());
             };
-            #[allow(unreachable_patterns)]
-            match (current, choice) {
-                #(#arms)*
-                _ => #private::Step::Runtime,
+            loop {
+                #[allow(unreachable_patterns)]
+                let stepped = match state {
+                    #(#runs)*
+                    _ => s.step(state as usize).await?,
+                };
+                let choice = match stepped {
+                    #private::Stepped::Over(walked) => return ::core::result::Result::Ok(walked),
+                    #private::Stepped::Chose(choice) => choice,
+                };
+                #[allow(unreachable_patterns)]
+                {
+                    state = match (state, choice) {
+                        #(#arms)*
+                        _ => match s.resolve(state as usize, __FLOWYT_STATES)? {
+                            ::core::option::Option::Some(next) => next,
+                            ::core::option::Option::None => return ::core::result::Result::Ok(s.ended()),
+                        },
+                    };
+                }
+                s.advance(state as usize).await?;
             }
+        }
+
+        fn __flowyt_drive<'a, #(#generics: #typed_action),*>(
+            s: #private::Stepper<'a, '_>,
+        ) -> #private::BoxFuture<'a, ::core::result::Result<#private::Walked, #private::RunError>> {
+            ::std::boxed::Box::pin(__flowyt_walk::<#(#generics),*>(s))
+        }
+
+        /// The declared actions under their kind names, and the loop that calls them.
+        fn __flowyt_bind<#(#generics: #typed_action),*>(
+            #(#args: #generics),*
+        ) -> (::std::vec::Vec<#private::NamedAction>, #private::Driver) {
+            (
+                ::std::vec![#(#private::action(#names, #args)),*],
+                __flowyt_drive::<#(#generics),*>,
+            )
         }
     }
 }
@@ -547,10 +610,25 @@ mod tests {
             out.contains("let __FlowytInput { to : _ , .. } = input"),
             "{out}"
         );
+        // The path is named once, bound to a type parameter the generated loop calls.
+        assert!(out.contains("__flowyt_bind (sms :: send)"), "{out}");
         assert!(
-            out.contains(":: flowyt_runtime :: __private :: action (\"send\" , sms :: send)"),
+            out.contains(":: flowyt_runtime :: __private :: action (\"send\" , a0)"),
             "{out}"
         );
+        assert!(
+            out.contains(
+                "__FlowytAction :: a => s . typed :: < __FlowytA0 > (0usize , 0usize) . await ?"
+            ),
+            "{out}"
+        );
+        // Both branches are arms of the loop's match, not left to run time.
+        for branch in ["0usize", "1usize"] {
+            let arm = format!(
+                "(__FlowytAction :: a , :: core :: option :: Option :: Some ({branch})) => __FlowytAction :: b"
+            );
+            assert!(out.contains(&arm), "{arm} in {out}");
+        }
     }
 
     #[test]

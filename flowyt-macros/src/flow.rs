@@ -568,7 +568,6 @@ pub(crate) fn custom_kinds(paths: &[syn::Path]) -> Vec<(String, &syn::Path)> {
         .collect()
 }
 
-/// The built-ins plus the declared actions.
 /// The template name of each declared function: its path with `.` (`students::approved_list`
 /// is `${function.students.approved_list(..)}`).
 pub(crate) fn function_names(paths: &[syn::Path]) -> Vec<(String, &syn::Path)> {

@@ -32,8 +32,8 @@ pub struct CheckedFlow {
     pub(crate) json: &'static str,
     pub(crate) actions: Vec<NamedAction>,
     pub(crate) functions: Vec<(&'static str, crate::__private::FunctionFn)>,
-    /// The state machine `flow!` generated from the flow's edges (`include_flow!` has none).
-    pub(crate) machine: Option<crate::__private::Machine>,
+    /// The loop `flow!` generated from the flow's edges (`include_flow!` has none).
+    pub(crate) driver: Option<crate::__private::Driver>,
 }
 
 impl std::fmt::Debug for CheckedFlow {
@@ -173,9 +173,19 @@ impl CheckedFlow {
         settings: Settings,
     ) -> Result<FlowService, MountError> {
         self.check_state(engine)?;
-        Ok(self
-            .with_actions(engine)
-            .flow_with_machine(self.flow.clone(), settings, self.machine))
+        Ok(self.with_actions(engine).flow_with_loop(
+            self.flow.clone(),
+            settings,
+            self.generated_loop(),
+        ))
+    }
+
+    /// The generated loop with the typed actions it calls.
+    fn generated_loop(&self) -> Option<crate::drive::GeneratedLoop> {
+        self.driver.map(|driver| crate::drive::GeneratedLoop {
+            driver,
+            typed: self.actions.iter().map(|a| a.instance.clone()).collect(),
+        })
     }
 
     /// The first typed action whose state the engine lacks.
@@ -251,16 +261,16 @@ impl Engine {
             settings,
             ..Default::default()
         };
-        let mut machines = std::collections::HashMap::new();
+        let mut loops = std::collections::HashMap::new();
         for (key, flow) in flows {
             flow.check_state(&engine)?;
             engine = flow.with_actions(&engine);
-            if let Some(m) = flow.machine {
-                machines.insert(key.to_string(), m);
+            if let Some(g) = flow.generated_loop() {
+                loops.insert(key.to_string(), g);
             }
             ws.flows.insert(key.to_string(), flow.flow);
         }
-        Ok(engine.workspace_with_machines(ws, &machines))
+        Ok(engine.workspace_with_loops(ws, loops))
     }
 }
 
@@ -343,6 +353,16 @@ pub trait TypedAction: CustomAction {
     type Output: Serialize;
     /// What `Err` carries.
     type Error: Serialize;
+
+    /// Runs the action on its input: what a `flow!`'s generated loop calls, with the input
+    /// already of type `Input`. The inner result is the function's own; the outer `Err` is
+    /// a fail-branch value the function could not make itself (the state it takes is
+    /// missing from the engine).
+    fn invoke(
+        &self,
+        input: Self::Input,
+        cx: crate::ActionContext,
+    ) -> impl Future<Output = Result<Result<Self::Output, Self::Error>, serde_json::Value>> + Send;
 }
 
 /// Gives each expression of `flow` the code generated for it, if any (see

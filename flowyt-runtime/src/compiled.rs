@@ -1,28 +1,12 @@
 //! A flow prepared once for all its runs: action ids indexed, kind names and metric handles
-//! per action, `${pipeline.next_action}` edges recognised, and a `flow!`'s state machine.
+//! per action, `${pipeline.next_action}` edges recognised, and a `flow!`'s generated loop.
 
 use flowyt_core::model::{Flow, Next};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Where a `flow!`'s generated state machine goes after an action.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Step {
-    /// To the action at this index.
-    To(usize),
-    /// The flow ends here.
-    End,
-    /// Not known at compile time (a dynamic `next_action`, a branch without a target): the
-    /// engine resolves it as for a JSON flow.
-    Runtime,
-}
-
-/// A `flow!`'s generated transition function: the current action's index and the index of
-/// the branch it chose (in `Kind::edges()` order) to the next step.
-pub type Machine = fn(usize, Option<usize>) -> Step;
-
-/// A flow ready to run: the model plus an id index built once, and, for a `flow!`, the state
-/// machine rustc compiled from its edges.
+/// A flow ready to run: the model plus an id index built once, and, for a `flow!`, the loop
+/// rustc compiled from its edges.
 #[derive(Debug)]
 pub(crate) struct CompiledFlow {
     pub flow: Flow,
@@ -34,7 +18,7 @@ pub(crate) struct CompiledFlow {
     /// Per action: its `next_action` is exactly `${pipeline.next_action}` (the branch chosen),
     /// so it is resolved without building the `pipeline` scope (which holds the response).
     pub(crate) branch_next: Vec<bool>,
-    pub(crate) machine: Option<Machine>,
+    pub(crate) generated: Option<crate::drive::GeneratedLoop>,
 }
 
 impl CompiledFlow {
@@ -64,12 +48,15 @@ impl CompiledFlow {
             kinds,
             metrics,
             branch_next,
-            machine: None,
+            generated: None,
         }
     }
 
-    pub(crate) fn with_machine(mut self, machine: Option<Machine>) -> CompiledFlow {
-        self.machine = machine;
+    pub(crate) fn with_loop(
+        mut self,
+        generated: Option<crate::drive::GeneratedLoop>,
+    ) -> CompiledFlow {
+        self.generated = generated;
         self
     }
 }

@@ -5,17 +5,15 @@
 //! following its edge. Every run is guarded: a step budget and a wall-clock limit (spec
 //! decision 11), plus the legacy per-flow `safe_mode` when a workspace enables it.
 
-use crate::actions::{self, Effect};
 use crate::body::Body;
 pub(crate) use crate::compiled::CompiledFlow;
-pub use crate::compiled::{Machine, Step};
-use crate::context::{Ctx, PipelineScope, RequestRoot};
+use crate::context::{Ctx, RequestRoot};
 use crate::custom::CustomActions;
 use crate::debug::{ActionTrace, FlowTrace};
 use crate::error::{ErrorKind, FailedAction, RunError};
 use crate::functions::Functions;
 pub use crate::run_io::{Outcome, RunInput, RunResult};
-use flowyt_core::model::{Action, Edge, Next};
+use flowyt_core::model::Action;
 use flowyt_core::workspace::Settings;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -74,7 +72,7 @@ pub(crate) struct Runner<'a> {
     pub shared: &'a Shared,
     /// Told of every action boundary of the top-level flows (durable runs only).
     boundary: Option<&'a dyn Boundary>,
-    steps: u64,
+    pub(crate) steps: u64,
     pub request_id: String,
     /// The caller's trace context, passed upstream when no span of ours is exported.
     pub propagate: Option<crate::telemetry::TraceContext>,
@@ -390,205 +388,23 @@ impl Runner<'_> {
             if let Some(t) = &mut self.trace {
                 t.push(FlowTrace::new(&flow.flow));
             }
-            match self.run_one(ctx, &flow, &key, start.take()).await? {
-                Walk::Jump(next) => {
+            let walked = crate::drive::Stepper::new(self, ctx, &flow, &key, start.take())
+                .walk()
+                .await?;
+            match walked {
+                crate::drive::Walk::Jump(next) => {
                     ctx.response = Value::Object(Map::new()).into();
                     self.boundary(ctx, &next, None).await?;
                     key = std::borrow::Cow::Owned(next);
                 }
-                Walk::End(end) => return Ok(end),
+                crate::drive::Walk::End(end) => return Ok(end),
             }
-        }
-    }
-
-    async fn run_one(
-        &mut self,
-        ctx: &mut Ctx,
-        flow: &CompiledFlow,
-        key: &str,
-        start: Option<String>,
-    ) -> Result<Walk, RunError> {
-        let started = Instant::now();
-        let first = match start {
-            Some(id) => flow.index.get(&id).copied(),
-            None => flow.flow.entry(),
-        };
-        let Some(mut idx) = first else {
-            return Ok(Walk::End(FlowEnd::Ended));
-        };
-        loop {
-            let action = &flow.flow.actions[idx];
-            self.steps += 1;
-            if self.steps > self.shared.settings.limits.max_steps {
-                return Err(fail(
-                    action,
-                    ErrorKind::StepLimit,
-                    format!(
-                        "the run executed more than {} actions and was stopped (is there a cycle of `next_action`s?)",
-                        self.shared.settings.limits.max_steps
-                    ),
-                ));
-            }
-            self.pace(ctx, action).await?;
-            let safe_mode_expired = self.shared.settings.safe_mode.and_then(|sm| {
-                let elapsed = started.elapsed().as_secs_f64();
-                (elapsed >= sm.safe_time).then_some((sm.safe_time, elapsed))
-            });
-            let action_started = Instant::now();
-            let span = if crate::telemetry::exporting() {
-                tracing::debug_span!(
-                    parent: &self.span,
-                    "action",
-                    otel.name = action.id.as_str(),
-                    otel.status_code = tracing::field::Empty,
-                    flowyt.action.id = action.id.as_str(),
-                    flowyt.action.kind = action.kind_name.as_str(),
-                )
-            } else {
-                tracing::Span::none()
-            };
-            let parent = std::mem::replace(&mut self.span, span);
-            let executed = actions::execute(self, ctx, action).await;
-            let span = std::mem::replace(&mut self.span, parent);
-            if executed.is_err() {
-                span.record("otel.status_code", "ERROR");
-            }
-            drop(span);
-            if crate::measure::enabled() {
-                flow.metrics[idx].record(
-                    &self.shared.label,
-                    &flow.kinds[idx],
-                    outcome_of(action, &executed),
-                    action_started.elapsed(),
-                );
-            }
-            let (effect, evaluated) = match executed {
-                Ok(x) => x,
-                Err(mut e) => {
-                    if e.action.is_none() {
-                        e.action = Some(failed_action(action));
-                    }
-                    self.record(action, action.raw_data.clone(), action_started);
-                    return Err(e);
-                }
-            };
-            self.record(action, evaluated, action_started);
-            if self.boundary.is_some() && self.path.len() < MAX_TRACE_ACTIONS {
-                self.path.push(action.id.clone());
-            }
-            // Legacy safe mode: checked before each action, the action picked still runs.
-            if let Some((limit, elapsed)) = safe_mode_expired
-                && !matches!(effect, Effect::Respond { .. })
-            {
-                return Err(RunError::new(
-                    ErrorKind::Timeout,
-                    format!(
-                        "This flow took a long time to run and was aborted. The limit is {} seconds and the flow took {} seconds.",
-                        flowyt_core::expr::python_float_repr(limit),
-                        flowyt_core::expr::python_float_repr(elapsed)
-                    ),
-                ));
-            }
-            let (produced, branch) = match effect {
-                Effect::Respond {
-                    status,
-                    headers,
-                    body,
-                } => {
-                    return Ok(Walk::End(FlowEnd::Response {
-                        status,
-                        headers,
-                        body,
-                    }));
-                }
-                Effect::End => return Ok(Walk::End(FlowEnd::Ended)),
-                Effect::Invalid(errors) => return Ok(Walk::End(FlowEnd::Invalid(errors))),
-                Effect::Jump(target) => return Ok(Walk::Jump(target)),
-                Effect::Continue { produced, branch } => (produced, branch),
-            };
-            if let Some(p) = &produced {
-                self.record_output(p);
-            }
-            // `response` lives for exactly one action: the one after its producer.
-            ctx.response = produced.unwrap_or_else(|| Value::Object(Map::new()).into());
-            // A `flow!` moves through its generated state machine; what it cannot know at
-            // compile time falls through to the resolution JSON flows use.
-            if let Some(machine) = flow.machine {
-                let choice = branch.and_then(|b| {
-                    action
-                        .kind
-                        .edges()
-                        .iter()
-                        .position(|(e, _)| std::ptr::eq(*e, b))
-                });
-                match machine(idx, choice) {
-                    Step::To(next) if next < flow.flow.actions.len() => {
-                        idx = next;
-                        self.boundary(ctx, key, Some(&flow.flow.actions[idx].id))
-                            .await?;
-                        continue;
-                    }
-                    Step::End => return Ok(Walk::End(FlowEnd::Ended)),
-                    _ => {}
-                }
-            }
-            let branch_id = match branch {
-                Some(edge) => self.resolve_edge(ctx, action, edge)?,
-                None => None,
-            };
-            let next = match &action.next {
-                Next::End => None,
-                Next::To(t) => Some(t.id.clone()),
-                Next::Branch(_) => match branch_id {
-                    Some(id) => Some(id),
-                    None => {
-                        return Err(fail(
-                            action,
-                            ErrorKind::Flow,
-                            format!(
-                                "`{}` chose no next action (`next_action` is `${{pipeline.next_action}}` but no branch applies)",
-                                action.id
-                            ),
-                        ));
-                    }
-                },
-                Next::Dynamic(_) if flow.branch_next[idx] => branch_id.filter(|id| !id.is_empty()),
-                Next::Dynamic(tpl) => {
-                    let scope = PipelineScope(json!({
-                        "next_action": branch_id,
-                        "response": ctx.response.get(),
-                    }));
-                    let v = tpl.template.render(&scope).map_err(|e| {
-                        fail(
-                            action,
-                            ErrorKind::Template,
-                            format!("in `next_action`: {e}"),
-                        )
-                        .caused_by(e)
-                    })?;
-                    id_of(&v)
-                }
-            };
-            let Some(next) = next else {
-                return Ok(Walk::End(FlowEnd::Ended));
-            };
-            idx = *flow.index.get(&next).ok_or_else(|| {
-                fail(
-                    action,
-                    ErrorKind::Flow,
-                    format!(
-                        "`next_action` of `{}` points to unknown action `{next}`",
-                        action.id
-                    ),
-                )
-            })?;
-            self.boundary(ctx, key, Some(&next)).await?;
         }
     }
 
     /// Between two actions of a durable run: checkpoints where it stands (`next` is the action
     /// to run, `None` for the flow's entry) and stops it if the boundary says so.
-    async fn boundary(
+    pub(crate) async fn boundary(
         &mut self,
         ctx: &Ctx,
         flow: &str,
@@ -611,30 +427,10 @@ impl Runner<'_> {
             .map_err(|m| RunError::new(ErrorKind::Interrupted, m))
     }
 
-    /// The id an edge leads to (`None` for no edge or a falsy dynamic result).
-    fn resolve_edge(
-        &self,
-        ctx: &Ctx,
-        action: &Action,
-        edge: &Edge,
-    ) -> Result<Option<String>, RunError> {
-        match edge {
-            Edge::None => Ok(None),
-            Edge::To(t) => Ok(Some(t.id.clone())),
-            Edge::Dynamic(tpl) => {
-                let v = tpl
-                    .template
-                    .render(ctx)
-                    .map_err(|e| fail(action, ErrorKind::Template, e.to_string()).caused_by(e))?;
-                Ok(id_of(&v))
-            }
-        }
-    }
-
     /// Between two actions: stops a run past its deadline, and lets other tasks run when this
     /// one has computed for a while without waiting on anything (the run's future would
     /// otherwise hold its worker thread, and `max_seconds` could not interrupt it).
-    async fn pace(&mut self, ctx: &Ctx, action: &Action) -> Result<(), RunError> {
+    pub(crate) async fn pace(&mut self, ctx: &Ctx, action: &Action) -> Result<(), RunError> {
         let now = Instant::now();
         if ctx.limits.deadline.is_some_and(|d| now >= d) {
             return Err(fail(
@@ -650,7 +446,7 @@ impl Runner<'_> {
         Ok(())
     }
 
-    fn record(&mut self, action: &Action, data: Value, started: Instant) {
+    pub(crate) fn record(&mut self, action: &Action, data: Value, started: Instant) {
         if self.trace.is_none() {
             return;
         }
@@ -688,7 +484,7 @@ impl Runner<'_> {
 
     /// Records what the last traced action produced (triggered runs only; a raw upstream
     /// body is parsed only then).
-    fn record_output(&mut self, output: &crate::context::ResponseSlot) {
+    pub(crate) fn record_output(&mut self, output: &crate::context::ResponseSlot) {
         if self.boundary.is_none() || self.trace.is_none() || self.recorded > MAX_TRACE_ACTIONS {
             return;
         }
@@ -700,6 +496,13 @@ impl Runner<'_> {
             .and_then(|flow| flow.actions.last_mut())
         {
             last.output = Some(output);
+        }
+    }
+
+    /// Notes a completed top-level action in a durable run's progress.
+    pub(crate) fn walked(&mut self, action: &Action) {
+        if self.boundary.is_some() && self.path.len() < MAX_TRACE_ACTIONS {
+            self.path.push(action.id.clone());
         }
     }
 
@@ -787,41 +590,6 @@ impl Runner<'_> {
             }
         };
         (value, sub.workspace, sub_trace)
-    }
-}
-
-enum Walk {
-    Jump(String),
-    End(FlowEnd),
-}
-
-/// How an executed action ended, as metrics count it: an error, a fail branch (or a failed
-/// validation), or a success.
-fn outcome_of(
-    action: &Action,
-    executed: &Result<(Effect<'_>, Value), RunError>,
-) -> crate::measure::ActionOutcome {
-    use crate::measure::ActionOutcome;
-    match executed {
-        Err(_) => ActionOutcome::Error,
-        Ok((Effect::Invalid(_), _)) => ActionOutcome::Fail,
-        Ok((
-            Effect::Continue {
-                branch: Some(b), ..
-            },
-            _,
-        )) if action.kind.fail_edge().is_some_and(|f| std::ptr::eq(f, *b)) => ActionOutcome::Fail,
-        Ok(_) => ActionOutcome::Success,
-    }
-}
-
-/// A template result used as an action id: strings and numbers; `null`, `""`, `false` end the flow.
-fn id_of(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) if s.is_empty() => None,
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
     }
 }
 

@@ -36,6 +36,7 @@ mod custom;
 mod debug;
 #[cfg(feature = "http-client")]
 mod discovery;
+mod drive;
 mod engine;
 mod error;
 mod functions;
@@ -374,14 +375,14 @@ impl Engine {
 
     /// Prepares a checked workspace for running.
     pub fn workspace(&self, ws: core_ws::Workspace) -> Workspace {
-        self.workspace_with_machines(ws, &HashMap::new())
+        self.workspace_with_loops(ws, HashMap::new())
     }
 
-    /// Like [`Engine::workspace`], with the generated state machines of `flow!`s by flow key.
-    pub(crate) fn workspace_with_machines(
+    /// Like [`Engine::workspace`], with the generated loops of `flow!`s by flow key.
+    pub(crate) fn workspace_with_loops(
         &self,
         ws: core_ws::Workspace,
-        machines: &HashMap<String, engine::Machine>,
+        mut loops: HashMap<String, drive::GeneratedLoop>,
     ) -> Workspace {
         let custom_actions = ws.flows.values().any(|f| {
             f.actions
@@ -392,7 +393,7 @@ impl Engine {
             .flows
             .into_iter()
             .map(|(k, f)| {
-                let compiled = CompiledFlow::new(f).with_machine(machines.get(&k).copied());
+                let compiled = CompiledFlow::new(f).with_loop(loops.remove(&k));
                 (k, Arc::new(compiled))
             })
             .collect();
@@ -439,7 +440,7 @@ impl Engine {
 
     /// Wraps a flow model as a runnable, mountable [`FlowService`].
     pub fn service(&self, flow: Flow, settings: Settings) -> FlowService {
-        self.flow_with_machine(flow, settings, None)
+        self.flow_with_loop(flow, settings, None)
     }
 
     /// Renamed [`Engine::service_from_json`].
@@ -458,12 +459,12 @@ impl Engine {
         self.service(flow, settings)
     }
 
-    /// Like [`Engine::service`], driven by a `flow!`'s generated state machine.
-    pub(crate) fn flow_with_machine(
+    /// Like [`Engine::service`], walked by a `flow!`'s generated loop.
+    pub(crate) fn flow_with_loop(
         &self,
         flow: Flow,
         settings: Settings,
-        machine: Option<engine::Machine>,
+        generated: Option<drive::GeneratedLoop>,
     ) -> FlowService {
         let mut ws = core_ws::Workspace {
             name: "flow".into(),
@@ -471,11 +472,11 @@ impl Engine {
             ..Default::default()
         };
         ws.flows.insert("main".into(), flow);
-        let machines: HashMap<String, engine::Machine> = machine
-            .map(|m| ("main".to_string(), m))
+        let loops = generated
+            .map(|g| ("main".to_string(), g))
             .into_iter()
             .collect();
-        let ws = self.workspace_with_machines(ws, &machines);
+        let ws = self.workspace_with_loops(ws, loops);
         FlowService {
             shared: ws.shared,
             key: Arc::from("main"),

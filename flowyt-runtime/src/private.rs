@@ -222,14 +222,18 @@ pub struct NamedAction {
     pub action: Arc<dyn CustomAction>,
     /// The type of state it takes, and its name.
     pub state: Option<(std::any::TypeId, &'static str)>,
+    /// The same action, for a generated loop to call directly (as its own type).
+    pub instance: Arc<dyn Any + Send + Sync>,
 }
 
 /// Pairs a typed action with the kind name the macro checked the flow against.
 pub fn action<A: TypedAction>(name: &'static str, action: A) -> NamedAction {
+    let action = Arc::new(action);
     NamedAction {
         name,
-        action: Arc::new(action),
+        action: action.clone(),
         state: A::required_state(),
+        instance: action,
     }
 }
 
@@ -251,7 +255,8 @@ pub fn invalid_workspace() -> crate::IncludedWorkspace {
     unreachable!("include_workspace! reported compile errors")
 }
 
-/// What `include_flow!` expands to: [`checked_compiled`] without functions or machine.
+/// What `include_flow!` expands to: [`checked_compiled`] without functions or a generated
+/// loop.
 pub fn included_flow(
     name: &str,
     json: &'static str,
@@ -264,14 +269,15 @@ pub fn included_flow(
 /// A `#[flow_function]`'s generated caller: template values in, a value or a message out.
 pub type FunctionFn = fn(&[serde_json::Value]) -> Result<serde_json::Value, String>;
 
-pub use crate::engine::{Machine, Step};
+pub use crate::RunError;
+pub use crate::drive::{Driver, Stepped, Stepper, Walked};
 pub use flowyt_core::expr::EvalError;
 pub use flowyt_core::expr::compile::{CompiledFn, Eval, Generated, V};
 pub use flowyt_macros::__compiled_templates;
 
-/// What `flow!` expands to: the flow, its declared actions and functions, the state machine
-/// generated from its edges (which the engine follows instead of looking ids up), and the
-/// Rust generated for its expressions (each runs instead of its tree).
+/// What `flow!` expands to: the flow, its declared actions and functions, the loop generated
+/// from its edges (which walks the flow instead of the engine's, calling typed actions
+/// directly), and the Rust generated for its expressions (each runs instead of its tree).
 ///
 /// The JSON text is lowered again with the same catalog (the declared custom kinds), by the
 /// same `flowyt-core` version the macro used, so it cannot fail; if it ever does, that is a
@@ -281,7 +287,7 @@ pub fn checked_compiled(
     json: &'static str,
     actions: Vec<NamedAction>,
     functions: Vec<(&'static str, FunctionFn)>,
-    machine: Option<Machine>,
+    driver: Option<Driver>,
     exprs: Vec<Generated>,
 ) -> CheckedFlow {
     match build(name, json, &actions, &functions) {
@@ -292,7 +298,7 @@ pub fn checked_compiled(
                 json,
                 actions,
                 functions,
-                machine,
+                driver,
             }
         }
         Err(e) => panic!(
@@ -326,13 +332,24 @@ pub fn invalid_flow() -> CheckedFlow {
 }
 
 /// The typed input of action `A`, or the fail-branch value saying why the data does not fit.
-pub fn input<A: TypedAction>(data: Value) -> Result<A::Input, Value> {
-    serde_json::from_value(data).map_err(|e| {
+pub fn input<A: TypedAction>(data: &Value) -> Result<A::Input, Value> {
+    serde::Deserialize::deserialize(data).map_err(|e: serde_json::Error| {
         json!({
             "error": "invalid_input",
             "message": format!("the data of `{}` does not fit its input type: {e}", A::NAME),
         })
     })
+}
+
+/// What a `#[flow_action]`'s `CustomAction::call` runs (a use by kind name): the data into
+/// the action's input type, the action, its result as JSON.
+pub async fn call_typed<A: TypedAction>(
+    action: A,
+    data: Value,
+    cx: ActionContext,
+) -> Result<Value, Value> {
+    let input = input::<A>(&data)?;
+    output(action.invoke(input, cx).await?)
 }
 
 /// The engine's application state as a `S`, or the fail-branch value saying it is missing.
@@ -375,28 +392,55 @@ mod tests {
         {"id": "b", "action": "response", "data": {"data": "b"}, "next_action": null}
     ]}"#;
 
-    fn to_b(state: usize, _choice: Option<usize>) -> Step {
-        if state == 0 {
-            Step::To(2)
-        } else {
-            Step::Runtime
+    /// The id enum `flow!` would generate for `TWO_WAYS`.
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    enum Id {
+        S,
+        A,
+        B,
+    }
+    const IDS: &[Id] = &[Id::S, Id::A, Id::B];
+
+    /// A loop of the shape `flow!` generates; `fixed` knows `s` leads to `b`, else every
+    /// transition is left to run time.
+    async fn walk(mut s: Stepper<'_, '_>, fixed: bool) -> Result<Walked, crate::RunError> {
+        let Some(mut state) = s.entry(IDS) else {
+            return Ok(s.ended());
+        };
+        loop {
+            let choice = match s.step(state as usize).await? {
+                Stepped::Over(walked) => return Ok(walked),
+                Stepped::Chose(choice) => choice,
+            };
+            state = match (state, choice) {
+                (Id::S, _) if fixed => Id::B,
+                _ => match s.resolve(state as usize, IDS)? {
+                    Some(next) => next,
+                    None => return Ok(s.ended()),
+                },
+            };
+            s.advance(state as usize).await?;
         }
     }
 
-    fn runtime_only(_state: usize, _choice: Option<usize>) -> Step {
-        Step::Runtime
+    fn to_b<'a>(s: Stepper<'a, '_>) -> BoxFuture<'a, Result<Walked, crate::RunError>> {
+        Box::pin(walk(s, true))
+    }
+
+    fn runtime_only<'a>(s: Stepper<'a, '_>) -> BoxFuture<'a, Result<Walked, crate::RunError>> {
+        Box::pin(walk(s, false))
     }
 
     #[tokio::test]
-    async fn the_generated_machine_drives_control_flow() {
+    async fn the_generated_loop_drives_control_flow() {
         let engine = crate::Engine::new().expect("engine");
-        let run = |machine: Machine| {
+        let run = |driver: Driver| {
             let flow = checked_compiled(
                 "t",
                 TWO_WAYS,
                 Vec::new(),
                 Vec::new(),
-                Some(machine),
+                Some(driver),
                 Vec::new(),
             );
             let service = flow.service(&engine);
@@ -407,7 +451,7 @@ mod tests {
                 }
             }
         };
-        // The machine, not the JSON's `next_action`, decides where the run goes...
+        // The loop, not the JSON's `next_action`, decides where the run goes...
         assert_eq!(run(to_b).await, serde_json::json!("b"));
         // ...and what it leaves to run time is resolved as for a JSON flow.
         assert_eq!(run(runtime_only).await, serde_json::json!("a"));
@@ -418,15 +462,12 @@ mod tests {
         n: u32,
     }
 
+    #[derive(Clone, Copy)]
     struct Double;
 
     impl CustomAction for Double {
         fn call(&self, data: Value, cx: ActionContext) -> BoxFuture<'static, Result<Value, Value>> {
-            Box::pin(async move {
-                let input = input::<Double>(data)?;
-                let _ = state::<Double, u8>(&cx);
-                output::<u32, String>(Ok(input.n * 2))
-            })
+            Box::pin(call_typed(*self, data, cx))
         }
     }
 
@@ -435,12 +476,17 @@ mod tests {
         type Input = In;
         type Output = u32;
         type Error = String;
+
+        async fn invoke(&self, input: In, cx: ActionContext) -> Result<Result<u32, String>, Value> {
+            let _ = state::<Double, u8>(&cx);
+            Ok(Ok(input.n * 2))
+        }
     }
 
     #[test]
     fn input_that_does_not_fit_names_the_action() {
-        assert_eq!(input::<Double>(json!({"n": 3})), Ok(In { n: 3 }));
-        let err = input::<Double>(json!({"n": "three"})).expect_err("a string is not a u32");
+        assert_eq!(input::<Double>(&json!({"n": 3})), Ok(In { n: 3 }));
+        let err = input::<Double>(&json!({"n": "three"})).expect_err("a string is not a u32");
         assert_eq!(err["error"], "invalid_input");
         let message = err["message"].as_str().unwrap_or_default();
         assert!(

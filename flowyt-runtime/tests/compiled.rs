@@ -356,6 +356,84 @@ async fn typed_action_without_its_state_is_refused_at_mount_and_fails_its_branch
     assert_eq!(body.to_value()["error"], "missing_state");
 }
 
+/// A typed action that answers differently when called by its kind name (`CustomAction`,
+/// as a JSON flow calls it) and when called directly (`TypedAction::invoke`, as a `flow!`'s
+/// generated loop calls it), to show which way a run took.
+#[allow(non_camel_case_types)]
+#[derive(Clone, Copy)]
+struct marked;
+
+impl flowyt_runtime::CustomAction for marked {
+    fn call(
+        &self,
+        _input: Value,
+        _cx: flowyt_runtime::ActionContext,
+    ) -> futures_util::future::BoxFuture<'static, Result<Value, Value>> {
+        Box::pin(async { Ok(json!("by name")) })
+    }
+}
+
+impl flowyt_runtime::TypedAction for marked {
+    const NAME: &'static str = "marked";
+    type Input = Order;
+    type Output = String;
+    type Error = ();
+
+    async fn invoke(
+        &self,
+        input: Order,
+        _cx: flowyt_runtime::ActionContext,
+    ) -> Result<Result<String, ()>, Value> {
+        Ok(Ok(format!("direct, qty {}", input.qty)))
+    }
+}
+
+#[tokio::test]
+async fn the_generated_loop_calls_typed_actions_directly() {
+    let flow = flow! {
+        actions = [marked];
+        m: marked { qty: 2 } -> success: ok, fail: ok;
+        ok: response { data: "${response.data}" };
+    };
+    let engine = flow.register(Engine::builder()).build().expect("engine");
+    let body = |run: flowyt_runtime::RunResult| match run.outcome {
+        flowyt_runtime::Outcome::Response { body, .. } => body.to_value(),
+        other => panic!("expected a response, got {other:?}"),
+    };
+    let compiled = flow.service(&engine).run(Default::default()).await;
+    assert_eq!(body(compiled), json!("direct, qty 2"));
+    // The same model without the generated loop calls the action by its kind name.
+    let twin = engine.service_from_json(flow.json()).expect("twin loads");
+    assert_eq!(body(twin.run(Default::default()).await), json!("by name"));
+}
+
+#[flow_action]
+async fn explode(input: Order) -> Result<Quote, Value> {
+    if input.qty > 0 {
+        panic!("the action broke");
+    }
+    Err(json!("never"))
+}
+
+#[tokio::test]
+async fn a_typed_action_that_panics_fails_the_run_alike_in_compiled_and_json_flows() {
+    let flow = flow! {
+        actions = [explode];
+        e: explode { qty: 1 } -> success: ok, fail: ok;
+        ok: response { data: "${response.data}" };
+    };
+    let engine = flow.register(Engine::builder()).build().expect("engine");
+    let twin = engine.service_from_json(flow.json()).expect("twin loads");
+    for service in [flow.service(&engine), twin] {
+        let run = service.run(Default::default()).await;
+        let flowyt_runtime::Outcome::Failed(e) = run.outcome else {
+            panic!("expected a failed run, got {:?}", run.outcome);
+        };
+        assert_eq!(e.kind, flowyt_runtime::ErrorKind::Panic);
+        assert_eq!(e.message, "custom action `explode` panicked");
+    }
+}
+
 /// Every part of the expression language, in one flow: operators, comparisons, boolean logic,
 /// conditionals, comprehensions, lambdas, indexes and slices, methods, builtins, splicing,
 /// escapes and missing values.

@@ -120,8 +120,38 @@ async fn ended(store: &dyn RunStore, run_id: &str) -> RunRecord {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_whose_instance_dies_resumes_after_its_last_completed_action() {
     let up = Upstream::default();
+    let base = up.serve().await;
+    dies_and_resumes(&up, job(&base)).await;
+}
+
+/// `job` written with `flow!`: its generated loop resumes at the checkpoint's action too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compiled_run_whose_instance_dies_resumes_after_its_last_completed_action() {
+    let up = Upstream::default();
+    let base = up.serve().await;
+    let job = flowyt_runtime::flow! {
+        name = "J";
+        params = { run: { type: "string", required: true } };
+        1: start -> 2;
+        2: request { url: "${env.baseUrl}/step/one?run=${params.run}", method: "get" }
+            -> success: 3, fail: 9;
+        3: flow_var { first: "${response.data.n}" } -> 4;
+        4: request { url: "${env.baseUrl}/hold/two?run=${params.run}", method: "get" }
+            -> success: 5, fail: 9;
+        5: response { data: { first: "${flow.first}", second: "${response.data.n}" } };
+        9: response { status: 500, data: { failed: true } };
+    };
+    let mut settings = flowyt_runtime::Settings::default();
+    settings.env.insert("baseUrl".into(), json!(base));
+    let ws = flowyt_runtime::Engine::new()
+        .expect("engine")
+        .checked_workspace("ws", settings, [("job", job)]);
+    dies_and_resumes(&up, ws).await;
+}
+
+/// Runs `job` on an instance that dies while `/hold/two` is in flight, then on another.
+async fn dies_and_resumes(up: &Upstream, ws: Workspace) {
     up.blocking.store(true, Ordering::SeqCst);
-    let ws = job(&up.serve().await);
     let store: Arc<dyn RunStore> = Arc::new(MemoryStore::default());
     // Instance A lives in a runtime of its own, so it can die without a chance to clean up.
     let a_rt = tokio::runtime::Builder::new_multi_thread()

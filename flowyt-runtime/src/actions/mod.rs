@@ -396,31 +396,64 @@ pub(crate) async fn execute<'a>(
             let called = AssertUnwindSafe(custom.call(input.clone(), cx))
                 .catch_unwind()
                 .await;
-            match called {
-                Ok(Ok(out)) => (
-                    Effect::Continue {
-                        produced: Some(json!({ "data": out }).into()),
-                        branch: Some(&c.success),
-                    },
-                    input,
-                ),
-                Ok(Err(err)) => (
-                    Effect::Continue {
-                        produced: Some(json!({ "data": err }).into()),
-                        branch: Some(&c.fail),
-                    },
-                    input,
-                ),
-                Err(_) => {
-                    return Err(fail(
-                        action,
-                        ErrorKind::Panic,
-                        format!("custom action `{}` panicked", action.kind_name),
-                    ));
-                }
-            }
+            custom_effect(action, c, called, input)?
         }
     })
+}
+
+/// Runs a use of the typed action `typed` (a `flow!`'s generated loop calls it directly,
+/// rather than by its kind name): its evaluated data deserialised into its input type, its
+/// result serialised as `response.data`, as [`execute`] does through `CustomAction::call`.
+pub(crate) async fn typed<'a, A: crate::TypedAction>(
+    runner: &mut Runner<'_>,
+    ctx: &mut Ctx,
+    action: &'a Action,
+    typed: &A,
+) -> Result<(Effect<'a>, Value), RunError> {
+    let Kind::Custom(c) = &action.kind else {
+        return Err(fail(
+            action,
+            ErrorKind::Flow,
+            format!("`{}` is not a use of a custom action", action.id),
+        ));
+    };
+    let data = eval(action, &c.data, ctx)?;
+    let cx = runner.shared.actions.cx.for_run(runner.extensions.as_ref());
+    let called = AssertUnwindSafe(async {
+        let input = crate::__private::input::<A>(&data)?;
+        crate::__private::output(typed.invoke(input, cx).await?)
+    })
+    .catch_unwind()
+    .await;
+    custom_effect(action, c, called, data)
+}
+
+/// A custom action's result as the branch it takes: `Ok` the success branch, `Err` the fail
+/// branch, each as `response.data`; a panic fails the run.
+fn custom_effect<'a>(
+    action: &Action,
+    c: &'a flowyt_core::model::Custom,
+    called: std::thread::Result<Result<Value, Value>>,
+    input: Value,
+) -> Result<(Effect<'a>, Value), RunError> {
+    let (out, branch) = match called {
+        Ok(Ok(out)) => (out, &c.success),
+        Ok(Err(err)) => (err, &c.fail),
+        Err(_) => {
+            return Err(fail(
+                action,
+                ErrorKind::Panic,
+                format!("custom action `{}` panicked", action.kind_name),
+            ));
+        }
+    };
+    Ok((
+        Effect::Continue {
+            produced: Some(json!({ "data": out }).into()),
+            branch: Some(branch),
+        },
+        input,
+    ))
 }
 
 pub(super) fn flow_name(action: &Action, v: &Value) -> Result<String, RunError> {

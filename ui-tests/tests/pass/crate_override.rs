@@ -18,11 +18,11 @@ mod facade {
             json: &'static str,
             actions: Vec<NamedAction>,
             functions: Vec<(&'static str, FunctionFn)>,
-            machine: Option<Machine>,
+            driver: Option<Driver>,
             exprs: Vec<Generated>,
         ) -> CheckedFlow {
             super::super::BUILT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            flowyt_runtime::__private::checked_compiled(name, json, actions, functions, machine, exprs)
+            flowyt_runtime::__private::checked_compiled(name, json, actions, functions, driver, exprs)
         }
 
         pub fn included_flow(
