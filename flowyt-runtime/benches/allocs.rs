@@ -47,16 +47,6 @@ async fn tuned(State(s): State<Proxy>, Query(q): Query<HashMap<String, String>>)
     }
 }
 
-fn search_flow() -> Value {
-    json!({"pipeline": [
-        {"id": "1", "action": "start", "data": {}, "next_action": "2"},
-        {"id": "2", "action": "flow_var", "data": {"url": "${env.baseUrl}/users/${request.qs.user}/repos?sort=updated&direction=asc"}, "next_action": "3"},
-        {"id": "3", "action": "request", "data": {"url": "${flow.url}", "method": "get", "headers": {}, "next_action_success": "4", "next_action_fail": "5"}, "next_action": "${pipeline.next_action}"},
-        {"id": "4", "action": "response", "data": {"status": 200, "headers": {}, "data": "${response.data}"}, "next_action": null},
-        {"id": "5", "action": "response", "data": {"status": 400, "headers": {}, "data": {"msg": "Something went wrong"}}, "next_action": null}
-    ]})
-}
-
 async fn per_request(client: &reqwest::Client, url: &str, n: u64) -> (f64, f64) {
     for _ in 0..100 {
         let _ = client.get(url).send().await.expect("warm").bytes().await;
@@ -111,18 +101,23 @@ fn main() {
         settings.env.insert("baseUrl".into(), Value::String(base));
         let flow = engine
             .service(
-                flowyt_runtime::core::model::Flow::from_json_named("search.json", &search_flow().to_string(), &engine.catalog())
+                flowyt_runtime::core::model::Flow::from_json_named("search.json", &common::search_flow().to_string(), &engine.catalog())
                     .expect("flow"),
-                settings,
+                settings.clone(),
             );
         let flow = format!("http://{}/getReposByUser?user=octocat", spawn(Router::new().route("/getReposByUser", get(flow))).await);
+        let compiled = common::compiled_search().service_with(&engine, settings);
+        let compiled = format!("http://{}/getReposByUser?user=octocat", spawn(Router::new().route("/getReposByUser", get(compiled))).await);
         let client = reqwest::Client::new();
         let n = 2000;
         let (pa, pb) = per_request(&client, &proxy, n).await;
         let (fa, fb) = per_request(&client, &flow, n).await;
+        let (ca, cb) = per_request(&client, &compiled, n).await;
         println!("allocations per request (client, server and upstream in one process, {n} requests):");
         println!("tuned proxy  {pa:>7.1} allocations  {pb:>9.0} bytes");
         println!("json flow    {fa:>7.1} allocations  {fb:>9.0} bytes");
-        println!("the engine   {:>7.1} allocations  {:>9.0} bytes more per request", fa - pa, fb - pb);
+        println!("flow! flow   {ca:>7.1} allocations  {cb:>9.0} bytes");
+        println!("the engine   {:>7.1} allocations  {:>9.0} bytes more per request (json flow)", fa - pa, fb - pb);
+        println!("the engine   {:>7.1} allocations  {:>9.0} bytes more per request (flow! flow)", ca - pa, cb - pb);
     });
 }

@@ -130,35 +130,6 @@ async fn tuned_handler(
     }
 }
 
-fn search_flow() -> Value {
-    json!({"id": "bench", "name": "Github", "pipeline": [
-        {"id": "1", "action": "start", "data": {}, "next_action": "2"},
-        {"id": "2", "action": "flow_var", "data": {"url": "${env.baseUrl}/users/${request.qs.user}/repos?sort=updated&direction=asc"}, "next_action": "3"},
-        {"id": "3", "action": "request", "data": {"url": "${flow.url}", "method": "get", "headers": {}, "next_action_success": "4", "next_action_fail": "5"}, "next_action": "${pipeline.next_action}"},
-        {"id": "4", "action": "response", "data": {"status": 200, "headers": {}, "data": "${response.data}"}, "next_action": null},
-        {"id": "5", "action": "response", "data": {"status": 400, "headers": {}, "data": {"msg": "Something went wrong", "data": "${response.data}"}}, "next_action": null}
-    ]})
-}
-
-/// The same flow as `search_flow`, checked at compile time.
-fn compiled_search() -> flowyt_runtime::CheckedFlow {
-    flowyt_runtime::flow! {
-        id = "bench";
-        name = "Github";
-        1: start -> 2;
-        2: flow_var {
-            url: "${env.baseUrl}/users/${request.qs.user}/repos?sort=updated&direction=asc",
-        } -> 3;
-        3: request { url: "${flow.url}", method: "get", headers: {} } -> success: 4, fail: 5;
-        4: response { status: 200, headers: {}, data: "${response.data}" };
-        5: response {
-            status: 400,
-            headers: {},
-            data: { msg: "Something went wrong", data: "${response.data}" },
-        };
-    }
-}
-
 struct Stats {
     requests: u64,
     errors: u64,
@@ -301,7 +272,7 @@ fn serve_child(target: &str) {
                     flows: vec![(
                         "search".into(),
                         "search.json".into(),
-                        search_flow().to_string(),
+                        common::search_flow().to_string(),
                     )],
                     routes: Some((
                         "routes.json".into(),
@@ -326,7 +297,7 @@ fn serve_child(target: &str) {
             "compiled" => {
                 let mut settings = flowyt_runtime::core::workspace::Settings::default();
                 settings.env.insert("baseUrl".into(), Value::String(up));
-                let compiled = compiled_search().service_with(&engine, settings);
+                let compiled = common::compiled_search().service_with(&engine, settings);
                 (
                     Router::new().route("/getReposByUser", get(compiled)),
                     "/getReposByUser",
