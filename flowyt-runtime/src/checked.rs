@@ -333,6 +333,30 @@ impl std::error::Error for MountError {}
 /// takes `next_action_fail`. Data that does not deserialise into `Input` (a template that
 /// yielded the wrong type at run time) also takes the fail branch, with
 /// `{"error": "invalid_input", "message": ...}` as `response.data`.
+///
+/// A `flow!` calls the actions it declares directly ([`TypedAction::invoke`], with the
+/// input already of type `Input`); a flow loaded from JSON calls them by kind name, through
+/// [`CustomAction`]. Tests can call either, or the function as written (`run`):
+///
+/// ```
+/// use flowyt_runtime::{ActionContext, CustomAction, TypedAction, flow_action};
+/// use serde_json::json;
+///
+/// #[flow_action]
+/// async fn double(n: u32) -> Result<u32, String> {
+///     n.checked_mul(2).ok_or_else(|| "too large".to_string())
+/// }
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// assert_eq!(double::run(21).await, Ok(42));
+/// assert_eq!(double.invoke(21, ActionContext::default()).await, Ok(Ok(42)));
+/// // By kind name, as JSON: data that does not fit the input takes the fail branch.
+/// assert_eq!(double.call(json!(21), ActionContext::default()).await, Ok(json!(42)));
+/// let refused = double.call(json!("x"), ActionContext::default()).await.unwrap_err();
+/// assert_eq!(refused["error"], "invalid_input");
+/// assert_eq!(<double as TypedAction>::NAME, "double");
+/// # });
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a flowyt action",
     label = "not a `#[flow_action]`",

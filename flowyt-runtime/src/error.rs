@@ -82,6 +82,31 @@ impl fmt::Display for ErrorKind {
 }
 
 /// Why a run failed. Becomes an HTTP 500 (masked unless debug is on).
+///
+/// Match on its [`kind`](RunError::kind); [`message`](RunError::message) says what went
+/// wrong and [`action`](RunError::action) where:
+///
+/// ```
+/// use flowyt_runtime::{Engine, ErrorKind, Outcome, RunError, flow};
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let engine = Engine::new().unwrap();
+/// let looping = flow! { a: flow_var { n: 1 } -> b; b: flow_var { n: 2 } -> a; };
+/// let mut settings = flowyt_runtime::Settings::default();
+/// settings.limits.max_steps = 10;
+/// let run = looping.service_with(&engine, settings).run(Default::default()).await;
+/// let Outcome::Failed(e) = run.outcome else { panic!("{:?}", run.outcome) };
+/// match e.kind {
+///     ErrorKind::StepLimit => assert!(e.message.contains("more than 10 actions")),
+///     other => panic!("{other}"),
+/// }
+/// // The 11th action, where the budget ran out.
+/// assert_eq!(e.action.as_ref().map(|a| a.id.as_str()), Some("a"));
+/// // Your own code makes one with a kind and a message.
+/// let mine = RunError::new(ErrorKind::Upstream, "the ledger is down");
+/// assert_eq!(mine.to_string(), "the ledger is down");
+/// # });
+/// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct RunError {
