@@ -288,12 +288,15 @@ fn function_checks(flow: &Flow, parsed: &FlowInput, table: &Table) -> TokenStrea
             // template.
             calls.push(respan(quote!(#path::__flowyt_args((#(#markers,)*));), span));
         }
+        // Each operation's result as a type: a chain (`function.f(1) + 1 + 'x'`) is one
+        // nested projection through the operators' `Output`s, checked once, at its outermost
+        // operation (an inner operation that cannot work is then reported once, by it).
+        let mut types: Vec<Option<(TokenStream, bool)>> = Vec::with_capacity(found.ops.len());
         for op in &found.ops {
             let mut any_declared = false;
-            let markers: Vec<TokenStream> = op
-                .operands
-                .iter()
-                .map(|o| match o {
+            let mut operands = Vec::new();
+            for o in &op.operands {
+                operands.push(match o {
                     Operand::Call(path) => match returns(path) {
                         Some(r) => {
                             any_declared = true;
@@ -302,14 +305,40 @@ fn function_checks(flow: &Flow, parsed: &FlowInput, table: &Table) -> TokenStrea
                         None => known(flowyt_core::expr::Types::ANY),
                     },
                     Operand::Known(t) => known(*t),
-                })
-                .collect();
-            let Some(check) = crate::ops::check_fn(op.op) else {
+                    Operand::Op(k) => match types.get(*k).cloned().flatten() {
+                        Some((t, declared)) => {
+                            any_declared |= declared;
+                            t
+                        }
+                        None => known(flowyt_core::expr::Types::ANY),
+                    },
+                });
+            }
+            let Some(tr) = crate::ops::trait_name(op.op) else {
+                types.push(None);
                 continue;
             };
-            if any_declared {
+            let result = match operands.as_slice() {
+                [one] => quote!(<#one as #private::ops::#tr>::Output),
+                [l, r] => quote!(<#l as #private::ops::#tr<#r>>::Output),
+                _ => {
+                    types.push(None);
+                    continue;
+                }
+            };
+            types.push(Some((result, any_declared)));
+            let inner = found.ops.iter().any(|outer| {
+                outer
+                    .operands
+                    .iter()
+                    .any(|o| matches!(o, Operand::Op(k) if std::ptr::eq(&found.ops[*k], op)))
+            });
+            if any_declared
+                && !inner
+                && let Some(check) = crate::ops::check_fn(op.op)
+            {
                 calls.push(respan(
-                    quote!(#private::ops::#check::<#(#markers),*>();),
+                    quote!(#private::ops::#check::<#(#operands),*>();),
                     span,
                 ));
             }

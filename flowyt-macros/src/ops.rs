@@ -4,7 +4,7 @@
 //! `#[flow_function]` results can never disagree with a run.
 
 use crate::kinds;
-use flowyt_core::expr::{OPERATORS, Types, op_succeeds};
+use flowyt_core::expr::{OPERATORS, Types, op_result};
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
@@ -35,6 +35,11 @@ pub(crate) fn check_fn(op: &str) -> Option<Ident> {
     names(op).map(|(_, f)| Ident::new(f, Span::call_site()))
 }
 
+/// The trait for `op`, whose `Output` is the marker of the operation's result.
+pub(crate) fn trait_name(op: &str) -> Option<Ident> {
+    names(op).map(|(t, _)| Ident::new(t, Span::call_site()))
+}
+
 /// `__private::ops`' contents (the `__op_table!()` the runtime expands).
 pub(crate) fn table() -> TokenStream {
     let markers: Vec<(Ident, Types)> = kinds::markers().collect();
@@ -51,15 +56,18 @@ pub(crate) fn table() -> TokenStream {
         };
         if unary {
             let message = format!("bad operand type for {shown}: `{{Self}}`");
-            let ok = markers
-                .iter()
-                .filter(|(_, t)| op_succeeds(op, *t, Types::NULL) == Some(true))
-                .map(|(m, _)| m);
+            let ok = markers.iter().filter_map(|(m, t)| {
+                let result = kinds::marker(op_result(op, *t, Types::NULL)?);
+                Some(quote!(impl #tr for #m { type Output = #result; }))
+            });
             out.extend(quote! {
                 #[diagnostic::on_unimplemented(message = #message, label = "a `#[flow_function]` returns this")]
-                pub trait #tr {}
-                impl #tr for unknown {}
-                #(impl #tr for #ok {})*
+                pub trait #tr {
+                    /// The marker of the result.
+                    type Output;
+                }
+                impl #tr for unknown { type Output = unknown; }
+                #(#ok)*
                 /// Requires the operand to take the operator; called by code that never runs.
                 pub fn #f<T: #tr>() {}
             });
@@ -67,17 +75,21 @@ pub(crate) fn table() -> TokenStream {
             let message = format!("unsupported operand types for {shown}: `{{Self}}` and `{{R}}`");
             let mut impls = Vec::new();
             for (a, ta) in &markers {
-                impls.push(quote!(impl #tr<unknown> for #a {}));
+                impls.push(quote!(impl #tr<unknown> for #a { type Output = unknown; }));
                 for (b, tb) in &markers {
-                    if op_succeeds(op, *ta, *tb) == Some(true) {
-                        impls.push(quote!(impl #tr<#b> for #a {}));
+                    if let Some(result) = op_result(op, *ta, *tb) {
+                        let result = kinds::marker(result);
+                        impls.push(quote!(impl #tr<#b> for #a { type Output = #result; }));
                     }
                 }
             }
             out.extend(quote! {
                 #[diagnostic::on_unimplemented(message = #message, label = "a `#[flow_function]` returns one of these")]
-                pub trait #tr<R> {}
-                impl<R> #tr<R> for unknown {}
+                pub trait #tr<R> {
+                    /// The marker of the result.
+                    type Output;
+                }
+                impl<R> #tr<R> for unknown { type Output = unknown; }
                 #(#impls)*
                 /// Requires the operands to take the operator; called by code that never runs.
                 pub fn #f<L: #tr<R>, R>() {}

@@ -64,7 +64,7 @@ pub use reads::{Read, ReadStep};
 pub use template::{Part, Segment, Template};
 pub use types::{
     OPERATORS, OpCheck, Operand, TypeCheck, TypeEnv, TypeError, TypedCall, Types, Untyped,
-    op_succeeds,
+    op_result, op_succeeds,
 };
 
 /// True for the names expressions may use without any context root: `len`, `str`, `json`, …

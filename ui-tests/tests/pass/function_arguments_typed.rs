@@ -41,6 +41,9 @@ fn main() {
             g: "${function.raw(1) + 'x'}",
             h: "${function.scale(function.anything(1, {}), [], None) > 0}",
             i: "${-function.scale(function.scale(1, [], None), [], 'y')}",
+            // Chains are followed through each operation's result type.
+            j: "${function.scale(1, [], None) / 2 > 1.5}",
+            k: "${-function.scale(1, [], None) ** 2 - 1 + function.anything(1, {})}",
         } -> 2;
         2: response { data: "${flow.a}" };
     };

@@ -197,6 +197,10 @@ pub enum Operand {
     Known(Types),
     /// The result of `function.<path>(...)`, known only to the function's Rust signature.
     Call(Vec<String>),
+    /// The result of the operation at this index of the same [`TypeCheck::ops`] (an
+    /// operation on a `function.*` result, `function.f(1) + 1` in `function.f(1) + 1 + 'x'`):
+    /// its type follows from the function's Rust signature too.
+    Op(usize),
 }
 
 /// An operation on the result of a `function.*` call, left for whoever knows what the
@@ -251,6 +255,13 @@ pub fn op_succeeds(op: &str, a: Types, b: Types) -> Option<bool> {
     Some(apply(op, a, b).is_ok())
 }
 
+/// The types `op` gives for operands of types `a` and `b` (`b` is ignored for `neg` and
+/// `pos`), as the evaluator decides; `None` for an unknown operator or one that always fails.
+pub fn op_result(op: &str, a: Types, b: Types) -> Option<Types> {
+    let (_, op) = OPS.iter().find(|(name, _)| *name == op)?;
+    apply(op, a, b).ok()
+}
+
 /// The name of `op` in [`OPS`]; `None` for the comparisons that never fail (`==`, `is`, ...).
 fn op_name(op: &Op) -> Option<&'static str> {
     OPS.iter().find(|(_, o)| o == op).map(|(name, _)| *name)
@@ -276,6 +287,7 @@ impl Expr {
             env,
             locals: Vec::new(),
             out: TypeCheck::default(),
+            recorded: Vec::new(),
         };
         let t = c.infer(&self.root);
         (t, c.out)
@@ -298,8 +310,14 @@ impl Template {
                 c.range = shift(&c.range);
                 c
             }));
+            let first = out.ops.len();
             out.ops.extend(found.ops.into_iter().map(|mut o| {
                 o.range = shift(&o.range);
+                for operand in &mut o.operands {
+                    if let Operand::Op(k) = operand {
+                        *k += first;
+                    }
+                }
                 o
             }));
         }
@@ -384,6 +402,8 @@ struct Checker<'n> {
     env: &'n dyn TypeEnv,
     locals: Vec<&'n str>,
     out: TypeCheck,
+    /// The nodes whose operation was recorded in `out.ops` (by address), with its index.
+    recorded: Vec<(*const Node, usize)>,
 }
 
 impl<'n> Checker<'n> {
@@ -395,6 +415,17 @@ impl<'n> Checker<'n> {
         let path = func.dotted()?;
         (path.len() > 1 && path[0] == "function" && !self.locals.contains(&"function"))
             .then(|| path[1..].iter().map(|s| s.to_string()).collect())
+    }
+
+    /// What an operation's operand `node` (of inferred types `t`) is for an [`OpCheck`]: an
+    /// operation recorded before it, a `function.*` call, or its types.
+    fn operand(&self, node: &Node, t: Types) -> Operand {
+        let at = std::ptr::from_ref(node);
+        if let Some(&(_, k)) = self.recorded.iter().find(|(n, _)| *n == at) {
+            return Operand::Op(k);
+        }
+        self.call_path(node)
+            .map_or(Operand::Known(t), Operand::Call)
     }
 
     fn root_name<'x>(&self, node: &'x Node) -> Option<&'x str> {
@@ -426,18 +457,15 @@ impl<'n> Checker<'n> {
         if a == Types::NEVER || b == Types::NEVER {
             return Types::NEVER;
         }
-        let calls: Vec<Option<Vec<String>>> =
-            operands.iter().map(|(n, _)| self.call_path(n)).collect();
-        if calls.iter().any(Option::is_some)
+        let refs: Vec<Operand> = operands.iter().map(|(n, t)| self.operand(n, *t)).collect();
+        if refs.iter().any(|o| !matches!(o, Operand::Known(_)))
             && let Some(name) = op_name(&op)
         {
+            self.recorded
+                .push((std::ptr::from_ref(node), self.out.ops.len()));
             self.out.ops.push(OpCheck {
                 op: name,
-                operands: operands
-                    .iter()
-                    .zip(calls)
-                    .map(|((_, t), c)| c.map_or(Operand::Known(*t), Operand::Call))
-                    .collect(),
+                operands: refs,
                 range: node.range.clone(),
             });
         }

@@ -119,13 +119,46 @@ fn operations_on_function_results_are_left_for_their_signatures() {
         ops,
         [
             ("+", vec![call(&["m", "f"]), Operand::Known(Types::STR)]),
+            // The comparison's left side is the operation before: followed through it.
+            ("<", vec![Operand::Op(0), Operand::Known(Types::INT)]),
             ("neg", vec![call(&["g"])]),
         ]
     );
     assert_eq!(op_succeeds("+", Types::INT, Types::STR), Some(false));
+    assert_eq!(op_result("+", Types::INT, Types::INT), Some(Types::INT));
+    assert_eq!(op_result("/", Types::INT, Types::INT), Some(Types::FLOAT));
+    assert_eq!(op_result("<", Types::INT, Types::FLOAT), Some(Types::BOOL));
+    assert_eq!(op_result("+", Types::INT, Types::STR), None);
     assert_eq!(op_succeeds("+", Types::NUMBER, Types::INT), Some(true));
     assert_eq!(op_succeeds("neg", Types::STR, Types::NULL), Some(false));
     assert_eq!(op_succeeds("??", Types::STR, Types::NULL), None);
+}
+
+#[test]
+fn chains_of_operations_refer_to_each_other_across_segments() {
+    let src = "${1 + 2} and ${function.f(1) + 1 + ' items'} ${-function.g() * 2}";
+    let t = Template::parse(src).expect("parses");
+    let found = t.check_types(&Untyped);
+    let ops: Vec<(&str, Vec<Operand>)> = found
+        .ops
+        .iter()
+        .map(|o| (o.op, o.operands.clone()))
+        .collect();
+    let call = |p: &str| Operand::Call(vec![p.to_string()]);
+    assert_eq!(
+        ops,
+        [
+            ("+", vec![call("f"), Operand::Known(Types::INT)]),
+            ("+", vec![Operand::Op(0), Operand::Known(Types::STR)]),
+            ("neg", vec![call("g")]),
+            // In the third segment, numbered after the second's.
+            ("*", vec![Operand::Op(2), Operand::Known(Types::INT)]),
+        ]
+    );
+    // Ranges are the template's, the chain's outer operation spanning its inner one.
+    let text = |i: usize| &src[found.ops[i].range.clone()];
+    assert_eq!(text(0), "function.f(1) + 1");
+    assert_eq!(text(1), "function.f(1) + 1 + ' items'");
 }
 
 /// The checker's verdict agrees with the evaluator for every pair of literal types and
