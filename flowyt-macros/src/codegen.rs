@@ -17,6 +17,7 @@
 
 use crate::diag::{self, Table};
 use crate::flow::{ActionDef, Body, FlowInput};
+use crate::paths::Runtime;
 use flowyt_core::lower;
 use flowyt_core::model::{Flow, Kind, Next};
 use flowyt_core::validate::{self, Context};
@@ -53,19 +54,17 @@ pub(crate) fn expand_flow(input: TokenStream) -> syn::Result<TokenStream> {
     let warnings = diag::warnings(&diags, &table);
     let runtime = &parsed.runtime;
     let private = runtime.private();
-    let ids = id_enum(&flow, &table);
-    let driver = driver(&flow, &parsed);
+    let declared = parsed.custom_kinds();
+    let bind = bind(
+        runtime,
+        &declared,
+        vec![(None, walk(&flow, runtime, &declared, &table))],
+    );
     let checks = input_checks(&parsed);
     let calls = function_checks(&flow, &parsed, &table);
     let outputs = output_checks(&flow, &parsed, &table);
     let params = params_struct(&flow, &parsed, &table);
     let exprs = crate::exprs::compiled([&flow], runtime)?;
-    // Each declared action's path is named once, as an argument of the generated
-    // `__flowyt_bind`, so a path that is not a typed action is one error, at the path.
-    let actions = parsed
-        .custom_kinds()
-        .into_iter()
-        .map(|(_, path)| quote_spanned!(syn::spanned::Spanned::span(path)=> #path));
     let functions = crate::flow::function_names(&parsed.functions)
         .into_iter()
         .map(|(name, path)| {
@@ -74,13 +73,11 @@ pub(crate) fn expand_flow(input: TokenStream) -> syn::Result<TokenStream> {
     Ok(quote! {
         {
             #warnings
-            #ids
-            #driver
             #checks
             #calls
             #outputs
             #params
-            let (__flowyt_actions, __flowyt_driver) = __flowyt_bind(#(#actions),*);
+            #bind
             #private::checked_compiled(
                 "flow!",
                 #json,
@@ -91,6 +88,91 @@ pub(crate) fn expand_flow(input: TokenStream) -> syn::Result<TokenStream> {
             )
         }
     })
+}
+
+/// The flow's action ids, and the id enum and the loop generated over it, `__flowyt_drive`
+/// (spans from `table`; an empty table puts them at the call site). [`bind`] makes a driver
+/// of them.
+pub(crate) fn walk(
+    flow: &Flow,
+    runtime: &Runtime,
+    declared: &[(String, &syn::Path)],
+    table: &Table,
+) -> Walk {
+    let ids = id_enum(flow, table);
+    let driver = driver(flow, runtime, declared);
+    Walk {
+        ids: flow.actions.iter().map(|a| a.id.clone()).collect(),
+        items: quote!(#ids #driver),
+    }
+}
+
+/// A flow's generated loop, before [`bind`] makes a driver of it.
+pub(crate) struct Walk {
+    /// The flow's action ids, in order (the loop's states).
+    ids: Vec<String>,
+    /// The id enum and the loop over it, `__flowyt_drive`.
+    items: TokenStream,
+}
+
+/// One type parameter per declared action: a generated loop calls each as its own type.
+fn generics(n: usize) -> Vec<Ident> {
+    (0..n).map(|k| format_ident!("__FlowytA{}", k)).collect()
+}
+
+/// The declared actions and the loops that call them:
+/// `let (__flowyt_actions, __flowyt_driver) = __flowyt_bind(paths...);`. Each declared action's
+/// path is named once, as an argument of the generated `__flowyt_bind`, so a path that is not
+/// a typed action is one error, at the path. With one `walk` and no key, `__flowyt_driver` is
+/// its driver (`flow!`, `include_flow!`); with a key per flow, a list of `(key, driver)`
+/// (`include_workspace!`), each flow's walk in a block of its own.
+pub(crate) fn bind(
+    runtime: &Runtime,
+    declared: &[(String, &syn::Path)],
+    walks: Vec<(Option<&str>, Walk)>,
+) -> TokenStream {
+    let private = runtime.private();
+    let typed_action = runtime.typed_action();
+    let generics = generics(declared.len());
+    let args: Vec<Ident> = (0..declared.len())
+        .map(|k| format_ident!("a{}", k))
+        .collect();
+    let names = declared.iter().map(|(name, _)| name);
+    let paths = declared
+        .iter()
+        .map(|(_, path)| quote_spanned!(syn::spanned::Spanned::span(*path)=> #path));
+    let driver = |Walk { ids, items }: &Walk| {
+        quote!({
+            #items
+            #private::Driver {
+                ids: &[#(#ids),*],
+                drive: __flowyt_drive::<#(#generics),*>,
+            }
+        })
+    };
+    let (ty, drivers) = match walks.as_slice() {
+        [(None, walk)] => (quote!(#private::Driver), driver(walk)),
+        _ => {
+            let each = walks.iter().map(|(key, walk)| {
+                let key = key.unwrap_or_default();
+                let d = driver(walk);
+                quote!((#key, #d))
+            });
+            (
+                quote!(::std::vec::Vec<(&'static str, #private::Driver)>),
+                quote!(::std::vec![#(#each),*]),
+            )
+        }
+    };
+    quote! {
+        /// The declared actions under their kind names, and the loops that call them.
+        fn __flowyt_bind<#(#generics: #typed_action),*>(
+            #(#args: #generics),*
+        ) -> (::std::vec::Vec<#private::NamedAction>, #ty) {
+            (::std::vec![#(#private::action(#names, #args)),*], #drivers)
+        }
+        let (__flowyt_actions, __flowyt_driver) = __flowyt_bind(#(#paths),*);
+    }
 }
 
 /// The id enum and the edge table (see the module docs).
@@ -117,8 +199,7 @@ fn id_enum(flow: &Flow, table: &Table) -> TokenStream {
         }
     }
     quote! {
-        // Not every id is the target of an edge (the entry is not), and the enum only exists
-        // for rustc and editors to check the edges.
+        // Not every id is the target of an edge (the entry is not); the loop's states.
         #[allow(non_camel_case_types, dead_code)]
         #[derive(Clone, Copy)]
         enum __FlowytAction { #(#defs),* }
@@ -131,8 +212,8 @@ fn id_enum(flow: &Flow, table: &Table) -> TokenStream {
 /// Rust input and output types), then the next state matched from the action and the branch
 /// it took. Only what the flow leaves to run time (a dynamic `next_action`, a branch without
 /// a literal target) asks the `Stepper` to resolve it from the model.
-fn driver(flow: &Flow, parsed: &FlowInput) -> TokenStream {
-    let private = parsed.runtime.private();
+fn driver(flow: &Flow, runtime: &Runtime, declared: &[(String, &syn::Path)]) -> TokenStream {
+    let private = runtime.private();
     let variant = |i: usize| {
         let a = &flow.actions[i];
         let v = variant_name(&a.id, i, Span::call_site());
@@ -145,12 +226,8 @@ fn driver(flow: &Flow, parsed: &FlowInput) -> TokenStream {
         .map(|(i, a)| (a.id.as_str(), i))
         .collect();
     let private = &private;
-    let typed_action = parsed.runtime.typed_action();
-    let declared = parsed.custom_kinds();
-    // One type parameter per declared action: the loop calls each as its own type.
-    let generics: Vec<Ident> = (0..declared.len())
-        .map(|k| format_ident!("__FlowytA{}", k))
-        .collect();
+    let typed_action = runtime.typed_action();
+    let generics = generics(declared.len());
     let slots: HashMap<&str, usize> = declared
         .iter()
         .enumerate()
@@ -186,10 +263,6 @@ fn driver(flow: &Flow, parsed: &FlowInput) -> TokenStream {
         }
     }
     let all = (0..flow.actions.len()).map(variant);
-    let args: Vec<Ident> = (0..declared.len())
-        .map(|k| format_ident!("a{}", k))
-        .collect();
-    let names = declared.iter().map(|(name, _)| name);
     quote! {
         const __FLOWYT_STATES: &[__FlowytAction] = &[#(#all),*];
 
@@ -227,16 +300,6 @@ fn driver(flow: &Flow, parsed: &FlowInput) -> TokenStream {
             s: #private::Stepper<'a, '_>,
         ) -> #private::BoxFuture<'a, ::core::result::Result<#private::Walked, #private::RunError>> {
             ::std::boxed::Box::pin(__flowyt_walk::<#(#generics),*>(s))
-        }
-
-        /// The declared actions under their kind names, and the loop that calls them.
-        fn __flowyt_bind<#(#generics: #typed_action),*>(
-            #(#args: #generics),*
-        ) -> (::std::vec::Vec<#private::NamedAction>, #private::Driver) {
-            (
-                ::std::vec![#(#private::action(#names, #args)),*],
-                __flowyt_drive::<#(#generics),*>,
-            )
         }
     }
 }

@@ -9,7 +9,7 @@ use flowyt_core::diag::Located;
 use flowyt_core::validate::{Context, Strictness};
 use flowyt_core::workspace::FlowFile;
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use quote::quote;
 use std::path::{Path, PathBuf};
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
@@ -109,17 +109,25 @@ pub(crate) fn expand_include_flow(input: TokenStream) -> syn::Result<TokenStream
     });
     let private = input.runtime.private();
     let full = full.to_string_lossy().into_owned();
-    let actions = custom_kinds(&input.actions).into_iter().map(|(name, path)| {
-        quote_spanned!(syn::spanned::Spanned::span(path)=> #private::action(#name, #path))
-    });
-    let exprs = crate::exprs::compiled(file.flow.as_ref(), &input.runtime)?;
+    let declared = custom_kinds(&input.actions);
+    let Some(flow) = file.flow.as_ref() else {
+        return Err(syn::Error::new(
+            input.path.span(),
+            format!("`{rel}` is not a flow"),
+        ));
+    };
+    let walk = crate::codegen::walk(flow, &input.runtime, &declared, &diag::Table::default());
+    let bind = crate::codegen::bind(&input.runtime, &declared, vec![(None, walk)]);
+    let exprs = crate::exprs::compiled([flow], &input.runtime)?;
     Ok(quote! {
         {
             #(#warnings)*
+            #bind
             #private::included_flow(
                 #rel,
                 ::core::include_str!(#full),
-                ::std::vec![#(#actions),*],
+                __flowyt_actions,
+                __flowyt_driver,
                 #exprs,
             )
         }

@@ -11,7 +11,7 @@ use flowyt_core::model::{Edge, Flow, Tpl};
 use flowyt_core::validate::{Strictness, for_each_data};
 use flowyt_core::workspace::{Sources, Workspace, read_dir};
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use quote::quote;
 use std::path::Path;
 
 /// Expands `include_workspace!(...)`.
@@ -86,9 +86,17 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         .iter()
         .map(|d: &Located| diag::warning_at(span, d.diagnostic.code.name(), &located_message(d)));
     let private = input.runtime.private();
-    let actions = custom_kinds(&input.actions).into_iter().map(|(kind, path)| {
-        quote_spanned!(syn::spanned::Spanned::span(path)=> #private::action(#kind, #path))
-    });
+    let declared = custom_kinds(&input.actions);
+    let table = diag::Table::default();
+    let walks = workspace
+        .flows
+        .iter()
+        .map(|(key, flow)| {
+            let walk = crate::codegen::walk(flow, &input.runtime, &declared, &table);
+            (Some(key.as_str()), walk)
+        })
+        .collect();
+    let bind = crate::codegen::bind(&input.runtime, &declared, walks);
     let file = |entry: &Option<(String, String)>| match entry {
         Some((full, _)) => {
             let name = shown(full);
@@ -106,12 +114,14 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     Ok(quote! {
         {
             #(#warnings)*
+            #bind
             #private::included_workspace(
                 #name,
                 #settings,
                 #routes,
                 &[#(#flows),*],
-                ::std::vec![#(#actions),*],
+                __flowyt_actions,
+                __flowyt_driver,
                 #exprs,
             )
         }

@@ -56,7 +56,17 @@ impl CompiledFlow {
         mut self,
         generated: Option<crate::drive::GeneratedLoop>,
     ) -> CompiledFlow {
-        self.generated = generated;
+        self.generated = generated.filter(|g| {
+            let fits = g.driver.fits(&self.flow);
+            if !fits {
+                tracing::error!(
+                    flow = ?self.flow.name,
+                    "flowyt bug: a generated loop does not match its flow's actions \
+                     (are flowyt-macros and flowyt-runtime the same version?); the engine walks it"
+                );
+            }
+            fits
+        });
         self
     }
 }

@@ -32,9 +32,30 @@ pub enum Stepped {
     Chose(Option<usize>),
 }
 
-/// A `flow!`'s generated loop: `loop { match state { ... } }` over the flow's id enum,
-/// calling the [`Stepper`] for each action and matching the branch it took to the next.
-pub type Driver = for<'a, 'r> fn(Stepper<'a, 'r>) -> BoxFuture<'a, Result<Walked, RunError>>;
+/// A generated loop: `loop { match state { ... } }` over a flow's id enum, calling the
+/// [`Stepper`] for each action and matching the branch it took to the next.
+pub type DriveFn = for<'a, 'r> fn(Stepper<'a, 'r>) -> BoxFuture<'a, Result<Walked, RunError>>;
+
+/// A generated loop and the action ids it was generated for, in order: a loop whose ids are
+/// not the flow's (crates of different versions) is not used, rather than stepping the wrong
+/// actions.
+#[derive(Clone, Copy, Debug)]
+pub struct Driver {
+    /// The flow's action ids when the macro lowered it.
+    pub ids: &'static [&'static str],
+    /// The loop.
+    pub drive: DriveFn,
+}
+
+impl Driver {
+    /// Whether the loop was generated for `flow`'s actions.
+    pub(crate) fn fits(&self, flow: &flowyt_core::model::Flow) -> bool {
+        self.ids
+            .iter()
+            .copied()
+            .eq(flow.actions.iter().map(|a| a.id.as_str()))
+    }
+}
 
 /// A `flow!`'s generated loop with the typed actions it calls, in the order the flow declares
 /// them (`actions = [...]`).
@@ -98,7 +119,7 @@ impl<'a, 'r> Stepper<'a, 'r> {
     /// model's edges.
     pub(crate) async fn walk(mut self) -> Result<Walk, RunError> {
         if let Some(generated) = &self.flow.generated {
-            return (generated.driver)(self).await.map(|w| w.0);
+            return (generated.driver.drive)(self).await.map(|w| w.0);
         }
         let Some(mut at) = self.entry_index() else {
             return Ok(ended());

@@ -27,6 +27,8 @@ pub struct IncludedWorkspace {
     routes: Option<(&'static str, &'static str)>,
     flows: &'static [(&'static str, &'static str, &'static str)],
     actions: Vec<NamedAction>,
+    /// Each flow's generated loop, by flow key.
+    drivers: Vec<(&'static str, crate::__private::Driver)>,
     /// The Rust generated for the flows' expressions, by source text.
     exprs: Vec<flowyt_core::expr::compile::Generated>,
 }
@@ -79,6 +81,7 @@ impl IncludedWorkspace {
         routes: Option<(&'static str, &'static str)>,
         flows: &'static [(&'static str, &'static str, &'static str)],
         actions: Vec<NamedAction>,
+        drivers: Vec<(&'static str, crate::__private::Driver)>,
         exprs: Vec<flowyt_core::expr::compile::Generated>,
     ) -> IncludedWorkspace {
         IncludedWorkspace {
@@ -87,6 +90,7 @@ impl IncludedWorkspace {
             routes,
             flows,
             actions,
+            drivers,
             exprs,
         }
     }
@@ -136,7 +140,19 @@ impl IncludedWorkspace {
         for flow in loaded.workspace.flows.values() {
             crate::checked::attach_compiled(flow, &self.exprs);
         }
-        Ok(engine.workspace(loaded.workspace))
+        let typed: Vec<_> = self.actions.iter().map(|a| a.instance.clone()).collect();
+        let loops = self
+            .drivers
+            .iter()
+            .map(|(key, driver)| {
+                let generated = crate::drive::GeneratedLoop {
+                    driver: *driver,
+                    typed: typed.clone(),
+                };
+                (key.to_string(), generated)
+            })
+            .collect();
+        Ok(engine.workspace_with_loops(loaded.workspace, loops))
     }
 
     /// A router serving the workspace's routes (nest it where it belongs:

@@ -244,9 +244,10 @@ pub fn included_workspace(
     routes: Option<(&'static str, &'static str)>,
     flows: &'static [(&'static str, &'static str, &'static str)],
     actions: Vec<NamedAction>,
+    drivers: Vec<(&'static str, Driver)>,
     exprs: Vec<Generated>,
 ) -> crate::IncludedWorkspace {
-    crate::IncludedWorkspace::new(name, settings, routes, flows, actions, exprs)
+    crate::IncludedWorkspace::new(name, settings, routes, flows, actions, drivers, exprs)
 }
 
 /// Stands for a workspace `include_workspace!` refused (its errors are compile errors), so
@@ -255,22 +256,22 @@ pub fn invalid_workspace() -> crate::IncludedWorkspace {
     unreachable!("include_workspace! reported compile errors")
 }
 
-/// What `include_flow!` expands to: [`checked_compiled`] without functions or a generated
-/// loop.
+/// What `include_flow!` expands to: [`checked_compiled`] without functions.
 pub fn included_flow(
     name: &str,
     json: &'static str,
     actions: Vec<NamedAction>,
+    driver: Driver,
     exprs: Vec<Generated>,
 ) -> CheckedFlow {
-    checked_compiled(name, json, actions, Vec::new(), None, exprs)
+    checked_compiled(name, json, actions, Vec::new(), Some(driver), exprs)
 }
 
 /// A `#[flow_function]`'s generated caller: template values in, a value or a message out.
 pub type FunctionFn = fn(&[serde_json::Value]) -> Result<serde_json::Value, String>;
 
 pub use crate::RunError;
-pub use crate::drive::{Driver, Stepped, Stepper, Walked};
+pub use crate::drive::{DriveFn, Driver, Stepped, Stepper, Walked};
 pub use flowyt_core::expr::EvalError;
 pub use flowyt_core::expr::compile::{CompiledFn, Eval, Generated, V};
 pub use flowyt_macros::__compiled_templates;
@@ -431,6 +432,14 @@ mod tests {
         Box::pin(walk(s, false))
     }
 
+    /// A loop for `TWO_WAYS`'s ids.
+    fn driver(drive: DriveFn) -> Driver {
+        Driver {
+            ids: &["s", "a", "b"],
+            drive,
+        }
+    }
+
     #[tokio::test]
     async fn the_generated_loop_drives_control_flow() {
         let engine = crate::Engine::new().expect("engine");
@@ -452,9 +461,15 @@ mod tests {
             }
         };
         // The loop, not the JSON's `next_action`, decides where the run goes...
-        assert_eq!(run(to_b).await, serde_json::json!("b"));
+        assert_eq!(run(driver(to_b)).await, serde_json::json!("b"));
         // ...and what it leaves to run time is resolved as for a JSON flow.
-        assert_eq!(run(runtime_only).await, serde_json::json!("a"));
+        assert_eq!(run(driver(runtime_only)).await, serde_json::json!("a"));
+        // A loop generated for other actions is not used: the engine walks the flow.
+        let foreign = Driver {
+            ids: &["s", "b", "a"],
+            drive: to_b,
+        };
+        assert_eq!(run(foreign).await, serde_json::json!("a"));
     }
 
     #[derive(Deserialize, Debug, PartialEq)]
@@ -525,7 +540,16 @@ mod tests {
         let json = r#"{"pipeline": [
             {"id": "1", "action": "double", "data": {"n": 2}, "next_action": null}
         ]}"#;
-        let flow = included_flow("t.json", json, vec![action("double", Double)], Vec::new());
+        let flow = included_flow(
+            "t.json",
+            json,
+            vec![action("double", Double)],
+            Driver {
+                ids: &["1"],
+                drive: runtime_only,
+            },
+            Vec::new(),
+        );
         assert!(matches!(
             flow.model().actions[0].kind,
             flowyt_core::model::Kind::Custom(_)

@@ -405,6 +405,20 @@ async fn the_generated_loop_calls_typed_actions_directly() {
     // The same model without the generated loop calls the action by its kind name.
     let twin = engine.service_from_json(flow.json()).expect("twin loads");
     assert_eq!(body(twin.run(Default::default()).await), json!("by name"));
+    // `include_flow!` generates the same loop for a JSON file.
+    let included = include_flow!("tests/fixtures/flows/marked.json", actions = [marked]);
+    let input = flowyt_runtime::RunInput {
+        request: json!({"qs": {"qty": "5"}}),
+        ..Default::default()
+    };
+    let run = included.service(&engine).run(input.clone()).await;
+    assert_eq!(body(run), json!("direct, qty 5"));
+    // So does `include_workspace!`, for each of its flows (`quote` jumps to `mark`).
+    let ws =
+        flowyt_runtime::include_workspace!("tests/fixtures/workspaces/marked", actions = [marked])
+            .workspace(&engine)
+            .expect("loads");
+    assert_eq!(body(ws.run("quote", input).await), json!("direct, qty 5"));
 }
 
 #[flow_action]

@@ -29,10 +29,11 @@ mod facade {
             name: &str,
             json: &'static str,
             actions: Vec<NamedAction>,
+            driver: Driver,
             exprs: Vec<Generated>,
         ) -> CheckedFlow {
             super::super::BUILT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            flowyt_runtime::__private::included_flow(name, json, actions, exprs)
+            flowyt_runtime::__private::included_flow(name, json, actions, driver, exprs)
         }
     }
 }
