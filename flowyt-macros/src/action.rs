@@ -250,7 +250,8 @@ fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
                 data: #private::serde_json::Value,
                 cx: #private::ActionContext,
             ) -> #private::BoxFuture<'static, ::core::result::Result<#private::serde_json::Value, #private::serde_json::Value>> {
-                ::std::boxed::Box::pin(#private::call_typed(*self, data, cx))
+                let this = *self;
+                ::std::boxed::Box::pin(async move { #private::call_typed(&this, &data, cx).await })
             }
         }
     })

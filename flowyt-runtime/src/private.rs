@@ -342,14 +342,15 @@ pub fn input<A: TypedAction>(data: &Value) -> Result<A::Input, Value> {
     })
 }
 
-/// What a `#[flow_action]`'s `CustomAction::call` runs (a use by kind name): the data into
-/// the action's input type, the action, its result as JSON.
+/// A typed action on JSON data: the data into the action's input type, the action, its result
+/// as JSON (`Ok` for the success branch, `Err` for the fail branch). What a `#[flow_action]`'s
+/// `CustomAction::call` runs, and what a generated loop runs on the action's evaluated data.
 pub async fn call_typed<A: TypedAction>(
-    action: A,
-    data: Value,
+    action: &A,
+    data: &Value,
     cx: ActionContext,
 ) -> Result<Value, Value> {
-    let input = input::<A>(&data)?;
+    let input = input::<A>(data)?;
     output(action.invoke(input, cx).await?)
 }
 
@@ -482,7 +483,8 @@ mod tests {
 
     impl CustomAction for Double {
         fn call(&self, data: Value, cx: ActionContext) -> BoxFuture<'static, Result<Value, Value>> {
-            Box::pin(call_typed(*self, data, cx))
+            let this = *self;
+            Box::pin(async move { call_typed(&this, &data, cx).await })
         }
     }
 

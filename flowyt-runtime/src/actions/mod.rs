@@ -419,12 +419,9 @@ pub(crate) async fn typed<'a, A: crate::TypedAction>(
     };
     let data = eval(action, &c.data, ctx)?;
     let cx = runner.shared.actions.cx.for_run(runner.extensions.as_ref());
-    let called = AssertUnwindSafe(async {
-        let input = crate::__private::input::<A>(&data)?;
-        crate::__private::output(typed.invoke(input, cx).await?)
-    })
-    .catch_unwind()
-    .await;
+    let called = AssertUnwindSafe(crate::__private::call_typed(typed, &data, cx))
+        .catch_unwind()
+        .await;
     custom_effect(action, c, called, data)
 }
 
