@@ -518,7 +518,8 @@ mod no_http_client_tests {
     #[tokio::test]
     async fn a_request_action_fails_naming_the_feature() {
         let engine = crate::Engine::new().expect("engine");
-        let flow = crate::__private::included_flow("t", FLOW, Vec::new(), Vec::new());
+        let flow =
+            crate::__private::checked_compiled("t", FLOW, Vec::new(), Vec::new(), None, Vec::new());
         let result = flow.service(&engine).run(RunInput::default()).await;
         let Outcome::Failed(e) = result.outcome else {
             panic!("expected a failed run, got {:?}", result.outcome);
@@ -539,7 +540,14 @@ mod no_http_client_tests {
     #[tokio::test]
     async fn a_parallel_request_branch_fails_naming_the_feature() {
         let engine = crate::Engine::new().expect("engine");
-        let flow = crate::__private::included_flow("t", PARALLEL, Vec::new(), Vec::new());
+        let flow = crate::__private::checked_compiled(
+            "t",
+            PARALLEL,
+            Vec::new(),
+            Vec::new(),
+            None,
+            Vec::new(),
+        );
         let result = flow.service(&engine).run(RunInput::default()).await;
         let Outcome::Failed(e) = result.outcome else {
             panic!("expected a failed run, got {:?}", result.outcome);
