@@ -448,6 +448,97 @@ async fn a_typed_action_that_panics_fails_the_run_alike_in_compiled_and_json_flo
     }
 }
 
+/// Edges the generated loop leaves to run time: branch targets that are templates, a
+/// `next_action` template, unknown targets, and a branch with no target.
+#[allow(deprecated)] // `open` has no fail branch on purpose: its validator warning is a rustc one.
+fn runtime_edges() -> CheckedFlow {
+    flow! {
+        name = "runtime_edges";
+        vars: flow_var { go: "${request.qs.go}" } -> first;
+        first: switch {
+            "${request.qs.first}" == "pick" => pick,
+            "${request.qs.first}" == "open" => open,
+            "${request.qs.first}" == "run" => choose,
+            "${request.qs.first}" == "b" => b,
+            else => none,
+        };
+        pick: request {
+            url: "${env.dead if request.qs.dead else env.upstream}/echo",
+            method: "get",
+        } -> success: "${flow.go}", fail: down;
+        open: request {
+            url: "${env.dead if request.qs.dead else env.upstream}/echo",
+            method: "get",
+        } -> success: a;
+        choose: run { next: "${flow.go}" } -> "${pipeline.response.data.next}";
+        a: response { data: "a" };
+        b: response { data: "b" };
+        none: response { status: 204, data: {} };
+        down: response { status: 502, data: "down" };
+    }
+}
+
+#[tokio::test]
+async fn edges_left_to_run_time_resolve_alike_in_compiled_and_json_flows() {
+    let mut settings = settings_with_upstream("upstream").await;
+    settings
+        .env
+        .insert("dead".into(), json!("http://127.0.0.1:9"));
+    let engine = Engine::new().expect("engine");
+    let flow = runtime_edges();
+    let compiled = flow.service_with(&engine, settings.clone());
+    let twin = Flow::from_json_named("twin.json", flow.json(), &engine.catalog())
+        .expect("the JSON twin loads");
+    let loaded = engine.service(twin, settings);
+    let (compiled_again, loaded_again) = (compiled.clone(), loaded.clone());
+    let requests = [
+        ("?first=pick&go=a", None),
+        ("?first=pick&go=b", None),
+        ("?first=pick&go=nowhere", None),
+        ("?first=pick&go=a&dead=1", None),
+        ("?first=open", None),
+        ("?first=open&dead=1", None),
+        ("", None),
+        ("?first=run&go=b", None),
+        ("?first=run&go=missing", None),
+        ("?first=run", None),
+    ];
+    let all = answers(vec![compiled, loaded], &requests).await;
+    let statuses: Vec<u16> = all[0].iter().map(|a| a.status).collect();
+    // The last one ends the flow (an empty `next_action`): a run that ends answers 200.
+    assert_eq!(statuses, [200, 200, 500, 502, 200, 500, 204, 200, 500, 200]);
+    assert_eq!(all[0][1].body, r#""b""#);
+    assert_eq!(all[0][7].body, r#""b""#);
+    assert_eq!(all[0], all[1], "flow! and its JSON twin differ");
+    // The failures say why, the same way in both.
+    for (query, needle) in [
+        (
+            json!({"first": "pick", "go": "nowhere"}),
+            "points to unknown action `nowhere`",
+        ),
+        (
+            json!({"first": "open", "dead": "1"}),
+            "chose no next action",
+        ),
+        (
+            json!({"first": "run", "go": "missing"}),
+            "points to unknown action `missing`",
+        ),
+    ] {
+        for service in [&compiled_again, &loaded_again] {
+            let input = flowyt_runtime::RunInput {
+                request: json!({ "qs": query.clone() }),
+                ..Default::default()
+            };
+            let run = service.run(input).await;
+            let flowyt_runtime::Outcome::Failed(e) = run.outcome else {
+                panic!("expected a failed run, got {:?}", run.outcome);
+            };
+            assert!(e.message.contains(needle), "{}", e.message);
+        }
+    }
+}
+
 /// Every part of the expression language, in one flow: operators, comparisons, boolean logic,
 /// conditionals, comprehensions, lambdas, indexes and slices, methods, builtins, splicing,
 /// escapes and missing values.
