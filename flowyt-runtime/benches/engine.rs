@@ -1,6 +1,7 @@
-//! Criterion benchmarks: per-action overhead of the engine, template evaluation, and the
-//! expression evaluator on every template of the legacy corpus (`fixtures/legacy`); each
-//! template interpreted and as the Rust `flow!` generates for it.
+//! Criterion benchmarks: per-action overhead of the engine, a typed action called directly
+//! and by kind name, template evaluation, and the expression evaluator on every template of
+//! the legacy corpus (`fixtures/legacy`); each template interpreted and as the Rust `flow!`
+//! generates for it.
 //! Run: `cargo bench -p flowyt-runtime --bench engine`.
 
 mod common;
@@ -92,6 +93,59 @@ fn actions(c: &mut Criterion) {
     g.finish();
 }
 
+#[derive(serde::Deserialize)]
+struct Order {
+    qty: u32,
+    items: Vec<String>,
+}
+
+#[derive(serde::Serialize)]
+struct Quote {
+    total: u32,
+    lines: usize,
+}
+
+#[flowyt_runtime::flow_action]
+async fn price(order: Order) -> Result<Quote, String> {
+    Ok(Quote {
+        total: order.qty * 5,
+        lines: order.items.len(),
+    })
+}
+
+/// A run of a flow with a typed action: the `flow!` (its generated loop calls the action
+/// directly, its templates are compiled) against its JSON twin (the engine's loop calls the
+/// action by kind name through `CustomAction`, its templates are interpreted).
+fn typed_actions(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let flow = flowyt_runtime::flow! {
+        actions = [price];
+        quote: price { qty: "${int(request.qs.qty)}", items: ["a", "b", "${request.qs.item}"] }
+            -> success: ok, fail: ko;
+        ok: response { data: "${response.data}" };
+        ko: response { status: 422, data: "${response.data}" };
+    };
+    let engine = flow.register(Engine::builder()).build().expect("engine");
+    let compiled = flow.service(&engine);
+    let twin = engine.service_from_json(flow.json()).expect("twin");
+    let input = RunInput {
+        request: json!({"qs": {"qty": "3", "item": "c"}}),
+        request_id: Some("bench".into()),
+        ..RunInput::default()
+    };
+    let mut g = c.benchmark_group("typed action flow");
+    g.bench_function("flow!", |b| {
+        b.to_async(&rt).iter(|| compiled.run(input.clone()))
+    });
+    g.bench_function("JSON twin", |b| {
+        b.to_async(&rt).iter(|| twin.run(input.clone()))
+    });
+    g.finish();
+}
+
 /// The evaluator on the corpus's real templates: parsing all of them (load time), and
 /// rendering all of them against a context shaped like a request's (run time; a template
 /// reading what the context lacks fails, as it would at run time, and is counted too).
@@ -150,5 +204,5 @@ fn corpus(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, templates, actions, corpus);
+criterion_group!(benches, templates, actions, typed_actions, corpus);
 criterion_main!(benches);
