@@ -410,6 +410,65 @@ fn function_checks(flow: &Flow, parsed: &FlowInput, table: &Table) -> TokenStrea
     never_called("__flowyt_function_calls", calls)
 }
 
+/// Fields a template reads below `response.data`, by name (only names a template can write
+/// after a dot), each with the spans of the templates that read it and what they read inside.
+#[derive(Default)]
+struct Reads(std::collections::BTreeMap<String, (Ident, Vec<Span>, Reads)>);
+
+impl Reads {
+    fn add(&mut self, chain: &[String], span: Span) {
+        let [first, rest @ ..] = chain else { return };
+        let Some(ident) = crate::output::field_ident(first) else {
+            return;
+        };
+        let entry = self
+            .0
+            .entry(first.clone())
+            .or_insert_with(|| (ident, Vec::new(), Reads::default()));
+        entry.1.push(span);
+        entry.2.add(rest, span);
+    }
+
+    /// Checks of these reads against the fields `probe` finds (through
+    /// `__private::Probe`: a type without `#[derive(FlowOutput)]` is not checked), each access
+    /// spanned at its template, and of the reads inside each field against that field's type.
+    fn checks(&self, probe: TokenStream, private: &TokenStream) -> TokenStream {
+        let declared = self.0.values().map(|(ident, _, _)| ident);
+        let accesses = self.0.values().flat_map(|(ident, spans, _)| {
+            spans.iter().map(move |span| {
+                let mut field = ident.clone();
+                field.set_span(*span);
+                respan(quote!(let _ = &fields.#field;), *span)
+            })
+        });
+        let inner = self
+            .0
+            .values()
+            .filter(|(_, _, r)| !r.0.is_empty())
+            .map(|(ident, _, r)| {
+                let checks = r.checks(quote!(#private::probe_of(__flowyt_field)), private);
+                quote!({
+                    let __flowyt_field = &fields.#ident;
+                    #checks
+                })
+            });
+        quote! {
+            {
+                #[allow(unused_imports)]
+                use #private::{DescribedOutput as _, UndescribedOutput as _};
+                #[allow(non_snake_case, dead_code)]
+                struct __FlowytReads { #(#declared: #private::Field<()>,)* }
+                if let ::core::option::Option::Some(fields) =
+                    (&#probe).__flowyt_fields::<__FlowytReads>()
+                {
+                    #(#accesses)*
+                    #(#inner)*
+                }
+            }
+        }
+    }
+}
+
 /// `checks` in a function that never runs (rustc checks them, nothing executes them), or
 /// nothing when there are none.
 fn never_called(name: &str, checks: Vec<TokenStream>) -> TokenStream {
@@ -459,47 +518,25 @@ fn output_checks(flow: &Flow, parsed: &FlowInput, table: &Table) -> TokenStream 
         let Some(after) = flow.actions.iter().find(|b| b.id == next) else {
             continue;
         };
-        let mut reads: Vec<(String, Span)> = Vec::new();
+        // What the action after reads of `response.data`, as a tree of field names, each
+        // with the spans of the templates reading it.
+        let mut reads = Reads::default();
         flowyt_core::validate::for_each_data(&after.kind, &mut |d| {
             d.for_each_template(&mut |t| {
                 for (chain, _) in t.template.attribute_chains("response") {
-                    if let [data, field, ..] = chain.as_slice()
+                    if let [data, fields @ ..] = chain.as_slice()
                         && data == "data"
                     {
-                        reads.push((field.clone(), table.span(t.loc)));
+                        reads.add(fields, table.span(t.loc));
                     }
                 }
             })
         });
-        let fields: Vec<(Ident, Span)> = reads
-            .iter()
-            .filter_map(|(f, span)| crate::output::field_ident(f).map(|i| (i, *span)))
-            .collect();
-        if fields.is_empty() {
+        if reads.0.is_empty() {
             continue;
         }
-        let mut declared: Vec<Ident> = fields.iter().map(|(i, _)| i.clone()).collect();
-        declared.sort_by_key(|i| i.to_string());
-        declared.dedup_by_key(|i| i.to_string());
-        let accesses = fields.iter().map(|(field, span)| {
-            let mut field = field.clone();
-            field.set_span(*span);
-            respan(quote!(let _ = &fields.#field;), *span)
-        });
-        checks.push(quote! {
-            {
-                #[allow(unused_imports)]
-                use #private::{DescribedOutput as _, UndescribedOutput as _};
-                #[allow(non_snake_case, dead_code)]
-                struct __FlowytReads { #(#declared: (),)* }
-                if let ::core::option::Option::Some(fields) =
-                    (&#private::Probe::<<#path as #typed>::Output>::new())
-                        .__flowyt_fields::<__FlowytReads>()
-                {
-                    #(#accesses)*
-                }
-            }
-        });
+        let probe = quote!(#private::Probe::<<#path as #typed>::Output>::new());
+        checks.push(reads.checks(probe, &private));
     }
     never_called("__flowyt_output_fields", checks)
 }

@@ -123,13 +123,35 @@ pub trait OutputFields {
 /// Stands for fields that are not known: `flow!` then checks nothing.
 pub struct AnyFields;
 
+/// A field of a `#[derive(FlowOutput)]` shadow struct: stands for a value of type `T`, whose
+/// own fields `flow!` checks when `T` describes them ([`probe_of`]).
+pub struct Field<T: ?Sized>(std::marker::PhantomData<fn() -> *const T>);
+
+/// The [`Probe`] of a field's type, for checking what a template reads inside it.
+pub fn probe_of<T: ?Sized>(_field: &Field<T>) -> Probe<T> {
+    Probe(std::marker::PhantomData)
+}
+
+/// A value that may be absent serialises to `null` or to its fields.
+impl<T: OutputFields> OutputFields for Option<T> {
+    type Fields = T::Fields;
+}
+
+impl<T: OutputFields + ?Sized> OutputFields for Box<T> {
+    type Fields = T::Fields;
+}
+
+impl<T: OutputFields + ?Sized> OutputFields for Arc<T> {
+    type Fields = T::Fields;
+}
+
 /// `flow!` asks a typed action's output type for its fields through this, with autoref
 /// specialisation: an output that implements [`OutputFields`] answers its shadow struct
 /// ([`DescribedOutput`], found first), any other answers the struct of the fields the flow
 /// reads ([`UndescribedOutput`]), so that only described outputs are checked.
-pub struct Probe<T>(std::marker::PhantomData<T>);
+pub struct Probe<T: ?Sized>(std::marker::PhantomData<fn() -> *const T>);
 
-impl<T> Probe<T> {
+impl<T: ?Sized> Probe<T> {
     /// A probe for `T`.
     #[allow(clippy::new_without_default)]
     pub fn new() -> Probe<T> {
@@ -147,7 +169,7 @@ pub trait DescribedOutput {
     }
 }
 
-impl<T: OutputFields<Fields = F>, F: Described> DescribedOutput for Probe<T> {
+impl<T: OutputFields<Fields = F> + ?Sized, F: Described> DescribedOutput for Probe<T> {
     type Fields = F;
 }
 
@@ -162,7 +184,7 @@ pub trait UndescribedOutput {
     }
 }
 
-impl<T> UndescribedOutput for &Probe<T> {}
+impl<T: ?Sized> UndescribedOutput for &Probe<T> {}
 
 /// What a template passes to a `#[flow_function]`, as types rustc can check against the
 /// function's parameters (`flow!` passes one per argument to the function's generated
