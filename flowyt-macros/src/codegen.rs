@@ -432,26 +432,31 @@ impl Reads {
     /// Checks of these reads against the fields `probe` finds (through
     /// `__private::Probe`: a type without `#[derive(FlowOutput)]` is not checked), each access
     /// spanned at its template, and of the reads inside each field against that field's type.
+    /// A field read inside is bound once, spanned at its first read, which is that read's
+    /// check: a misspelt field is one error per template, never one at the macro call too.
     fn checks(&self, probe: TokenStream, private: &TokenStream) -> TokenStream {
+        let access = |ident: &Ident, span: Span, binding: TokenStream| {
+            let mut field = ident.clone();
+            field.set_span(span);
+            respan(quote!(let #binding = &fields.#field;), span)
+        };
         let declared = self.0.values().map(|(ident, _, _)| ident);
-        let accesses = self.0.values().flat_map(|(ident, spans, _)| {
-            spans.iter().map(move |span| {
-                let mut field = ident.clone();
-                field.set_span(*span);
-                respan(quote!(let _ = &fields.#field;), *span)
-            })
-        });
-        let inner = self
-            .0
-            .values()
-            .filter(|(_, _, r)| !r.0.is_empty())
-            .map(|(ident, _, r)| {
-                let checks = r.checks(quote!(#private::probe_of(__flowyt_field)), private);
-                quote!({
-                    let __flowyt_field = &fields.#ident;
+        let mut body = Vec::new();
+        for (ident, spans, inner) in self.0.values() {
+            let (first, rest) = match spans.split_first() {
+                Some((first, rest)) if !inner.0.is_empty() => (Some(first), rest),
+                _ => (None, spans.as_slice()),
+            };
+            body.extend(rest.iter().map(|span| access(ident, *span, quote!(_))));
+            if let Some(first) = first {
+                let binding = access(ident, *first, quote!(__flowyt_field));
+                let checks = inner.checks(quote!(#private::probe_of(__flowyt_field)), private);
+                body.push(quote!({
+                    #binding
                     #checks
-                })
-            });
+                }));
+            }
+        }
         quote! {
             {
                 #[allow(unused_imports)]
@@ -461,8 +466,7 @@ impl Reads {
                 if let ::core::option::Option::Some(fields) =
                     (&#probe).__flowyt_fields::<__FlowytReads>()
                 {
-                    #(#accesses)*
-                    #(#inner)*
+                    #(#body)*
                 }
             }
         }
