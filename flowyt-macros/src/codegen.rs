@@ -58,7 +58,7 @@ pub(crate) fn expand_flow(input: TokenStream) -> syn::Result<TokenStream> {
     let bind = bind(
         runtime,
         &declared,
-        vec![(None, walk(&flow, runtime, &declared, &table))],
+        Walks::One(walk(&flow, runtime, &declared, &table)),
     );
     let checks = input_checks(&parsed);
     let calls = function_checks(&flow, &parsed, &table);
@@ -120,16 +120,22 @@ fn generics(n: usize) -> Vec<Ident> {
     (0..n).map(|k| format_ident!("__FlowytA{}", k)).collect()
 }
 
+/// The loops [`bind`] makes drivers of.
+pub(crate) enum Walks<'k> {
+    /// One flow's (`flow!`, `include_flow!`): `__flowyt_driver` is its driver.
+    One(Walk),
+    /// A workspace's (`include_workspace!`): `__flowyt_driver` lists `(key, driver)`.
+    Keyed(Vec<(&'k str, Walk)>),
+}
+
 /// The declared actions and the loops that call them:
 /// `let (__flowyt_actions, __flowyt_driver) = __flowyt_bind(paths...);`. Each declared action's
 /// path is named once, as an argument of the generated `__flowyt_bind`, so a path that is not
-/// a typed action is one error, at the path. With one `walk` and no key, `__flowyt_driver` is
-/// its driver (`flow!`, `include_flow!`); with a key per flow, a list of `(key, driver)`
-/// (`include_workspace!`), each flow's walk in a block of its own.
+/// a typed action is one error, at the path. Each flow's walk is in a block of its own.
 pub(crate) fn bind(
     runtime: &Runtime,
     declared: &[(String, &syn::Path)],
-    walks: Vec<(Option<&str>, Walk)>,
+    walks: Walks<'_>,
 ) -> TokenStream {
     let private = runtime.private();
     let typed_action = runtime.typed_action();
@@ -150,11 +156,10 @@ pub(crate) fn bind(
             }
         })
     };
-    let (ty, drivers) = match walks.as_slice() {
-        [(None, walk)] => (quote!(#private::Driver), driver(walk)),
-        _ => {
+    let (ty, drivers) = match &walks {
+        Walks::One(walk) => (quote!(#private::Driver), driver(walk)),
+        Walks::Keyed(walks) => {
             let each = walks.iter().map(|(key, walk)| {
-                let key = key.unwrap_or_default();
                 let d = driver(walk);
                 quote!((#key, #d))
             });
@@ -355,7 +360,16 @@ fn function_checks(flow: &Flow, parsed: &FlowInput, table: &Table) -> TokenStrea
         // nested projection through the operators' `Output`s, checked once, at its outermost
         // operation (an inner operation that cannot work is then reported once, by it).
         let mut types: Vec<Option<(TokenStream, bool)>> = Vec::with_capacity(found.ops.len());
-        for op in &found.ops {
+        let inner: std::collections::HashSet<usize> = found
+            .ops
+            .iter()
+            .flat_map(|o| &o.operands)
+            .filter_map(|o| match o {
+                Operand::Op(k) => Some(*k),
+                _ => None,
+            })
+            .collect();
+        for (i, op) in found.ops.iter().enumerate() {
             let mut any_declared = false;
             let mut operands = Vec::new();
             for o in &op.operands {
@@ -390,14 +404,8 @@ fn function_checks(flow: &Flow, parsed: &FlowInput, table: &Table) -> TokenStrea
                 }
             };
             types.push(Some((result, any_declared)));
-            let inner = found.ops.iter().any(|outer| {
-                outer
-                    .operands
-                    .iter()
-                    .any(|o| matches!(o, Operand::Op(k) if std::ptr::eq(&found.ops[*k], op)))
-            });
             if any_declared
-                && !inner
+                && !inner.contains(&i)
                 && let Some(check) = crate::ops::check_fn(op.op)
             {
                 calls.push(respan(

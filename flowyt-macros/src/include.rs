@@ -117,7 +117,7 @@ pub(crate) fn expand_include_flow(input: TokenStream) -> syn::Result<TokenStream
         ));
     };
     let walk = crate::codegen::walk(flow, &input.runtime, &declared, &diag::Table::default());
-    let bind = crate::codegen::bind(&input.runtime, &declared, vec![(None, walk)]);
+    let bind = crate::codegen::bind(&input.runtime, &declared, crate::codegen::Walks::One(walk));
     let exprs = crate::exprs::compiled([flow], &input.runtime)?;
     Ok(quote! {
         {

@@ -93,10 +93,14 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         .iter()
         .map(|(key, flow)| {
             let walk = crate::codegen::walk(flow, &input.runtime, &declared, &table);
-            (Some(key.as_str()), walk)
+            (key.as_str(), walk)
         })
         .collect();
-    let bind = crate::codegen::bind(&input.runtime, &declared, walks);
+    let bind = crate::codegen::bind(
+        &input.runtime,
+        &declared,
+        crate::codegen::Walks::Keyed(walks),
+    );
     let file = |entry: &Option<(String, String)>| match entry {
         Some((full, _)) => {
             let name = shown(full);

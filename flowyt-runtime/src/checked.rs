@@ -32,7 +32,7 @@ pub struct CheckedFlow {
     pub(crate) json: &'static str,
     pub(crate) actions: Vec<NamedAction>,
     pub(crate) functions: Vec<(&'static str, crate::__private::FunctionFn)>,
-    /// The loop `flow!` generated from the flow's edges (`include_flow!` has none).
+    /// The loop `flow!` or `include_flow!` generated from the flow's edges.
     pub(crate) driver: Option<crate::__private::Driver>,
 }
 
@@ -182,10 +182,8 @@ impl CheckedFlow {
 
     /// The generated loop with the typed actions it calls.
     fn generated_loop(&self) -> Option<crate::drive::GeneratedLoop> {
-        self.driver.map(|driver| crate::drive::GeneratedLoop {
-            driver,
-            typed: self.actions.iter().map(|a| a.instance.clone()).collect(),
-        })
+        self.driver
+            .map(|driver| crate::drive::GeneratedLoop::new(driver, &self.actions))
     }
 
     /// The first typed action whose state the engine lacks.

@@ -65,6 +65,16 @@ pub(crate) struct GeneratedLoop {
     pub typed: Vec<Arc<dyn Any + Send + Sync>>,
 }
 
+impl GeneratedLoop {
+    /// `driver`, calling the flow's declared `actions`.
+    pub(crate) fn new(driver: Driver, actions: &[crate::__private::NamedAction]) -> GeneratedLoop {
+        GeneratedLoop {
+            driver,
+            typed: actions.iter().map(|a| a.instance.clone()).collect(),
+        }
+    }
+}
+
 impl std::fmt::Debug for GeneratedLoop {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GeneratedLoop")
@@ -190,13 +200,7 @@ impl<'a, 'r> Stepper<'a, 'r> {
     /// time (a `next_action` template, a branch whose target is a template or missing).
     pub fn resolve<E: Copy>(&mut self, at: usize, states: &[E]) -> Result<Option<E>, RunError> {
         match self.resolve_index(at)? {
-            Some(i) => match states.get(i) {
-                Some(s) => Ok(Some(*s)),
-                None => Err(RunError::new(
-                    ErrorKind::Flow,
-                    format!("the flow has no action at position {i}"),
-                )),
-            },
+            Some(i) => states.get(i).copied().map(Some).ok_or_else(|| no_action(i)),
             None => Ok(None),
         }
     }
@@ -208,12 +212,7 @@ impl<'a, 'r> Stepper<'a, 'r> {
     }
 
     fn action(&self, at: usize) -> Result<&'a Action, RunError> {
-        self.flow.flow.actions.get(at).ok_or_else(|| {
-            RunError::new(
-                ErrorKind::Flow,
-                format!("the flow has no action at position {at}"),
-            )
-        })
+        self.flow.flow.actions.get(at).ok_or_else(|| no_action(at))
     }
 
     /// Before an action: the step budget, the time limit and the yield, the safe mode's
@@ -221,17 +220,7 @@ impl<'a, 'r> Stepper<'a, 'r> {
     async fn begin(&mut self, at: usize) -> Result<(&'a Action, Begun), RunError> {
         let action = self.action(at)?;
         let runner = &mut *self.runner;
-        runner.steps += 1;
-        let max_steps = runner.shared.settings.limits.max_steps;
-        if runner.steps > max_steps {
-            return Err(fail(
-                action,
-                ErrorKind::StepLimit,
-                format!(
-                    "the run executed more than {max_steps} actions and was stopped (is there a cycle of `next_action`s?)"
-                ),
-            ));
-        }
+        runner.count_step(action)?;
         runner.pace(self.ctx, action).await?;
         let safe_mode_expired = runner.shared.settings.safe_mode.and_then(|sm| {
             let elapsed = self.started.elapsed().as_secs_f64();
@@ -398,6 +387,15 @@ impl<'a, 'r> Stepper<'a, 'r> {
 
 fn ended() -> Walk {
     Walk::End(FlowEnd::Ended)
+}
+
+/// A loop asked for a position the flow does not have (a loop that does not fit its flow is
+/// not used, so this is a flowyt bug).
+fn no_action(at: usize) -> RunError {
+    RunError::new(
+        ErrorKind::Flow,
+        format!("the flow has no action at position {at}"),
+    )
 }
 
 /// The id an edge leads to (`None` for no edge or a falsy dynamic result).

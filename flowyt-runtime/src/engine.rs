@@ -72,7 +72,7 @@ pub(crate) struct Runner<'a> {
     pub shared: &'a Shared,
     /// Told of every action boundary of the top-level flows (durable runs only).
     boundary: Option<&'a dyn Boundary>,
-    pub(crate) steps: u64,
+    steps: u64,
     pub request_id: String,
     /// The caller's trace context, passed upstream when no span of ours is exported.
     pub propagate: Option<crate::telemetry::TraceContext>,
@@ -497,6 +497,22 @@ impl Runner<'_> {
         {
             last.output = Some(output);
         }
+    }
+
+    /// Counts `action` against the run's step budget.
+    pub(crate) fn count_step(&mut self, action: &Action) -> Result<(), RunError> {
+        self.steps += 1;
+        let max_steps = self.shared.settings.limits.max_steps;
+        if self.steps > max_steps {
+            return Err(fail(
+                action,
+                ErrorKind::StepLimit,
+                format!(
+                    "the run executed more than {max_steps} actions and was stopped (is there a cycle of `next_action`s?)"
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Notes a completed top-level action in a durable run's progress.

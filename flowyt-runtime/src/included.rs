@@ -140,15 +140,11 @@ impl IncludedWorkspace {
         for flow in loaded.workspace.flows.values() {
             crate::checked::attach_compiled(flow, &self.exprs);
         }
-        let typed: Vec<_> = self.actions.iter().map(|a| a.instance.clone()).collect();
         let loops = self
             .drivers
             .iter()
             .map(|(key, driver)| {
-                let generated = crate::drive::GeneratedLoop {
-                    driver: *driver,
-                    typed: typed.clone(),
-                };
+                let generated = crate::drive::GeneratedLoop::new(*driver, &self.actions);
                 (key.to_string(), generated)
             })
             .collect();
