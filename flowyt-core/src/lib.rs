@@ -6,6 +6,10 @@
 //! [`model::Flow`] and call [`validate`], so a flow is checked by the same rules wherever it
 //! comes from.
 
+#[cfg(feature = "bake")]
+pub mod bake;
+#[doc(hidden)]
+pub mod baked;
 pub mod catalog;
 pub mod cerberus;
 pub mod convert;

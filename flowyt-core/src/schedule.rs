@@ -83,14 +83,14 @@ pub fn iso8601(secs: f64) -> String {
 /// A five-field cron expression (UTC).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Cron {
-    source: String,
-    minutes: u64,
-    hours: u32,
-    days: u32,
-    months: u16,
-    weekdays: u8,
+    pub(crate) source: String,
+    pub(crate) minutes: u64,
+    pub(crate) hours: u32,
+    pub(crate) days: u32,
+    pub(crate) months: u16,
+    pub(crate) weekdays: u8,
     /// Both day fields restricted: a day matches either (classic cron).
-    either_day: bool,
+    pub(crate) either_day: bool,
 }
 
 impl fmt::Debug for Cron {

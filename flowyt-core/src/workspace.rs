@@ -323,6 +323,39 @@ impl Workspace {
         Workspace::from_sources(&name, &sources, catalog, strictness, getenv)
     }
 
+    /// A workspace whose flows and routes were lowered and checked at compile time
+    /// (`include_workspace!`), with its settings read now: `getenv` answers `${env('NAME')}` in
+    /// them. Only the settings can fail.
+    pub fn with_settings(
+        name: &str,
+        settings: Option<(&str, &str)>,
+        flows: BTreeMap<String, Flow>,
+        routes: Vec<Route>,
+        getenv: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Loaded, LoadError> {
+        let (settings, located) = match settings {
+            Some((file, text)) => {
+                let (settings, diags, source) = parse_settings(file, text, getenv);
+                (settings, sort_errors_first(locate(&diags, &source)))
+            }
+            None => (Settings::default(), Vec::new()),
+        };
+        if located.iter().any(|d| d.diagnostic.is_error()) {
+            return Err(LoadError {
+                diagnostics: located,
+            });
+        }
+        Ok(Loaded {
+            workspace: Workspace {
+                name: name.to_string(),
+                settings,
+                flows,
+                routes,
+            },
+            warnings: located,
+        })
+    }
+
     /// Checks a workspace given as texts. `getenv` answers `${env('NAME')}` in settings.
     pub fn from_sources(
         name: &str,

@@ -123,10 +123,13 @@ use serde_json::{Map, Value};
 
 use compile::{Compiler, schema_too_deep};
 use errors::{ErrorList, Key};
-use model::Mapping;
+#[doc(hidden)]
+pub use model::{Kind as RuleKind, Mapping, Rule, RuleName, Rules, SubSchema};
 use normalize::{NormDoc, normalize_level};
 use python::py_str;
 use render::render;
+#[doc(hidden)]
+pub use types::TypeName;
 use validate::{Ctx, Level, LevelSchema, document_too_deep, validate_level};
 
 /// Deepest nesting of JSON objects and arrays accepted in a schema. Validation recurses once
@@ -169,9 +172,9 @@ impl std::error::Error for SchemaError {}
 /// Cheap to clone, and `Send + Sync`: compile once, validate from any thread.
 #[derive(Debug, Clone)]
 pub struct Schema {
-    root: Arc<Mapping>,
+    pub(crate) root: Arc<Mapping>,
     /// Whether a `default` or a `readonly` appears: only then is the normalization pass needed.
-    normalize: bool,
+    pub(crate) normalize: bool,
 }
 
 impl Schema {

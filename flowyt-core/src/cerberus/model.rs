@@ -9,10 +9,20 @@ use serde_json::Value;
 use super::types::TypeName;
 
 /// A mapping schema: field name → rules, in schema order.
-#[derive(Debug, Default)]
-pub(super) struct Mapping {
-    pub(super) fields: Vec<(String, Arc<Rules>)>,
-    pub(super) index: HashMap<String, usize>,
+#[derive(Default)]
+#[doc(hidden)]
+pub struct Mapping {
+    pub fields: Vec<(String, Arc<Rules>)>,
+    pub index: HashMap<String, usize>,
+}
+
+/// The fields only: the index is derived from them (and a `HashMap` prints in no set order).
+impl std::fmt::Debug for Mapping {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mapping")
+            .field("fields", &self.fields)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Mapping {
@@ -26,16 +36,17 @@ impl Mapping {
 
 /// The rules of one field (a Cerberus "rules set").
 #[derive(Debug, Default)]
-pub(super) struct Rules {
+#[doc(hidden)]
+pub struct Rules {
     /// Validation rules in Cerberus' evaluation order: `nullable` (always), then `readonly`,
     /// `type`, `empty` when present, then the others in definition order.
-    pub(super) queue: Vec<Rule>,
-    pub(super) nullable: bool,
-    pub(super) required: Option<bool>,
-    pub(super) readonly: bool,
-    pub(super) allow_unknown: Option<bool>,
-    pub(super) require_all: Option<bool>,
-    pub(super) default: Option<Value>,
+    pub queue: Vec<Rule>,
+    pub nullable: bool,
+    pub required: Option<bool>,
+    pub readonly: bool,
+    pub allow_unknown: Option<bool>,
+    pub require_all: Option<bool>,
+    pub default: Option<Value>,
 }
 
 impl Rules {
@@ -45,23 +56,26 @@ impl Rules {
 }
 
 #[derive(Debug)]
-pub(super) struct Rule {
-    pub(super) name: RuleName,
+#[doc(hidden)]
+pub struct Rule {
+    pub name: RuleName,
     /// The constraint as written in the schema, for messages.
-    pub(super) raw: Value,
-    pub(super) kind: Kind,
+    pub raw: Value,
+    pub kind: Kind,
 }
 
 /// Both readings of a `schema` constraint that compiled: a mapping schema (for dict values)
 /// and a rules set (for the items of list values). Cerberus accepts either.
 #[derive(Debug, Clone)]
-pub(super) struct SubSchema {
-    pub(super) mapping: Option<Arc<Mapping>>,
-    pub(super) rules: Option<Arc<Rules>>,
+#[doc(hidden)]
+pub struct SubSchema {
+    pub mapping: Option<Arc<Mapping>>,
+    pub rules: Option<Arc<Rules>>,
 }
 
 #[derive(Debug)]
-pub(super) enum Kind {
+#[doc(hidden)]
+pub enum Kind {
     Allowed(Vec<Value>),
     Contains(Vec<Value>),
     DependenciesSeq(Vec<String>),
@@ -78,13 +92,17 @@ pub(super) enum Kind {
     Nullable(bool),
     Readonly(bool),
     Regex(Regex),
+    /// A `regex` this build's regex engine refused when a baked flow was built (the pattern
+    /// compiled when the flow was checked): every string fails the rule, with the reason.
+    BrokenRegex(String),
     Schema(SubSchema),
     Type(Vec<TypeName>),
     Valuesrules(Arc<Rules>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum RuleName {
+#[doc(hidden)]
+pub enum RuleName {
     Allowed,
     Contains,
     Dependencies,

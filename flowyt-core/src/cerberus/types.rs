@@ -3,7 +3,8 @@
 use serde_json::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum TypeName {
+#[doc(hidden)]
+pub enum TypeName {
     Binary,
     Boolean,
     Container,

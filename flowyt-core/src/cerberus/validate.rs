@@ -313,6 +313,14 @@ fn validate_field(
             Kind::Maxlength(max) => check_maxlength(max, &rule.raw, value, errors, fail),
             Kind::Minlength(min) => check_minlength(min, &rule.raw, value, errors, fail),
             Kind::Regex(re) => check_regex(re, &rule.raw, value, errors, fail),
+            Kind::BrokenRegex(why) => {
+                if value.is_string() {
+                    fail(
+                        errors,
+                        format!("cannot check regex '{}': {why}", py_str(&rule.raw)),
+                    );
+                }
+            }
             Kind::Items(_) | Kind::Keysrules(_) | Kind::Valuesrules(_) | Kind::Schema(_) => {
                 if validate_nested(ctx, lv, rules, rule, key, value, errors) {
                     break;

@@ -13,10 +13,10 @@ use super::SyntaxError;
 /// [`Expr::parse`], evaluate with [`Expr::eval`](Expr::eval).
 #[derive(Debug, Clone)]
 pub struct Expr {
-    pub(super) src: Box<str>,
-    pub(super) root: Node,
+    pub(crate) src: Box<str>,
+    pub(crate) root: Node,
     /// The code `flow!` generated for this expression, when it runs that instead of the tree.
-    pub(super) compiled: OnceLock<super::compile::CompiledFn>,
+    pub(crate) compiled: OnceLock<super::compile::CompiledFn>,
 }
 
 impl PartialEq for Expr {
@@ -35,7 +35,8 @@ pub enum PathSeg {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct Node {
+#[doc(hidden)]
+pub struct Node {
     pub kind: Kind,
     pub range: Range<usize>,
     /// Height of the subtree (a leaf is 1); bounded by the parser.
@@ -43,13 +44,15 @@ pub(super) struct Node {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum UnaryOp {
+#[doc(hidden)]
+pub enum UnaryOp {
     Neg,
     Pos,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum BinOp {
+#[doc(hidden)]
+pub enum BinOp {
     Add,
     Sub,
     Mul,
@@ -74,7 +77,8 @@ impl BinOp {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum CmpOp {
+#[doc(hidden)]
+pub enum CmpOp {
     Eq,
     Ne,
     Lt,
@@ -106,7 +110,8 @@ impl CmpOp {
 
 /// `for a, b in iter if cond if cond2`
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct Generator {
+#[doc(hidden)]
+pub struct Generator {
     /// The loop variables; more than one means tuple unpacking.
     pub targets: Vec<(String, Range<usize>)>,
     /// Whether the target was written as a tuple (`for (a,) in ...` unpacks one value).
@@ -116,14 +121,16 @@ pub(super) struct Generator {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct Kwarg {
+#[doc(hidden)]
+pub struct Kwarg {
     pub name: String,
     pub name_range: Range<usize>,
     pub value: Node,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum Kind {
+#[doc(hidden)]
+pub enum Kind {
     /// `None`, `True`, an int, a finite float or a string.
     Const(Value),
     Name(String),

@@ -57,6 +57,8 @@ mod types;
 pub mod url;
 mod value;
 
+#[doc(hidden)]
+pub use ast::{BinOp, CmpOp, Generator, Kind as ExprKind, Kwarg, Node, UnaryOp};
 pub use ast::{Expr, PathSeg};
 pub use eval::{EvalError, EvalLimits, Evaluated, Scope};
 pub use pystr::{python_float_repr, python_repr, python_str};

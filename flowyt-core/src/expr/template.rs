@@ -17,7 +17,7 @@ use super::value::Val;
 /// literal text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Template {
-    parts: Vec<Part>,
+    pub(crate) parts: Vec<Part>,
 }
 
 /// A piece of a [`Template`].
