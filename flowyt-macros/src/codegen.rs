@@ -12,8 +12,9 @@
 //!   against the action's input struct, so rustc rejects data that is not its input;
 //! - one generated Rust function per `${...}` expression (see `exprs`), which the runtime runs
 //!   instead of the expression's tree;
-//! - the flow as legacy JSON text, which the runtime lowers once, when the expression is
-//!   evaluated, into the same model the engine runs for JSON-loaded flows.
+//! - the flow's model, lowered and validated here, as Rust that rebuilds it value for value
+//!   (`flowyt_core::bake`): nothing is parsed, lowered or validated when the flow is built;
+//! - the flow as legacy JSON text, for `CheckedFlow::json` (a JSON twin loads it).
 
 use crate::diag::{self, Table};
 use crate::flow::{ActionDef, Body, FlowInput};
@@ -65,6 +66,7 @@ pub(crate) fn expand_flow(input: TokenStream) -> syn::Result<TokenStream> {
     let outputs = output_checks(&flow, &parsed, &table);
     let params = params_struct(&flow, &parsed, &table);
     let exprs = crate::exprs::compiled([&flow], runtime)?;
+    let model = runtime.baker().bake(&flow);
     let functions = crate::flow::function_names(&parsed.functions)
         .into_iter()
         .map(|(name, path)| {
@@ -79,8 +81,8 @@ pub(crate) fn expand_flow(input: TokenStream) -> syn::Result<TokenStream> {
             #params
             #bind
             #private::checked_compiled(
-                "flow!",
                 #json,
+                #model,
                 __flowyt_actions,
                 ::std::vec![#(#functions),*],
                 ::core::option::Option::Some(__flowyt_driver),
@@ -707,7 +709,12 @@ mod tests {
         );
         assert!(out.contains(r#"\"next_action_success\": \"ok\""#), "{out}");
         assert!(
-            out.contains(":: flowyt_runtime :: __private :: checked_compiled (\"flow!\""),
+            out.contains(":: flowyt_runtime :: __private :: checked_compiled ("),
+            "{out}"
+        );
+        // The model is code that builds it, not text to lower again.
+        assert!(
+            out.contains(":: flowyt_runtime :: __private :: core :: model :: Flow {"),
             "{out}"
         );
     }

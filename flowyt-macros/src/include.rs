@@ -119,13 +119,14 @@ pub(crate) fn expand_include_flow(input: TokenStream) -> syn::Result<TokenStream
     let walk = crate::codegen::walk(flow, &input.runtime, &declared, &diag::Table::default());
     let bind = crate::codegen::bind(&input.runtime, &declared, crate::codegen::Walks::One(walk));
     let exprs = crate::exprs::compiled([flow], &input.runtime)?;
+    let model = input.runtime.baker().bake(flow);
     Ok(quote! {
         {
             #(#warnings)*
             #bind
             #private::included_flow(
-                #rel,
                 ::core::include_str!(#full),
+                #model,
                 __flowyt_actions,
                 __flowyt_driver,
                 #exprs,

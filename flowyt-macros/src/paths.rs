@@ -79,6 +79,12 @@ impl Runtime {
         quote!(#r::__private)
     }
 
+    /// Bakes model values as code that names flowyt-core through `<runtime>::__private::core`.
+    pub(crate) fn baker(&self) -> flowyt_core::bake::Baker {
+        let private = self.private();
+        flowyt_core::bake::Baker::new(quote!(#private::core))
+    }
+
     /// `<runtime>::TypedAction`: the trait `#[flow_action]` implements.
     pub(crate) fn typed_action(&self) -> TokenStream {
         let r = &self.0;

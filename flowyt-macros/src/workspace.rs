@@ -1,7 +1,9 @@
 //! `include_workspace!`: a whole legacy workspace folder (settings, routes, flows) read, lowered
 //! and validated at compile time with the cross-flow checks (`jump`/`handle`/`loop` targets,
-//! routes to flows) and `${env.X}` against the settings' `env` keys, each file embedded with
-//! `include_str!` so cargo rebuilds when one changes.
+//! routes to flows) and `${env.X}` against the settings' `env` keys. The flows and routes
+//! expand to code that rebuilds them (`flowyt_core::bake`); the settings are embedded as text
+//! and read when the program starts (`${env('NAME')}` in them reads its environment). Every
+//! file is named by `include_str!`/`include_bytes!`, so cargo rebuilds when one changes.
 
 use crate::diag;
 use crate::flow::{catalog, custom_kinds};
@@ -101,29 +103,42 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         &declared,
         crate::codegen::Walks::Keyed(walks),
     );
-    let file = |entry: &Option<(String, String)>| match entry {
+    let exprs = crate::exprs::compiled(workspace.flows.values(), &input.runtime)?;
+    let baker = input.runtime.baker();
+    let settings = match &sources.settings {
         Some((full, _)) => {
             let name = shown(full);
             quote!(::core::option::Option::Some((#name, ::core::include_str!(#full))))
         }
         None => quote!(::core::option::Option::None),
     };
-    let exprs = crate::exprs::compiled(workspace.flows.values(), &input.runtime)?;
-    let settings = file(&sources.settings);
-    let routes = file(&sources.routes);
-    let flows = sources.flows.iter().map(|(key, full, _)| {
-        let name = shown(full);
-        quote!((#key, #name, ::core::include_str!(#full)))
+    let routes = baker.bake(&workspace.routes);
+    let flows = workspace.flows.iter().map(|(key, flow)| {
+        let flow = baker.bake(flow);
+        quote!((#key, #flow))
     });
+    // The flows and routes are code now; naming their files keeps cargo rebuilding the crate
+    // when one changes (the texts are not kept in the program).
+    let tracked = sources
+        .routes
+        .iter()
+        .map(|(full, _)| full)
+        .chain(sources.flows.iter().map(|(_, full, _)| full))
+        .map(|full| {
+            quote!(
+                const _: &[u8] = ::core::include_bytes!(#full);
+            )
+        });
     Ok(quote! {
         {
             #(#warnings)*
+            #(#tracked)*
             #bind
             #private::included_workspace(
                 #name,
                 #settings,
                 #routes,
-                &[#(#flows),*],
+                ::std::vec![#(#flows),*],
                 __flowyt_actions,
                 __flowyt_driver,
                 #exprs,

@@ -2,9 +2,10 @@
 //! (`#[flow_action]`).
 //!
 //! A [`CheckedFlow`] is what the macros produce: the core [`Flow`] model, lowered from the
-//! same JSON shape a legacy file has and validated by the same rules, plus the typed custom
-//! actions the flow declared. It runs on the same engine as a flow loaded from JSON, so the two
-//! behave identically.
+//! same JSON shape a legacy file has and validated by the same rules at compile time, and
+//! rebuilt by generated code when the program runs (never lowered again), plus the typed
+//! custom actions the flow declared. It runs on the same engine as a flow loaded from JSON, so
+//! the two behave identically.
 
 use crate::__private::NamedAction;
 use crate::{CustomAction, Engine, EngineBuilder, FlowService, Workspace};

@@ -5,8 +5,8 @@ use crate::__private::NamedAction;
 use crate::{Engine, LoadError, MountError, Workspace};
 #[cfg(feature = "axum")]
 use axum::Router;
-use flowyt_core::validate::Strictness;
-use flowyt_core::workspace::{Sources, Workspace as CoreWorkspace};
+use flowyt_core::model::Flow;
+use flowyt_core::workspace::{Route, Workspace as CoreWorkspace};
 
 /// A legacy workspace folder (settings, routes, flows) embedded in the program by
 /// `include_workspace!`, which checked it at compile time: every flow, the cross-flow
@@ -23,14 +23,15 @@ use flowyt_core::workspace::{Sources, Workspace as CoreWorkspace};
 #[derive(Clone)]
 pub struct IncludedWorkspace {
     name: &'static str,
+    /// The settings file as text: read when the workspace is loaded, with the environment.
     settings: Option<(&'static str, &'static str)>,
-    routes: Option<(&'static str, &'static str)>,
-    flows: &'static [(&'static str, &'static str, &'static str)],
+    /// The routes and the flows (their generated expressions attached), as the macro lowered
+    /// and checked them.
+    routes: Vec<Route>,
+    flows: Vec<(&'static str, Flow)>,
     actions: Vec<NamedAction>,
     /// Each flow's generated loop, by flow key.
     drivers: Vec<(&'static str, crate::__private::Driver)>,
-    /// The Rust generated for the flows' expressions, by source text.
-    exprs: Vec<flowyt_core::expr::compile::Generated>,
 }
 
 impl std::fmt::Debug for IncludedWorkspace {
@@ -39,7 +40,7 @@ impl std::fmt::Debug for IncludedWorkspace {
             .field("name", &self.name)
             .field(
                 "flows",
-                &self.flows.iter().map(|(k, _, _)| *k).collect::<Vec<_>>(),
+                &self.flows.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
             )
             .finish()
     }
@@ -78,12 +79,15 @@ impl IncludedWorkspace {
     pub(crate) fn new(
         name: &'static str,
         settings: Option<(&'static str, &'static str)>,
-        routes: Option<(&'static str, &'static str)>,
-        flows: &'static [(&'static str, &'static str, &'static str)],
+        routes: Vec<Route>,
+        flows: Vec<(&'static str, Flow)>,
         actions: Vec<NamedAction>,
         drivers: Vec<(&'static str, crate::__private::Driver)>,
-        exprs: Vec<flowyt_core::expr::compile::Generated>,
+        exprs: &[flowyt_core::expr::compile::Generated],
     ) -> IncludedWorkspace {
+        for (_, flow) in &flows {
+            crate::checked::attach_compiled(flow, exprs);
+        }
         IncludedWorkspace {
             name,
             settings,
@@ -91,7 +95,6 @@ impl IncludedWorkspace {
             flows,
             actions,
             drivers,
-            exprs,
         }
     }
 
@@ -102,7 +105,7 @@ impl IncludedWorkspace {
 
     /// The flow keys.
     pub fn flow_keys(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.flows.iter().map(|(k, _, _)| *k)
+        self.flows.iter().map(|(k, _)| *k)
     }
 
     /// The workspace on `engine`, ready to run and mount; `${env('NAME')}` in its settings
@@ -119,27 +122,19 @@ impl IncludedWorkspace {
     ) -> Result<Workspace, IncludeError> {
         crate::checked::check_states(&self.actions, engine).map_err(IncludeError::Mount)?;
         let engine = crate::checked::add_actions(engine, &self.actions);
-        let text = |(file, text): (&str, &str)| (file.to_string(), text.to_string());
-        let sources = Sources {
-            settings: self.settings.map(text),
-            routes: self.routes.map(text),
-            flows: self
-                .flows
-                .iter()
-                .map(|(k, f, t)| (k.to_string(), f.to_string(), t.to_string()))
-                .collect(),
-        };
-        let loaded = CoreWorkspace::from_sources(
+        let flows = self
+            .flows
+            .iter()
+            .map(|(key, flow)| (key.to_string(), flow.clone()))
+            .collect();
+        let loaded = CoreWorkspace::with_settings(
             self.name,
-            &sources,
-            &engine.catalog(),
-            Strictness::Legacy,
+            self.settings,
+            flows,
+            self.routes.clone(),
             getenv,
         )
         .map_err(IncludeError::Load)?;
-        for flow in loaded.workspace.flows.values() {
-            crate::checked::attach_compiled(flow, &self.exprs);
-        }
         let loops = self
             .drivers
             .iter()

@@ -227,7 +227,6 @@ pub mod kinds {
     markers!(NoneType, bool, int, float, number, str, list, dict, unknown);
 }
 
-use flowyt_core::catalog::{Catalog, CustomKind};
 use flowyt_core::model::Flow;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -259,17 +258,19 @@ pub fn action<A: TypedAction>(name: &'static str, action: A) -> NamedAction {
     }
 }
 
-/// What `include_workspace!` expands to: the workspace's files as embedded texts.
+/// What `include_workspace!` expands to: its settings file as text (read when the workspace
+/// is loaded, with the process environment), its routes and flows as the macro lowered and
+/// checked them, the declared actions, each flow's loop and the generated expressions.
 pub fn included_workspace(
     name: &'static str,
     settings: Option<(&'static str, &'static str)>,
-    routes: Option<(&'static str, &'static str)>,
-    flows: &'static [(&'static str, &'static str, &'static str)],
+    routes: Vec<flowyt_core::workspace::Route>,
+    flows: Vec<(&'static str, Flow)>,
     actions: Vec<NamedAction>,
     drivers: Vec<(&'static str, Driver)>,
     exprs: Vec<Generated>,
 ) -> crate::IncludedWorkspace {
-    crate::IncludedWorkspace::new(name, settings, routes, flows, actions, drivers, exprs)
+    crate::IncludedWorkspace::new(name, settings, routes, flows, actions, drivers, &exprs)
 }
 
 /// Stands for a workspace `include_workspace!` refused (its errors are compile errors), so
@@ -280,13 +281,13 @@ pub fn invalid_workspace() -> crate::IncludedWorkspace {
 
 /// What `include_flow!` expands to: [`checked_compiled`] without functions.
 pub fn included_flow(
-    name: &str,
     json: &'static str,
+    flow: Flow,
     actions: Vec<NamedAction>,
     driver: Driver,
     exprs: Vec<Generated>,
 ) -> CheckedFlow {
-    checked_compiled(name, json, actions, Vec::new(), Some(driver), exprs)
+    checked_compiled(json, flow, actions, Vec::new(), Some(driver), exprs)
 }
 
 /// A `#[flow_function]`'s generated caller: template values in, a value or a message out.
@@ -298,54 +299,28 @@ pub use flowyt_core::expr::EvalError;
 pub use flowyt_core::expr::compile::{CompiledFn, Eval, Generated, V};
 pub use flowyt_macros::__compiled_templates;
 
-/// What `flow!` expands to: the flow, its declared actions and functions, the loop generated
-/// from its edges (which walks the flow instead of the engine's, calling typed actions
-/// directly), and the Rust generated for its expressions (each runs instead of its tree).
-///
-/// The JSON text is lowered again with the same catalog (the declared custom kinds), by the
-/// same `flowyt-core` version the macro used, so it cannot fail; if it ever does, that is a
-/// bug in flowyt, reported with every diagnostic.
+/// What `flow!` expands to: the flow's JSON text (for [`CheckedFlow::json`]), its model as
+/// the macro lowered and validated it (rebuilt by generated code: nothing is parsed, lowered or
+/// validated here, and nothing can fail), its declared actions and functions, the loop
+/// generated from its edges (which walks the flow instead of the engine's, calling typed
+/// actions directly), and the Rust generated for its expressions (each runs instead of its
+/// tree).
 pub fn checked_compiled(
-    name: &str,
     json: &'static str,
+    flow: Flow,
     actions: Vec<NamedAction>,
     functions: Vec<(&'static str, FunctionFn)>,
     driver: Option<Driver>,
     exprs: Vec<Generated>,
 ) -> CheckedFlow {
-    match build(name, json, &actions, &functions) {
-        Ok(flow) => {
-            crate::checked::attach_compiled(&flow, &exprs);
-            CheckedFlow {
-                flow,
-                json,
-                actions,
-                functions,
-                driver,
-            }
-        }
-        Err(e) => panic!(
-            "flowyt bug: a flow checked at compile time failed to load at run time \
-             (are flowyt-macros and flowyt-runtime the same version?):\n{e}"
-        ),
+    crate::checked::attach_compiled(&flow, &exprs);
+    CheckedFlow {
+        flow,
+        json,
+        actions,
+        functions,
+        driver,
     }
-}
-
-fn build(
-    name: &str,
-    json: &str,
-    actions: &[NamedAction],
-    functions: &[(&'static str, FunctionFn)],
-) -> Result<Flow, flowyt_core::workspace::LoadError> {
-    let mut catalog = Catalog::new();
-    for a in actions {
-        catalog.add_kind(a.name, CustomKind::default());
-    }
-    for (path, _) in functions {
-        catalog.add_function(*path);
-    }
-    // Validated by the macro: only lowered here.
-    Flow::from_validated_json(name, json, &catalog)
 }
 
 /// What a macro expands to beside its `compile_error!`s, so that the user sees only our errors
@@ -468,8 +443,8 @@ mod tests {
         let engine = crate::Engine::new().expect("engine");
         let run = |driver: Driver| {
             let flow = checked_compiled(
-                "t",
                 TWO_WAYS,
+                lowered(TWO_WAYS, &[]),
                 Vec::new(),
                 Vec::new(),
                 Some(driver),
@@ -559,14 +534,23 @@ mod tests {
         );
     }
 
+    /// `TWO_WAYS` (or another flow) as the macros would have lowered it, with `kinds` declared.
+    fn lowered(json: &str, kinds: &[&str]) -> Flow {
+        let mut catalog = flowyt_core::catalog::Catalog::new();
+        for kind in kinds {
+            catalog.add_kind(*kind, flowyt_core::catalog::CustomKind::default());
+        }
+        Flow::from_json_named("t.json", json, &catalog).expect("a valid flow")
+    }
+
     #[test]
-    fn included_flow_lowers_with_declared_kinds() {
+    fn included_flow_keeps_the_model_and_the_declared_actions() {
         let json = r#"{"pipeline": [
             {"id": "1", "action": "double", "data": {"n": 2}, "next_action": null}
         ]}"#;
         let flow = included_flow(
-            "t.json",
             json,
+            lowered(json, &["double"]),
             vec![action("double", Double)],
             Driver {
                 ids: &["1"],
@@ -578,11 +562,8 @@ mod tests {
             flow.model().actions[0].kind,
             flowyt_core::model::Kind::Custom(_)
         ));
+        assert_eq!(flow.json(), json);
         assert_eq!(flow.custom_actions().collect::<Vec<_>>(), ["double"]);
-        assert!(
-            build("t.json", json, &[], &[]).is_err(),
-            "unknown kind without the catalog"
-        );
     }
 
     #[tokio::test]

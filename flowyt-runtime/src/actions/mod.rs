@@ -508,6 +508,12 @@ pub(crate) fn header_pairs(action: &Action, v: &Value) -> Result<Vec<(String, St
 mod no_http_client_tests {
     use crate::{ErrorKind, Outcome, RunInput};
 
+    /// `json` lowered as the macros would have.
+    fn lowered(json: &str) -> flowyt_core::model::Flow {
+        flowyt_core::model::Flow::from_json_named("t.json", json, &Default::default())
+            .expect("a valid flow")
+    }
+
     const FLOW: &str = r#"{"pipeline": [
         {"id": "1", "action": "request", "data": {"url": "http://127.0.0.1:9/x", "method": "get", "headers": {}, "next_action_success": "2", "next_action_fail": "2"}, "next_action": "${pipeline.next_action}"},
         {"id": "2", "action": "response", "data": {"status": 200, "headers": {}, "data": {}}, "next_action": null}
@@ -518,8 +524,14 @@ mod no_http_client_tests {
     #[tokio::test]
     async fn a_request_action_fails_naming_the_feature() {
         let engine = crate::Engine::new().expect("engine");
-        let flow =
-            crate::__private::checked_compiled("t", FLOW, Vec::new(), Vec::new(), None, Vec::new());
+        let flow = crate::__private::checked_compiled(
+            FLOW,
+            lowered(FLOW),
+            Vec::new(),
+            Vec::new(),
+            None,
+            Vec::new(),
+        );
         let result = flow.service(&engine).run(RunInput::default()).await;
         let Outcome::Failed(e) = result.outcome else {
             panic!("expected a failed run, got {:?}", result.outcome);
@@ -541,8 +553,8 @@ mod no_http_client_tests {
     async fn a_parallel_request_branch_fails_naming_the_feature() {
         let engine = crate::Engine::new().expect("engine");
         let flow = crate::__private::checked_compiled(
-            "t",
             PARALLEL,
+            lowered(PARALLEL),
             Vec::new(),
             Vec::new(),
             None,

@@ -14,26 +14,26 @@ mod facade {
         use flowyt_runtime::CheckedFlow;
 
         pub fn checked_compiled(
-            name: &str,
             json: &'static str,
+            flow: core::model::Flow,
             actions: Vec<NamedAction>,
             functions: Vec<(&'static str, FunctionFn)>,
             driver: Option<Driver>,
             exprs: Vec<Generated>,
         ) -> CheckedFlow {
             super::super::BUILT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            flowyt_runtime::__private::checked_compiled(name, json, actions, functions, driver, exprs)
+            flowyt_runtime::__private::checked_compiled(json, flow, actions, functions, driver, exprs)
         }
 
         pub fn included_flow(
-            name: &str,
             json: &'static str,
+            flow: core::model::Flow,
             actions: Vec<NamedAction>,
             driver: Driver,
             exprs: Vec<Generated>,
         ) -> CheckedFlow {
             super::super::BUILT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            flowyt_runtime::__private::included_flow(name, json, actions, driver, exprs)
+            flowyt_runtime::__private::included_flow(json, flow, actions, driver, exprs)
         }
     }
 }
