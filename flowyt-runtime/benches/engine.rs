@@ -1,5 +1,5 @@
 //! Criterion benchmarks: per-action overhead of the engine, a typed action called directly
-//! and by kind name, template evaluation, and the expression evaluator on every template of
+//! and by kind name, building a flow at start-up (baked or lowered), template evaluation, and the expression evaluator on every template of
 //! the legacy corpus (`fixtures/legacy`); each template interpreted and as the Rust `flow!`
 //! generates for it.
 //! Run: `cargo bench -p flowyt-runtime --bench engine`.
@@ -146,6 +146,26 @@ fn typed_actions(c: &mut Criterion) {
     g.finish();
 }
 
+/// What a flow costs to build at start-up: `flow!`'s baked model (generated code constructing
+/// it, plus attaching the compiled expressions) against lowering its JSON (what `flow!` did
+/// before baking: parse and lower, no validation) and loading it as `flowyt serve` loads a file
+/// (parse, lower and validate).
+fn build(c: &mut Criterion) {
+    use flowyt_runtime::core::catalog::Catalog;
+    use flowyt_runtime::core::model::Flow;
+    let json = common::compiled_search().json();
+    let catalog = Catalog::new();
+    let mut g = c.benchmark_group("flow build");
+    g.bench_function("flow! (baked)", |b| b.iter(common::compiled_search));
+    g.bench_function("lower its JSON", |b| {
+        b.iter(|| Flow::from_validated_json("search", black_box(json), &catalog))
+    });
+    g.bench_function("load its JSON (lower and validate)", |b| {
+        b.iter(|| Flow::from_json_named("search", black_box(json), &catalog))
+    });
+    g.finish();
+}
+
 /// The evaluator on the corpus's real templates: parsing all of them (load time), and
 /// rendering all of them against a context shaped like a request's (run time; a template
 /// reading what the context lacks fails, as it would at run time, and is counted too).
@@ -204,5 +224,5 @@ fn corpus(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, templates, actions, typed_actions, corpus);
+criterion_group!(benches, templates, actions, typed_actions, build, corpus);
 criterion_main!(benches);
