@@ -188,13 +188,15 @@ impl Bake for Value {
     }
 }
 
-/// `Bake` for a struct with public fields, built as a struct literal at `core::<module>`.
+/// `Bake` for a struct with public fields, built as a struct literal at `core::<module>`. The
+/// fields are destructured, so a field added to the struct and not listed here does not compile.
 macro_rules! bake_struct {
     ($module:ident :: $ty:ident { $($field:ident),* $(,)? }) => {
         impl Bake for $crate::$module::$ty {
             fn bake(&self, baker: &Baker) -> TokenStream {
                 let core = &baker.core;
-                $( let $field = self.$field.bake(baker); )*
+                let $crate::$module::$ty { $($field),* } = self;
+                $( let $field = $field.bake(baker); )*
                 quote!(#core :: $module :: $ty { $( $field: #$field ),* })
             }
         }

@@ -333,27 +333,7 @@ impl Workspace {
         routes: Vec<Route>,
         getenv: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Loaded, LoadError> {
-        let (settings, located) = match settings {
-            Some((file, text)) => {
-                let (settings, diags, source) = parse_settings(file, text, getenv);
-                (settings, sort_errors_first(locate(&diags, &source)))
-            }
-            None => (Settings::default(), Vec::new()),
-        };
-        if located.iter().any(|d| d.diagnostic.is_error()) {
-            return Err(LoadError {
-                diagnostics: located,
-            });
-        }
-        Ok(Loaded {
-            workspace: Workspace {
-                name: name.to_string(),
-                settings,
-                flows,
-                routes,
-            },
-            warnings: located,
-        })
+        assemble(name, settings, getenv, flows, routes, Vec::new())
     }
 
     /// Checks a workspace given as texts. `getenv` answers `${env('NAME')}` in settings.
@@ -365,14 +345,6 @@ impl Workspace {
         getenv: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Loaded, LoadError> {
         let mut located = Vec::new();
-        let settings = match &sources.settings {
-            Some((file, text)) => {
-                let (settings, diags, source) = parse_settings(file, text, getenv);
-                located.extend(locate(&diags, &source));
-                settings
-            }
-            None => Settings::default(),
-        };
         let keys: BTreeSet<String> = sources.flows.iter().map(|(k, _, _)| k.clone()).collect();
         let cx = Context {
             catalog: Some(catalog),
@@ -394,22 +366,48 @@ impl Workspace {
             }
             None => Vec::new(),
         };
-        let located = sort_errors_first(located);
-        if located.iter().any(|d| d.diagnostic.is_error()) {
-            return Err(LoadError {
-                diagnostics: located,
-            });
-        }
-        Ok(Loaded {
-            workspace: Workspace {
-                name: name.to_string(),
-                settings,
-                flows,
-                routes,
-            },
-            warnings: located,
-        })
+        let settings = sources
+            .settings
+            .as_ref()
+            .map(|(file, text)| (file.as_str(), text.as_str()));
+        assemble(name, settings, getenv, flows, routes, located)
     }
+}
+
+/// The workspace of `flows` and `routes` with its settings read (`getenv` answers
+/// `${env('NAME')}` in them), or every error: the settings' diagnostics, then `located` (the
+/// flows' and routes'), errors first.
+fn assemble(
+    name: &str,
+    settings: Option<(&str, &str)>,
+    getenv: &dyn Fn(&str) -> Option<String>,
+    flows: BTreeMap<String, Flow>,
+    routes: Vec<Route>,
+    located: Vec<Located>,
+) -> Result<Loaded, LoadError> {
+    let (settings, mut all) = match settings {
+        Some((file, text)) => {
+            let (settings, diags, source) = parse_settings(file, text, getenv);
+            (settings, locate(&diags, &source))
+        }
+        None => (Settings::default(), Vec::new()),
+    };
+    all.extend(located);
+    let located = sort_errors_first(all);
+    if located.iter().any(|d| d.diagnostic.is_error()) {
+        return Err(LoadError {
+            diagnostics: located,
+        });
+    }
+    Ok(Loaded {
+        workspace: Workspace {
+            name: name.to_string(),
+            settings,
+            flows,
+            routes,
+        },
+        warnings: located,
+    })
 }
 
 fn io_error(path: &Path, message: String) -> LoadError {
