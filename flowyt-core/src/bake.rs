@@ -5,28 +5,51 @@
 //! private): nothing is parsed, lowered or validated when it runs, and nothing in it can fail.
 //! Feature `bake` (flowyt-macros enables it; the runtime does not need it).
 
-use proc_macro2::{Literal, TokenStream};
+use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;
 use serde_json::Value;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 
 /// Where generated code finds `flowyt_core` (for example
-/// `::flowyt_runtime::__private::core`).
-#[derive(Clone, Debug)]
+/// `::flowyt_runtime::__private::core`), and the values shared through an `Arc` baked so far.
+#[derive(Debug)]
 pub struct Baker {
     core: TokenStream,
+    shared: RefCell<Shared>,
+}
+
+/// Each `Arc` is baked once, as a `let`, and cloned where it is used: a compiled Cerberus
+/// schema shares its rule sets (a nested `schema` is reachable twice per level), so copies
+/// would grow exponentially with the nesting.
+#[derive(Debug, Default)]
+struct Shared {
+    /// By the address of the shared value: the name of its `let`.
+    seen: HashMap<usize, Ident>,
+    /// The `let`s, inner values first.
+    lets: Vec<TokenStream>,
 }
 
 impl Baker {
     /// A baker whose code names `flowyt_core` as `core`.
     pub fn new(core: TokenStream) -> Baker {
-        Baker { core }
+        Baker {
+            core,
+            shared: RefCell::default(),
+        }
     }
 
-    /// Code that evaluates to `value`.
+    /// Code that evaluates to `value`: one block, with the `let`s of its shared values.
     pub fn bake<T: Bake + ?Sized>(&self, value: &T) -> TokenStream {
-        value.bake(self)
+        let value = value.bake(self);
+        let shared = self.shared.take();
+        if shared.lets.is_empty() {
+            return value;
+        }
+        let lets = shared.lets;
+        quote!({ #(#lets)* #value })
     }
 
     fn baked(&self) -> TokenStream {
@@ -111,8 +134,9 @@ impl<T: Bake> Bake for [T] {
         if self.is_empty() {
             return quote!(::std::vec::Vec::new());
         }
+        // Not `vec![..]`: nested data would nest macro calls, up to rustc's recursion limit.
         let items = self.iter().map(|v| v.bake(baker));
-        quote!(::std::vec![#(#items),*])
+        quote!(::std::vec::Vec::from([#(#items),*]))
     }
 }
 
@@ -131,8 +155,27 @@ impl<T: Bake> Bake for Box<T> {
 
 impl<T: Bake> Bake for Arc<T> {
     fn bake(&self, baker: &Baker) -> TokenStream {
-        let v = (**self).bake(baker);
-        quote!(::std::sync::Arc::new(#v))
+        // The address identifies the value while the model is borrowed (every `Arc` in it is
+        // alive); `Baker::bake` forgets them when it returns.
+        let at = Arc::as_ptr(self).cast::<()>() as usize;
+        let known = baker.shared.borrow().seen.get(&at).cloned();
+        let name = match known {
+            Some(name) => name,
+            None => {
+                let value = (**self).bake(baker);
+                let mut shared = baker.shared.borrow_mut();
+                let name = Ident::new(
+                    &format!("__flowyt_shared_{}", shared.lets.len()),
+                    Span::call_site(),
+                );
+                shared
+                    .lets
+                    .push(quote!(let #name = ::std::sync::Arc::new(#value);));
+                shared.seen.insert(at, name.clone());
+                name
+            }
+        };
+        quote!(::std::sync::Arc::clone(&#name))
     }
 }
 
@@ -572,6 +615,6 @@ impl Bake for crate::cerberus::RuleKind {
 
 /// `path::Variant(value)`.
 fn wrap(path: &TokenStream, variant: &str, value: TokenStream) -> TokenStream {
-    let variant = proc_macro2::Ident::new(variant, proc_macro2::Span::call_site());
+    let variant = Ident::new(variant, Span::call_site());
     quote!(#path::#variant(#value))
 }

@@ -6,7 +6,9 @@
 //! [`model::Flow`] and call [`validate`], so a flow is checked by the same rules wherever it
 //! comes from.
 
+/// Not a stable API: for flowyt-macros, which pins this crate's version.
 #[cfg(feature = "bake")]
+#[doc(hidden)]
 pub mod bake;
 #[doc(hidden)]
 pub mod baked;

@@ -291,20 +291,23 @@ fn templates(flow: &Flow, cx: Context<'_>, out: &mut Vec<Diagnostic>) {
 /// its dynamic `next_action`, where an `sql_db` action's `sql` counts as the templates of its
 /// bound parameters (which [`crate::sql::SqlTemplate`] parses apart from the text as written).
 pub fn evaluated_templates(flow: &Flow) -> Vec<&expr::Template> {
+    flow.actions.iter().flat_map(action_templates).collect()
+}
+
+/// The templates of one action that [`evaluated_templates`] lists.
+pub fn action_templates(a: &Action) -> Vec<&expr::Template> {
     let mut out = Vec::new();
-    for a in &flow.actions {
-        match &a.kind {
-            // `conn_name` as written, `sql` as its bound parameters (an `sql_db` has no branch).
-            Kind::SqlDb(s) => {
-                s.conn.for_each_template(&mut |t| out.push(&t.template));
-                let params = s.sql.iter().flat_map(|sql| sql.params());
-                out.extend(params.map(crate::sql::Bind::template));
-            }
-            _ => out.extend(data_templates(a).into_iter().map(|t| &t.template)),
+    match &a.kind {
+        // `conn_name` as written, `sql` as its bound parameters (an `sql_db` has no branch).
+        Kind::SqlDb(s) => {
+            s.conn.for_each_template(&mut |t| out.push(&t.template));
+            let params = s.sql.iter().flat_map(|sql| sql.params());
+            out.extend(params.map(crate::sql::Bind::template));
         }
-        if let Next::Dynamic(t) = &a.next {
-            out.push(&t.template);
-        }
+        _ => out.extend(data_templates(a).into_iter().map(|t| &t.template)),
+    }
+    if let Next::Dynamic(t) = &a.next {
+        out.push(&t.template);
     }
     out
 }

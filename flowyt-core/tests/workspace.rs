@@ -262,9 +262,9 @@ fn a_route_timeout_is_a_positive_number_of_seconds() {
     );
 }
 
-/// A flow a macro validated is only lowered when the program starts: the same model as a
-/// validated load, no validator run (a validation error passes), and a reading or lowering
-/// error is still an error, located.
+/// A flow validated when it was written is only lowered: the same model as a validated load,
+/// no validator run (a validation error passes), and a reading or lowering error is still an
+/// error, located.
 #[test]
 fn a_validated_flow_is_lowered_without_validating_again() {
     use flowyt_core::model::Flow;

@@ -138,10 +138,13 @@ pub fn include_flow(input: TokenStream) -> TokenStream {
 /// Checked beyond each flow: `jump`/`handle`/`loop` targets and routes name flows of the
 /// workspace, and every `${env.X}` a template reads is a key of the settings' `env`. Each
 /// problem is an error on the path naming `file:line:col`; warnings are rustc warnings. The
-/// path is relative to the crate root. Every file is embedded with `include_str!`, so cargo
-/// rebuilds when one changes (a flow file *added* to the folder is seen at the next build of
-/// the crate: touch the source that includes it). `${env('NAME')}` in the settings is read
-/// when the program loads the workspace. Typed actions the flows use are listed after the
+/// path is relative to the crate root. The flows and routes expand to code that builds what
+/// was checked (nothing is lowered when the program starts); the settings are embedded as text
+/// and read when the program loads the workspace (`${env('NAME')}` in them reads its
+/// environment), which also checks that the engine registers the `function.*` the flows call.
+/// Every file is named by `include_str!`/`include_bytes!`, so cargo rebuilds when one changes
+/// (a flow file *added* to the folder is seen at the next build of the crate: touch the source
+/// that includes it). Typed actions the flows use are listed after the
 /// path: `include_workspace!("workspaces/shop", actions = [send_sms])`.
 ///
 /// ```

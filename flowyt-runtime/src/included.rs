@@ -5,7 +5,8 @@ use crate::__private::NamedAction;
 use crate::{Engine, LoadError, MountError, Workspace};
 #[cfg(feature = "axum")]
 use axum::Router;
-use flowyt_core::model::Flow;
+use flowyt_core::model::{Flow, Kind};
+use flowyt_core::validate::action_templates;
 use flowyt_core::workspace::{Route, Workspace as CoreWorkspace};
 
 /// A legacy workspace folder (settings, routes, flows) embedded in the program by
@@ -55,6 +56,29 @@ pub enum IncludeError {
     Load(LoadError),
     /// A typed action it uses takes state the engine was not built with.
     Mount(MountError),
+    /// A template calls a `function.*` the engine does not register (the macro cannot check
+    /// functions registered at run time).
+    UnknownFunction {
+        /// The flow's key.
+        flow: String,
+        /// The action whose template calls it.
+        action: String,
+        /// The dotted path after `function.`.
+        function: String,
+        /// A registered function with a close name.
+        suggestion: Option<String>,
+    },
+    /// An action's kind is a built-in kind (`mongodb`, say) that the engine registers a custom
+    /// action for: the macro compiled the built-in. Declare a typed action with
+    /// `actions = [...]` to replace a built-in in an included workspace.
+    ShadowedKind {
+        /// The flow's key.
+        flow: String,
+        /// The action.
+        action: String,
+        /// Its kind name.
+        kind: String,
+    },
 }
 
 impl std::fmt::Display for IncludeError {
@@ -62,6 +86,28 @@ impl std::fmt::Display for IncludeError {
         match self {
             IncludeError::Load(e) => write!(f, "{e}"),
             IncludeError::Mount(e) => write!(f, "{e}"),
+            IncludeError::UnknownFunction {
+                flow,
+                action,
+                function,
+                suggestion,
+            } => {
+                write!(
+                    f,
+                    "flow `{flow}`, action `{action}`: unknown function `function.{function}` \
+                     (register it with `Engine::builder().function(\"{function}\", ..)`"
+                )?;
+                match suggestion {
+                    Some(s) => write!(f, "; did you mean `{s}`?)"),
+                    None => write!(f, ")"),
+                }
+            }
+            IncludeError::ShadowedKind { flow, action, kind } => write!(
+                f,
+                "flow `{flow}`, action `{action}`: the engine registers a custom action `{kind}`, \
+                 but `include_workspace!` compiled `{kind}` as the built-in kind: declare a \
+                 `#[flow_action]` with `actions = [...]` to replace it"
+            ),
         }
     }
 }
@@ -71,6 +117,7 @@ impl std::error::Error for IncludeError {
         match self {
             IncludeError::Load(e) => Some(e),
             IncludeError::Mount(e) => Some(e),
+            IncludeError::UnknownFunction { .. } | IncludeError::ShadowedKind { .. } => None,
         }
     }
 }
@@ -122,6 +169,7 @@ impl IncludedWorkspace {
     ) -> Result<Workspace, IncludeError> {
         crate::checked::check_states(&self.actions, engine).map_err(IncludeError::Mount)?;
         let engine = crate::checked::add_actions(engine, &self.actions);
+        self.check_engine(&engine)?;
         let flows = self
             .flows
             .iter()
@@ -144,6 +192,44 @@ impl IncludedWorkspace {
             })
             .collect();
         Ok(engine.workspace_with_loops(loaded.workspace, loops))
+    }
+
+    /// What the macro could not check because only the engine knows it: the functions the
+    /// flows call are registered, and no custom action registered on the engine stands for a
+    /// built-in kind the flows were compiled with (a workspace loaded from files would run
+    /// the custom action).
+    fn check_engine(&self, engine: &Engine) -> Result<(), IncludeError> {
+        let catalog = engine.catalog();
+        for (key, flow) in &self.flows {
+            for action in &flow.actions {
+                if catalog.custom(&action.kind_name).is_some()
+                    && !matches!(action.kind, Kind::Custom(_))
+                {
+                    return Err(IncludeError::ShadowedKind {
+                        flow: key.to_string(),
+                        action: action.id.clone(),
+                        kind: action.kind_name.clone(),
+                    });
+                }
+                for template in action_templates(action) {
+                    for (path, _) in template.function_calls() {
+                        let function = path.join(".");
+                        if catalog.has_function(&function) == Some(false) {
+                            let suggestion =
+                                flowyt_core::suggest::closest(&function, catalog.functions())
+                                    .map(str::to_string);
+                            return Err(IncludeError::UnknownFunction {
+                                flow: key.to_string(),
+                                action: action.id.clone(),
+                                function,
+                                suggestion,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// A router serving the workspace's routes (nest it where it belongs:

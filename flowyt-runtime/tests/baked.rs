@@ -73,6 +73,9 @@ fn include_flow_bakes_what_the_loader_lowers() {
     let twin = loaded(&checked, "tests/fixtures/flows/every_kind.json");
     // The same file lowered the same way: even the locations agree.
     same(&shape(checked.model(), true), &shape(&twin, true));
+    // What `Debug` does not show (a cron's parsed fields) is compared as values.
+    assert_eq!(checked.model().schedule, twin.schedule);
+    assert_eq!(checked.model().params, twin.params);
     // Every kind is there, so the comparison covers each.
     let kinds: std::collections::BTreeSet<&str> = checked
         .model()
@@ -181,6 +184,118 @@ fn include_workspace_bakes_what_loading_the_folder_gives() {
         for (key, flow) in &loaded.flows {
             let ours = baked.flow_model(key).expect("the flow is there");
             same(&shape(ours, true), &shape(flow, true));
+        }
+    }
+}
+
+/// What only the engine knows is checked when an included workspace is loaded on it: the
+/// functions its flows call, and custom actions standing for a built-in kind the macro
+/// compiled. (A workspace loaded from files reports the unknown function when it is loaded,
+/// and runs the custom action.)
+#[tokio::test]
+// `store.json`'s `mongodb` action is a warning (a run reaching it fails).
+#[allow(deprecated)]
+async fn an_included_workspace_is_checked_against_the_engine() {
+    use flowyt_runtime::{Engine, IncludeError, RunInput, include_workspace};
+    let included = include_workspace!("tests/fixtures/workspaces/engine_checks");
+    let bare = Engine::new().expect("engine");
+    match included.workspace_with_env(&bare, &|_| None) {
+        Err(IncludeError::UnknownFunction {
+            flow,
+            action,
+            function,
+            ..
+        }) => assert_eq!(
+            (flow.as_str(), action.as_str(), function.as_str()),
+            ("greet", "1", "text.greet")
+        ),
+        other => panic!("expected an unknown function, got {:?}", other.map(|_| ())),
+    }
+    let misspelt = Engine::builder()
+        .function("text.gret", |_: &[Value]| Ok(Value::Null))
+        .build()
+        .expect("engine");
+    let error = included
+        .workspace_with_env(&misspelt, &|_| None)
+        .map(|_| ())
+        .expect_err("still unknown");
+    assert!(
+        error.to_string().contains("did you mean `text.gret`?"),
+        "{error}"
+    );
+
+    let greets = || {
+        Engine::builder().function("text.greet", |args: &[Value]| {
+            Ok(Value::String(format!(
+                "hello {}",
+                args[0].as_str().unwrap_or("?")
+            )))
+        })
+    };
+    let engine = greets().build().expect("engine");
+    let ws = included
+        .workspace_with_env(&engine, &|_| None)
+        .expect("loads with the function");
+    let input = RunInput {
+        request: serde_json::json!({"qs": {"name": "Ada"}}),
+        ..RunInput::default()
+    };
+    let outcome = ws.service("greet").expect("greet").run(input).await.outcome;
+    match outcome {
+        flowyt_runtime::Outcome::Response { body, .. } => {
+            assert_eq!(body.to_value(), serde_json::json!("hello Ada"))
+        }
+        other => panic!("{other:?}"),
+    }
+
+    let shadowing = greets().action("mongodb", marked).build().expect("engine");
+    match included.workspace_with_env(&shadowing, &|_| None) {
+        Err(e @ IncludeError::ShadowedKind { .. }) => {
+            assert!(e.to_string().contains("flow `store`, action `save`"), "{e}")
+        }
+        other => panic!("expected a shadowed kind, got {:?}", other.map(|_| ())),
+    }
+}
+
+/// A compiled schema shares its rule sets: a field named `schema` is also read as the `schema`
+/// rule (Cerberus accepts both readings), so each level of this 24-level schema reaches the
+/// next one twice. Baking keeps them shared: 16 million copies otherwise, which would not
+/// compile.
+#[tokio::test]
+async fn shared_rule_sets_stay_shared() {
+    use flowyt_runtime::{Engine, Outcome, RunInput};
+    let checked = include_flow!("tests/fixtures/flows/deep_schema.json");
+    let service = checked.service(&Engine::new().expect("engine"));
+    let document = |v: i64| {
+        let mut doc = serde_json::json!({"v": v});
+        for _ in 0..12 {
+            doc = serde_json::json!({"schema": doc});
+        }
+        doc
+    };
+    for (v, status, body) in [
+        (2, 200, serde_json::json!("valid")),
+        (0, 422, serde_json::Value::Null),
+    ] {
+        let input = RunInput {
+            request: serde_json::json!({"data": document(v)}),
+            ..RunInput::default()
+        };
+        match service.run(input).await.outcome {
+            Outcome::Response {
+                status: got,
+                body: b,
+                ..
+            } => {
+                assert_eq!(got, status, "v = {v}");
+                if status == 200 {
+                    assert_eq!(b.to_value(), body);
+                } else {
+                    let text = b.to_value().to_string();
+                    assert!(text.contains("min value is 1"), "{text}");
+                }
+            }
+            other => panic!("{other:?}"),
         }
     }
 }
