@@ -134,7 +134,7 @@ impl<T: Bake> Bake for [T] {
         if self.is_empty() {
             return quote!(::std::vec::Vec::new());
         }
-        // Not `vec![..]`: nested data would nest macro calls, up to rustc's recursion limit.
+        // A call, not `vec![..]`: nested data does not nest macro expansions.
         let items = self.iter().map(|v| v.bake(baker));
         quote!(::std::vec::Vec::from([#(#items),*]))
     }
