@@ -5,6 +5,8 @@
 //! Each macro turns its input into the JSON-shaped tree of a legacy flow file, then calls the
 //! same flowyt-core lowering and validator the runtime loader uses: one set of rules, two
 //! entry points. Every problem becomes a compile error on the offending token, all at once.
+//! What passes expands to code: the model, baked (`flowyt_core::bake`: nothing is lowered when
+//! the program starts), the walk as a generated loop, and each expression as Rust.
 //! See `docs/macros.md` in the repository for the guide.
 #![doc(test(attr(deny(warnings))))]
 
@@ -98,8 +100,9 @@ pub fn flow(input: TokenStream) -> TokenStream {
 /// The path is relative to the including crate's root (the folder of its `Cargo.toml`,
 /// `CARGO_MANIFEST_DIR`), unlike `include_str!`, which is relative to the current file.
 /// Absolute paths are refused. Each problem in the file is a compile error on the path that
-/// names `file:line:col`; the file is embedded with `include_str!`, so cargo rebuilds the crate
-/// when it changes. Typed custom actions the file uses are listed after the path:
+/// names `file:line:col`; the model it checked is baked as `flow!`'s is, and the file is
+/// embedded with `include_str!` (for `CheckedFlow::json`), so cargo rebuilds the crate when it
+/// changes. Typed custom actions the file uses are listed after the path:
 /// `include_flow!("flows/notify.json", actions = [send_sms])`.
 ///
 /// ```
