@@ -29,6 +29,7 @@ pub(crate) fn compiled_exprs<'e>(
     runtime: &Runtime,
 ) -> syn::Result<TokenStream> {
     let private = runtime.private();
+    let baker = runtime.baker();
     let mut sources = BTreeMap::new();
     for expr in exprs {
         let src = expr.source();
@@ -51,7 +52,7 @@ pub(crate) fn compiled_exprs<'e>(
             TokenStream::new()
         } else {
             let n = rust.consts.len();
-            let values = rust.consts.iter().map(|v| value(v, &private));
+            let values = rust.consts.iter().map(|v| baker.bake(v));
             quote! {
                 static __C: ::std::sync::LazyLock<[#private::serde_json::Value; #n]> =
                     ::std::sync::LazyLock::new(|| [#(#values),*]);
@@ -73,37 +74,6 @@ pub(crate) fn compiled_exprs<'e>(
         });
     }
     Ok(quote!(::std::vec![#(#entries),*]))
-}
-
-/// A literal as an expression building it.
-fn value(v: &Value, private: &TokenStream) -> TokenStream {
-    let ty = quote!(#private::serde_json::Value);
-    match v {
-        Value::Null => quote!(#ty::Null),
-        Value::Bool(b) => quote!(#ty::Bool(#b)),
-        Value::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                quote!(#ty::from(#i))
-            } else if let Some(u) = n.as_u64() {
-                quote!(#ty::from(#u))
-            } else {
-                let f = n.as_f64().unwrap_or(0.0);
-                quote!(#ty::from(#f))
-            }
-        }
-        Value::String(s) => quote!(#ty::String(::std::string::String::from(#s))),
-        Value::Array(items) => {
-            let items = items.iter().map(|v| value(v, private));
-            quote!(#ty::Array(::std::vec![#(#items),*]))
-        }
-        Value::Object(map) => {
-            let pairs = map.iter().map(|(k, v)| {
-                let v = value(v, private);
-                quote!((::std::string::String::from(#k), #v))
-            });
-            quote!(#ty::Object([#(#pairs),*].into_iter().collect()))
-        }
-    }
 }
 
 /// Expands `__compiled_templates!("dir")` (see the macro).
