@@ -19,6 +19,8 @@ use std::sync::Arc;
 pub struct Baker {
     core: TokenStream,
     shared: RefCell<Shared>,
+    /// The function generated for each expression source, put in each expression baked.
+    compiled: HashMap<String, TokenStream>,
 }
 
 /// Each `Arc` is baked once, as a `let`, and cloned where it is used: a compiled Cerberus
@@ -38,7 +40,15 @@ impl Baker {
         Baker {
             core,
             shared: RefCell::default(),
+            compiled: HashMap::new(),
         }
+    }
+
+    /// The same baker, baking each expression whose source is a key of `compiled` with that
+    /// function (code naming a `CompiledFn`) to run instead of its tree.
+    pub fn with_compiled(mut self, compiled: HashMap<String, TokenStream>) -> Baker {
+        self.compiled = compiled;
+        self
     }
 
     /// Code that evaluates to `value`: one block, with the `let`s of its shared values.
@@ -463,7 +473,10 @@ impl Bake for crate::expr::Expr {
         let baked = baker.baked();
         let src = &*self.src;
         let root = self.root.bake(baker);
-        quote!(#baked::expr(#src, #root))
+        match baker.compiled.get(src) {
+            Some(run) => quote!(#baked::compiled_expr(#src, #root, #run)),
+            None => quote!(#baked::expr(#src, #root)),
+        }
     }
 }
 

@@ -11,12 +11,21 @@ pub use crate::expr::{
 pub use serde_json;
 use serde_json::{Map, Number, Value};
 
-/// An expression with its tree (no generated code attached yet).
+/// An expression with its tree, interpreted (no code was generated for it).
 pub fn expr(src: &str, root: Node) -> Expr {
     Expr {
         src: src.into(),
         root,
         compiled: OnceLock::new(),
+    }
+}
+
+/// An expression with its tree and the code generated for it, which runs instead of the tree.
+pub fn compiled_expr(src: &str, root: Node, run: crate::expr::compile::CompiledFn) -> Expr {
+    Expr {
+        src: src.into(),
+        root,
+        compiled: OnceLock::from(run),
     }
 }
 

@@ -66,7 +66,8 @@ pub(crate) fn expand_flow(input: TokenStream) -> syn::Result<TokenStream> {
     let outputs = output_checks(&flow, &parsed, &table);
     let params = params_struct(&flow, &parsed, &table);
     let exprs = crate::exprs::compiled([&flow], runtime)?;
-    let model = runtime.baker().bake(&flow);
+    let model = runtime.baker().with_compiled(exprs.by_source).bake(&flow);
+    let expr_fns = exprs.items;
     let functions = crate::flow::function_names(&parsed.functions)
         .into_iter()
         .map(|(name, path)| {
@@ -80,13 +81,13 @@ pub(crate) fn expand_flow(input: TokenStream) -> syn::Result<TokenStream> {
             #outputs
             #params
             #bind
+            #expr_fns
             #private::checked_compiled(
                 #json,
                 #model,
                 __flowyt_actions,
                 ::std::vec![#(#functions),*],
                 ::core::option::Option::Some(__flowyt_driver),
-                #exprs,
             )
         }
     })

@@ -1,33 +1,44 @@
 //! The Rust `flow!` generates for a flow's `${...}` expressions: one function per distinct
-//! expression, with its source text and its tree's fingerprint, which the runtime runs
-//! instead of the tree.
+//! expression, which the runtime runs instead of the expression's tree.
 
 use crate::paths::Runtime;
 use flowyt_core::expr::Expr;
 use flowyt_core::model::Flow;
 use proc_macro2::{Span, TokenStream};
-use quote::quote;
+use quote::{format_ident, quote};
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-/// `::std::vec![Generated { source, fingerprint, run }, ...]` for every expression of `flows`
-/// that compiles (see `flowyt_core::expr::compile`).
+/// The generated functions of some expressions.
+pub(crate) struct Functions {
+    /// The `fn __flowyt_expr_N` items.
+    pub items: TokenStream,
+    /// The function of each expression source that compiles.
+    pub by_source: HashMap<String, TokenStream>,
+    /// The tree each function was generated from, by source (for `Generated`'s fingerprint).
+    fingerprints: Vec<(String, u64, proc_macro2::Ident)>,
+}
+
+/// The functions of every expression of `flows` that compiles (see
+/// `flowyt_core::expr::compile`): the items, to expand beside the baked flows, and by source,
+/// for the baker to put each in its expression.
 pub(crate) fn compiled<'f>(
     flows: impl IntoIterator<Item = &'f Flow>,
     runtime: &Runtime,
-) -> syn::Result<TokenStream> {
+) -> syn::Result<Functions> {
     let templates = flows
         .into_iter()
         .flat_map(flowyt_core::validate::evaluated_templates);
-    let exprs = templates.flat_map(|t| t.segments().map(|s| &s.expr));
-    compiled_exprs(exprs, runtime)
+    functions(
+        templates.flat_map(|t| t.segments().map(|s| &s.expr)),
+        runtime,
+    )
 }
 
-/// Like [`compiled`], for any expressions.
-pub(crate) fn compiled_exprs<'e>(
+fn functions<'e>(
     exprs: impl IntoIterator<Item = &'e Expr>,
     runtime: &Runtime,
-) -> syn::Result<TokenStream> {
+) -> syn::Result<Functions> {
     let private = runtime.private();
     let baker = runtime.baker();
     let mut sources = BTreeMap::new();
@@ -40,8 +51,10 @@ pub(crate) fn compiled_exprs<'e>(
             sources.insert(src.to_string(), (expr.fingerprint(), rust));
         }
     }
-    let mut entries = Vec::with_capacity(sources.len());
-    for (src, (fingerprint, rust)) in sources {
+    let mut items = Vec::with_capacity(sources.len());
+    let mut by_source = HashMap::with_capacity(sources.len());
+    let mut fingerprints = Vec::with_capacity(sources.len());
+    for (k, (src, (fingerprint, rust))) in sources.into_iter().enumerate() {
         let body: TokenStream = syn::parse_str(&rust.body).map_err(|e| {
             syn::Error::new(
                 Span::call_site(),
@@ -58,22 +71,26 @@ pub(crate) fn compiled_exprs<'e>(
                     ::std::sync::LazyLock::new(|| [#(#values),*]);
             }
         };
-        entries.push(quote! {
-            #private::Generated { source: #src, fingerprint: #fingerprint, run: {
-                #[allow(unused_variables, unused_mut, clippy::all)]
-                fn __flowyt_expr<'a>(
-                    e: &mut #private::Eval<'a, '_>,
-                ) -> ::core::result::Result<#private::V<'a>, #private::EvalError> {
-                    #[allow(unused_imports)]
-                    use #private::{Eval as __Eval, EvalError as __EvalError, V as __V};
-                    #consts
-                    #body
-                }
-                __flowyt_expr as #private::CompiledFn
-            } }
+        let name = format_ident!("__flowyt_expr_{}", k);
+        items.push(quote! {
+            #[allow(unused_variables, unused_mut, clippy::all)]
+            fn #name<'a>(
+                e: &mut #private::Eval<'a, '_>,
+            ) -> ::core::result::Result<#private::V<'a>, #private::EvalError> {
+                #[allow(unused_imports)]
+                use #private::{Eval as __Eval, EvalError as __EvalError, V as __V};
+                #consts
+                #body
+            }
         });
+        by_source.insert(src.clone(), quote!(#name));
+        fingerprints.push((src, fingerprint, name));
     }
-    Ok(quote!(::std::vec![#(#entries),*]))
+    Ok(Functions {
+        items: quote!(#(#items)*),
+        by_source,
+        fingerprints,
+    })
 }
 
 /// Expands `__compiled_templates!("dir")` (see the macro).
@@ -97,7 +114,20 @@ pub(crate) fn expand_corpus(input: TokenStream) -> syn::Result<TokenStream> {
             }
         });
     }
-    compiled_exprs(&exprs, &Runtime::default())
+    let runtime = Runtime::default();
+    let private = runtime.private();
+    let Functions {
+        items,
+        fingerprints,
+        ..
+    } = functions(&exprs, &runtime)?;
+    let entries = fingerprints.iter().map(|(source, fingerprint, name)| {
+        quote!(#private::Generated { source: #source, fingerprint: #fingerprint, run: #name })
+    });
+    Ok(quote!({
+        #items
+        ::std::vec![#(#entries),*]
+    }))
 }
 
 fn json_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {

@@ -119,17 +119,22 @@ pub(crate) fn expand_include_flow(input: TokenStream) -> syn::Result<TokenStream
     let walk = crate::codegen::walk(flow, &input.runtime, &declared, &diag::Table::default());
     let bind = crate::codegen::bind(&input.runtime, &declared, crate::codegen::Walks::One(walk));
     let exprs = crate::exprs::compiled([flow], &input.runtime)?;
-    let model = input.runtime.baker().bake(flow);
+    let model = input
+        .runtime
+        .baker()
+        .with_compiled(exprs.by_source)
+        .bake(flow);
+    let expr_fns = exprs.items;
     Ok(quote! {
         {
             #(#warnings)*
             #bind
+            #expr_fns
             #private::included_flow(
                 ::core::include_str!(#full),
                 #model,
                 __flowyt_actions,
                 __flowyt_driver,
-                #exprs,
             )
         }
     })

@@ -104,7 +104,8 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         crate::codegen::Walks::Keyed(walks),
     );
     let exprs = crate::exprs::compiled(workspace.flows.values(), &input.runtime)?;
-    let baker = input.runtime.baker();
+    let baker = input.runtime.baker().with_compiled(exprs.by_source);
+    let expr_fns = exprs.items;
     let settings = match &sources.settings {
         Some((full, _)) => {
             let name = shown(full);
@@ -134,6 +135,7 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
             #(#warnings)*
             #(#tracked)*
             #bind
+            #expr_fns
             #private::included_workspace(
                 #name,
                 #settings,
@@ -141,7 +143,6 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
                 ::std::vec![#(#flows),*],
                 __flowyt_actions,
                 __flowyt_driver,
-                #exprs,
             )
         }
     })

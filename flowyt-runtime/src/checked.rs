@@ -387,20 +387,3 @@ pub trait TypedAction: CustomAction {
         cx: crate::ActionContext,
     ) -> impl Future<Output = Result<Result<Self::Output, Self::Error>, serde_json::Value>> + Send;
 }
-
-/// Gives each expression of `flow` the code generated for it, if any (see
-/// `flowyt_core::expr::Expr::attach`).
-pub(crate) fn attach_compiled(flow: &Flow, exprs: &[flowyt_core::expr::compile::Generated]) {
-    if exprs.is_empty() {
-        return;
-    }
-    let by_source: std::collections::HashMap<&str, &flowyt_core::expr::compile::Generated> =
-        exprs.iter().map(|g| (g.source, g)).collect();
-    for tpl in flowyt_core::validate::evaluated_templates(flow) {
-        for seg in tpl.segments() {
-            if let Some(g) = by_source.get(seg.expr.source()) {
-                seg.expr.attach(g);
-            }
-        }
-    }
-}

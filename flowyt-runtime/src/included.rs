@@ -26,8 +26,8 @@ pub struct IncludedWorkspace {
     name: &'static str,
     /// The settings file as text: read when the workspace is loaded, with the environment.
     settings: Option<(&'static str, &'static str)>,
-    /// The routes and the flows (their generated expressions attached), as the macro lowered
-    /// and checked them.
+    /// The routes and the flows (their expressions with their generated code), as the macro
+    /// lowered and checked them.
     routes: Vec<Route>,
     flows: Vec<(&'static str, Flow)>,
     actions: Vec<NamedAction>,
@@ -130,11 +130,7 @@ impl IncludedWorkspace {
         flows: Vec<(&'static str, Flow)>,
         actions: Vec<NamedAction>,
         drivers: Vec<(&'static str, crate::__private::Driver)>,
-        exprs: &[flowyt_core::expr::compile::Generated],
     ) -> IncludedWorkspace {
-        for (_, flow) in &flows {
-            crate::checked::attach_compiled(flow, exprs);
-        }
         IncludedWorkspace {
             name,
             settings,

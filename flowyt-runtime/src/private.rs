@@ -260,7 +260,8 @@ pub fn action<A: TypedAction>(name: &'static str, action: A) -> NamedAction {
 
 /// What `include_workspace!` expands to: its settings file as text (read when the workspace
 /// is loaded, with the process environment), its routes and flows as the macro lowered and
-/// checked them, the declared actions, each flow's loop and the generated expressions.
+/// checked them (their expressions with their generated code), the declared actions and each
+/// flow's loop.
 pub fn included_workspace(
     name: &'static str,
     settings: Option<(&'static str, &'static str)>,
@@ -268,9 +269,8 @@ pub fn included_workspace(
     flows: Vec<(&'static str, Flow)>,
     actions: Vec<NamedAction>,
     drivers: Vec<(&'static str, Driver)>,
-    exprs: Vec<Generated>,
 ) -> crate::IncludedWorkspace {
-    crate::IncludedWorkspace::new(name, settings, routes, flows, actions, drivers, &exprs)
+    crate::IncludedWorkspace::new(name, settings, routes, flows, actions, drivers)
 }
 
 /// Stands for a workspace `include_workspace!` refused (its errors are compile errors), so
@@ -285,9 +285,8 @@ pub fn included_flow(
     flow: Flow,
     actions: Vec<NamedAction>,
     driver: Driver,
-    exprs: Vec<Generated>,
 ) -> CheckedFlow {
-    checked_compiled(json, flow, actions, Vec::new(), Some(driver), exprs)
+    checked_compiled(json, flow, actions, Vec::new(), Some(driver))
 }
 
 /// A `#[flow_function]`'s generated caller: template values in, a value or a message out.
@@ -300,20 +299,18 @@ pub use flowyt_core::expr::compile::{CompiledFn, Eval, Generated, V};
 pub use flowyt_macros::__compiled_templates;
 
 /// What `flow!` expands to: the flow's JSON text (for [`CheckedFlow::json`]), its model as
-/// the macro lowered and validated it (rebuilt by generated code: nothing is parsed, lowered or
-/// validated here, and nothing can fail), its declared actions and functions, the loop
+/// the macro lowered and validated it (rebuilt by generated code, each expression with the
+/// Rust generated for it, which runs instead of its tree: nothing is parsed, lowered or
+/// validated here, and nothing can fail), its declared actions and functions, and the loop
 /// generated from its edges (which walks the flow instead of the engine's, calling typed
-/// actions directly), and the Rust generated for its expressions (each runs instead of its
-/// tree).
+/// actions directly).
 pub fn checked_compiled(
     json: &'static str,
     flow: Flow,
     actions: Vec<NamedAction>,
     functions: Vec<(&'static str, FunctionFn)>,
     driver: Option<Driver>,
-    exprs: Vec<Generated>,
 ) -> CheckedFlow {
-    crate::checked::attach_compiled(&flow, &exprs);
     CheckedFlow {
         flow,
         json,
@@ -448,7 +445,6 @@ mod tests {
                 Vec::new(),
                 Vec::new(),
                 Some(driver),
-                Vec::new(),
             );
             let service = flow.service(&engine);
             async move {
@@ -556,7 +552,6 @@ mod tests {
                 ids: &["1"],
                 drive: runtime_only,
             },
-            Vec::new(),
         );
         assert!(matches!(
             flow.model().actions[0].kind,

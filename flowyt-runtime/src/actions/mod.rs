@@ -524,14 +524,8 @@ mod no_http_client_tests {
     #[tokio::test]
     async fn a_request_action_fails_naming_the_feature() {
         let engine = crate::Engine::new().expect("engine");
-        let flow = crate::__private::checked_compiled(
-            FLOW,
-            lowered(FLOW),
-            Vec::new(),
-            Vec::new(),
-            None,
-            Vec::new(),
-        );
+        let flow =
+            crate::__private::checked_compiled(FLOW, lowered(FLOW), Vec::new(), Vec::new(), None);
         let result = flow.service(&engine).run(RunInput::default()).await;
         let Outcome::Failed(e) = result.outcome else {
             panic!("expected a failed run, got {:?}", result.outcome);
@@ -558,7 +552,6 @@ mod no_http_client_tests {
             Vec::new(),
             Vec::new(),
             None,
-            Vec::new(),
         );
         let result = flow.service(&engine).run(RunInput::default()).await;
         let Outcome::Failed(e) = result.outcome else {

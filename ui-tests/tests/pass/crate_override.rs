@@ -19,10 +19,9 @@ mod facade {
             actions: Vec<NamedAction>,
             functions: Vec<(&'static str, FunctionFn)>,
             driver: Option<Driver>,
-            exprs: Vec<Generated>,
         ) -> CheckedFlow {
             super::super::BUILT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            flowyt_runtime::__private::checked_compiled(json, flow, actions, functions, driver, exprs)
+            flowyt_runtime::__private::checked_compiled(json, flow, actions, functions, driver)
         }
 
         pub fn included_flow(
@@ -30,10 +29,9 @@ mod facade {
             flow: core::model::Flow,
             actions: Vec<NamedAction>,
             driver: Driver,
-            exprs: Vec<Generated>,
         ) -> CheckedFlow {
             super::super::BUILT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            flowyt_runtime::__private::included_flow(json, flow, actions, driver, exprs)
+            flowyt_runtime::__private::included_flow(json, flow, actions, driver)
         }
     }
 }
