@@ -353,22 +353,33 @@ fn check_template(t: &Tpl, in_next: bool, cx: Context<'_>, out: &mut Vec<Diagnos
         );
     }
     let Some(catalog) = cx.catalog else { return };
-    for (path, range) in t.template.function_calls() {
-        let dotted = path.join(".");
-        if catalog.has_function(&dotted) == Some(false) {
-            let help = suggest::help_for(&dotted, catalog.functions())
-                .or_else(|| Some("register it with the runtime's function registry".into()));
-            out.push(
-                Diagnostic::error(
-                    Code::UnknownFunction,
-                    t.loc,
-                    format!("unknown function `function.{dotted}`"),
-                )
-                .within(range)
-                .with_help(help),
-            );
-        }
+    for (dotted, range) in unknown_functions(&t.template, catalog) {
+        let help = suggest::help_for(&dotted, catalog.functions())
+            .or_else(|| Some("register it with the runtime's function registry".into()));
+        out.push(
+            Diagnostic::error(
+                Code::UnknownFunction,
+                t.loc,
+                format!("unknown function `function.{dotted}`"),
+            )
+            .within(range)
+            .with_help(help),
+        );
     }
+}
+
+/// The `function.*` calls of `template` that `catalog` does not register (none when it does
+/// not check functions), as dotted paths (`users.find`) with their ranges.
+pub fn unknown_functions(
+    template: &expr::Template,
+    catalog: &Catalog,
+) -> Vec<(String, std::ops::Range<usize>)> {
+    template
+        .function_calls()
+        .into_iter()
+        .map(|(path, range)| (path.join("."), range))
+        .filter(|(dotted, _)| catalog.has_function(dotted) == Some(false))
+        .collect()
 }
 
 /// What a flow's templates are known to read before a run: its declared params' types.

@@ -6,7 +6,7 @@ use crate::{Engine, LoadError, MountError, Workspace};
 #[cfg(feature = "axum")]
 use axum::Router;
 use flowyt_core::model::{Flow, Kind};
-use flowyt_core::validate::action_templates;
+use flowyt_core::validate::{action_templates, unknown_functions};
 use flowyt_core::workspace::{Route, Workspace as CoreWorkspace};
 
 /// A legacy workspace folder (settings, routes, flows) embedded in the program by
@@ -207,21 +207,19 @@ impl IncludedWorkspace {
                         kind: action.kind_name.clone(),
                     });
                 }
-                for template in action_templates(action) {
-                    for (path, _) in template.function_calls() {
-                        let function = path.join(".");
-                        if catalog.has_function(&function) == Some(false) {
-                            let suggestion =
-                                flowyt_core::suggest::closest(&function, catalog.functions())
-                                    .map(str::to_string);
-                            return Err(IncludeError::UnknownFunction {
-                                flow: key.to_string(),
-                                action: action.id.clone(),
-                                function,
-                                suggestion,
-                            });
-                        }
-                    }
+                let unknown = action_templates(action)
+                    .into_iter()
+                    .flat_map(|t| unknown_functions(t, &catalog))
+                    .next();
+                if let Some((function, _)) = unknown {
+                    let suggestion = flowyt_core::suggest::closest(&function, catalog.functions())
+                        .map(str::to_string);
+                    return Err(IncludeError::UnknownFunction {
+                        flow: key.to_string(),
+                        action: action.id.clone(),
+                        function,
+                        suggestion,
+                    });
                 }
             }
         }
