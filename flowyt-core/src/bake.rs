@@ -1,5 +1,6 @@
-//! Baking: Rust code that rebuilds a lowered flow model value for value, which `flow!` and
-//! `include_flow!` expand to instead of JSON text the runtime would lower again.
+//! Baking: Rust code that rebuilds a lowered flow model value for value, which `flow!`,
+//! `include_flow!` and `include_workspace!` expand to instead of JSON text the runtime would
+//! lower again.
 //!
 //! The generated code only constructs values (through [`crate::baked`] where fields are
 //! private): nothing is parsed, lowered or validated when it runs, and nothing in it can fail.
@@ -24,8 +25,9 @@ pub struct Baker {
 }
 
 /// Each `Arc` is baked once, as a `let`, and cloned where it is used: a compiled Cerberus
-/// schema shares its rule sets (a nested `schema` is reachable twice per level), so copies
-/// would grow exponentially with the nesting.
+/// schema shares its rule sets (a field named like a rule, `schema`, is read both as a field
+/// and as the rule, so each level can reach the next twice), and copies would grow
+/// exponentially with the nesting.
 #[derive(Debug, Default)]
 struct Shared {
     /// By the address of the shared value: the name of its `let`.
